@@ -1,0 +1,199 @@
+//! The `generic` driver: an existing host reachable over SSH. Creating it copies the SSH key into
+//! the store; its state is whether its SSH port answers; removing it leaves the host alone.
+
+use crate::driver::DriverFuture;
+use crate::probe::{probe_tcp, ProbeOutcome};
+use crate::state::MachineState;
+use crate::{CreateContext, Driver, DriverError, SshEndpoint, StateReport};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The file name of the machine's copy of its SSH key, inside the machine's folder.
+pub const KEY_FILE_NAME: &str = "id_ssh";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GenericConfig {
+    pub ip_address: String,
+    pub ssh_user: String,
+    pub ssh_port: u16,
+    /// The key: before `create`, where the user keeps it; after, the store's copy relative to the store root.
+    /// `None` means the ssh-agent.
+    pub ssh_key: Option<PathBuf>,
+    pub engine_port: u16,
+}
+
+impl GenericConfig {
+    fn check_address(&self) -> Result<(), DriverError> {
+        let address = self.ip_address.trim();
+        let valid_hostname = !address.is_empty()
+            && address.len() <= 253
+            && address.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
+            && !address.starts_with('-');
+        if address.parse::<std::net::IpAddr>().is_ok() || valid_hostname {
+            Ok(())
+        } else if address.is_empty() {
+            Err(DriverError::InvalidSetting {
+                flag: "--generic-ip-address",
+                problem: "is required: the address of the host to provision (or set GENERIC_IP_ADDRESS)".into(),
+            })
+        } else {
+            Err(DriverError::InvalidSetting {
+                flag: "--generic-ip-address",
+                problem: format!("'{address}' is neither an IP address nor a host name"),
+            })
+        }
+    }
+}
+
+impl Driver for GenericConfig {
+    fn name(&self) -> &'static str {
+        "generic"
+    }
+
+    fn pre_create_check(&self) -> Result<(), DriverError> {
+        self.check_address()?;
+        if self.ssh_user.is_empty() {
+            return Err(DriverError::InvalidSetting { flag: "--generic-ssh-user", problem: "must not be empty".into() });
+        }
+        for (flag, port) in [("--generic-ssh-port", self.ssh_port), ("--generic-engine-port", self.engine_port)] {
+            if port == 0 {
+                return Err(DriverError::InvalidSetting { flag, problem: "must be a port number from 1 to 65535".into() });
+            }
+        }
+        if let Some(key) = &self.ssh_key {
+            std::fs::File::open(key).map_err(|source| DriverError::KeyUnreadable { path: key.clone(), source })?;
+        }
+        Ok(())
+    }
+
+    fn create<'a>(&'a mut self, context: &'a CreateContext<'a>) -> DriverFuture<'a, Result<(), DriverError>> {
+        Box::pin(async move {
+            let Some(source) = self.ssh_key.clone() else { return Ok(()) };
+            let relative = context.machine_directory.join(KEY_FILE_NAME);
+            copy_private(&source, &context.store_root.join(&relative))?;
+            let public_source = append_extension(&source, "pub");
+            if public_source.exists() {
+                let public_target = context.store_root.join(append_extension(&relative, "pub"));
+                copy_private(&public_source, &public_target)?;
+            }
+            self.ssh_key = Some(relative);
+            Ok(())
+        })
+    }
+
+    fn ip(&self) -> String {
+        self.ip_address.clone()
+    }
+
+    fn engine_url(&self) -> String {
+        let host = if self.ip_address.contains(':') { format!("[{}]", self.ip_address) } else { self.ip_address.clone() };
+        format!("tcp://{host}:{}", self.engine_port)
+    }
+
+    fn ssh_endpoint(&self) -> Option<SshEndpoint> {
+        Some(SshEndpoint {
+            host: self.ip_address.clone(),
+            port: self.ssh_port,
+            user: self.ssh_user.clone(),
+            private_key: self.ssh_key.clone(),
+        })
+    }
+
+    fn state(&self, timeout: Duration) -> DriverFuture<'_, StateReport> {
+        Box::pin(async move {
+            let (host, port) = (self.ip_address.as_str(), self.ssh_port);
+            match probe_tcp(host, port, timeout).await {
+                ProbeOutcome::Open => StateReport::running(),
+                ProbeOutcome::Refused => StateReport::with_reason(
+                    MachineState::Stopped,
+                    format!("the host answers but nothing listens on SSH port {port}"),
+                ),
+                ProbeOutcome::TimedOut => StateReport::with_reason(
+                    MachineState::Timeout,
+                    format!("{host}:{port} did not answer within {}s", timeout.as_secs()),
+                ),
+                ProbeOutcome::Failed(reason) => {
+                    StateReport::with_reason(MachineState::Error, format!("{host}:{port}: {reason}"))
+                }
+            }
+        })
+    }
+
+    fn remove(&self) -> DriverFuture<'_, Result<(), DriverError>> {
+        Box::pin(async { Ok(()) })
+    }
+}
+
+fn append_extension(path: &Path, extension: &str) -> PathBuf {
+    let mut text = path.as_os_str().to_owned();
+    text.push(".");
+    text.push(extension);
+    PathBuf::from(text)
+}
+
+/// Copies a file so that only its owner can read the copy.
+fn copy_private(source: &Path, target: &Path) -> Result<(), DriverError> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let contents =
+        std::fs::read(source).map_err(|source_error| DriverError::KeyUnreadable { path: source.into(), source: source_error })?;
+    let write_error = |error| DriverError::Write { path: target.into(), source: error };
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(target)
+        .map_err(write_error)?;
+    file.write_all(&contents).map_err(write_error)?;
+    file.sync_all().map_err(write_error)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn config(address: &str, key: Option<PathBuf>) -> GenericConfig {
+        GenericConfig { ip_address: address.into(), ssh_user: "root".into(), ssh_port: 22, ssh_key: key, engine_port: 2376 }
+    }
+
+    #[test]
+    fn the_address_is_required_and_checked() {
+        let missing = config("", None).pre_create_check().unwrap_err().to_string();
+        assert!(missing.contains("--generic-ip-address") && missing.contains("required"), "{missing}");
+        let bad = config("10.0.0.1/24", None).pre_create_check().unwrap_err().to_string();
+        assert!(bad.contains("neither an IP address nor a host name"), "{bad}");
+        config("host.example.com", None).pre_create_check().unwrap();
+    }
+
+    #[test]
+    fn a_missing_key_is_named() {
+        let error = config("10.0.0.1", Some("/nonexistent/key".into())).pre_create_check().unwrap_err().to_string();
+        assert!(error.contains("/nonexistent/key"), "{error}");
+    }
+
+    #[tokio::test]
+    async fn create_copies_the_key_privately_and_records_a_relative_path() {
+        let store = std::env::temp_dir().join(format!("rmachine-generic-test-{}", std::process::id()));
+        let machine = Path::new("machines/node1");
+        std::fs::create_dir_all(store.join(machine)).unwrap();
+        let key = store.join("user-key");
+        std::fs::write(&key, "PRIVATE").unwrap();
+        std::fs::write(store.join("user-key.pub"), "PUBLIC").unwrap();
+        let mut generic = config("10.0.0.1", Some(key));
+        generic.create(&CreateContext { store_root: &store, machine_directory: machine }).await.unwrap();
+        assert_eq!(generic.ssh_key.as_deref(), Some(Path::new("machines/node1/id_ssh")));
+        let copy = store.join("machines/node1/id_ssh");
+        assert_eq!(std::fs::read_to_string(&copy).unwrap(), "PRIVATE");
+        assert_eq!(std::fs::metadata(&copy).unwrap().permissions().mode() & 0o777, 0o600);
+        assert!(store.join("machines/node1/id_ssh.pub").exists());
+        std::fs::remove_dir_all(store).unwrap();
+    }
+
+    #[test]
+    fn the_url_uses_the_engine_port() {
+        assert_eq!(config("10.0.0.1", None).engine_url(), "tcp://10.0.0.1:2376");
+        assert_eq!(config("fd00::1", None).engine_url(), "tcp://[fd00::1]:2376");
+    }
+}

@@ -1,0 +1,111 @@
+//! The `none` driver: an engine that already runs somewhere, which rmachine only points docker at.
+
+use crate::probe::{probe_tcp, ProbeOutcome};
+use crate::state::MachineState;
+use crate::{CreateContext, Driver, DriverError, SshEndpoint, StateReport};
+use crate::driver::DriverFuture;
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NoneConfig {
+    /// `tcp://HOST:PORT`
+    pub url: String,
+}
+
+impl NoneConfig {
+    /// Host and port of the URL, or why the URL is not `tcp://HOST:PORT`.
+    pub fn host_and_port(&self) -> Result<(String, u16), DriverError> {
+        let invalid = |problem: String| DriverError::InvalidSetting { flag: "--url", problem };
+        let rest = self.url.strip_prefix("tcp://").ok_or_else(|| {
+            invalid(format!("'{}' must look like tcp://HOST:PORT (for example tcp://10.0.0.5:2376)", self.url))
+        })?;
+        let rest = rest.trim_end_matches('/');
+        let (host, port) = rest
+            .rsplit_once(':')
+            .ok_or_else(|| invalid(format!("'{}' has no port; write tcp://HOST:PORT", self.url)))?;
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        if host.is_empty() {
+            return Err(invalid(format!("'{}' has no host; write tcp://HOST:PORT", self.url)));
+        }
+        let port: u16 = port
+            .parse()
+            .map_err(|_| invalid(format!("'{port}' in '{}' is not a port number", self.url)))?;
+        Ok((host.to_string(), port))
+    }
+}
+
+impl Driver for NoneConfig {
+    fn name(&self) -> &'static str {
+        "none"
+    }
+
+    fn pre_create_check(&self) -> Result<(), DriverError> {
+        self.host_and_port().map(|_| ())
+    }
+
+    fn create<'a>(&'a mut self, _context: &'a CreateContext<'a>) -> DriverFuture<'a, Result<(), DriverError>> {
+        Box::pin(async { Ok(()) })
+    }
+
+    fn ip(&self) -> String {
+        self.host_and_port().map(|(host, _)| host).unwrap_or_default()
+    }
+
+    fn engine_url(&self) -> String {
+        self.url.trim_end_matches('/').to_string()
+    }
+
+    fn ssh_endpoint(&self) -> Option<SshEndpoint> {
+        None
+    }
+
+    fn state(&self, timeout: Duration) -> DriverFuture<'_, StateReport> {
+        Box::pin(async move {
+            let (host, port) = match self.host_and_port() {
+                Ok(address) => address,
+                Err(error) => return StateReport::with_reason(MachineState::Error, error.to_string()),
+            };
+            match probe_tcp(&host, port, timeout).await {
+                ProbeOutcome::Open => StateReport::running(),
+                ProbeOutcome::Refused => {
+                    StateReport::with_reason(MachineState::Stopped, format!("nothing listens on {host}:{port}"))
+                }
+                ProbeOutcome::TimedOut => StateReport::with_reason(
+                    MachineState::Timeout,
+                    format!("{host}:{port} did not answer within {}s", timeout.as_secs()),
+                ),
+                ProbeOutcome::Failed(reason) => {
+                    StateReport::with_reason(MachineState::Error, format!("{host}:{port}: {reason}"))
+                }
+            }
+        })
+    }
+
+    fn remove(&self) -> DriverFuture<'_, Result<(), DriverError>> {
+        Box::pin(async { Ok(()) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(url: &str) -> NoneConfig {
+        NoneConfig { url: url.to_string() }
+    }
+
+    #[test]
+    fn a_tcp_url_gives_host_and_port() {
+        assert_eq!(config("tcp://10.0.0.5:2376").host_and_port().unwrap(), ("10.0.0.5".to_string(), 2376));
+        assert_eq!(config("tcp://[::1]:2375/").host_and_port().unwrap(), ("::1".to_string(), 2375));
+    }
+
+    #[test]
+    fn bad_urls_are_refused_with_the_flag_named() {
+        for url in ["http://10.0.0.5:2376", "tcp://10.0.0.5", "tcp://:2376", "tcp://host:port"] {
+            let error = config(url).pre_create_check().unwrap_err().to_string();
+            assert!(error.starts_with("--url:"), "{error}");
+        }
+    }
+}

@@ -1,0 +1,49 @@
+#!/bin/sh
+# restart-docker-systemd.sh: makes systemd run dockerd with the configuration now on disk.
+#
+# Usage: sh -c "$(cat restart-docker-systemd.sh)" rmachine-restart-docker TIMEOUT_SECONDS
+#
+# Order matters (socket activation race): the files are already written, so systemd reloads the
+# units first; only then is docker.service restarted, so whatever starts dockerd from now on
+# (this restart, or a client touching docker.sock) starts it with the new configuration.
+# The start-rate limit left by earlier failures is reset first, and docker is enabled at boot.
+# The restart waits for dockerd to report ready (Type=notify) for at most TIMEOUT_SECONDS:
+# Debian's unit sets TimeoutStartSec=0, which would otherwise wait forever.
+#
+# Prints "docker.service: STATE" last. Exit status 0 when docker.service is active.
+
+PATH="${PATH:-/usr/bin:/bin}:/usr/local/sbin:/usr/sbin:/sbin"
+LC_ALL=C
+export PATH LC_ALL
+timeout_seconds=${1:-90}
+
+if ! systemctl daemon-reload; then
+    printf 'restart-docker: systemctl daemon-reload failed\n' >&2
+fi
+systemctl reset-failed docker.service docker.socket >/dev/null 2>&1
+if ! systemctl enable docker.service >/dev/null 2>&1; then
+    printf 'restart-docker: warning: could not enable docker.service at boot\n' >&2
+fi
+
+socket_state=$(systemctl show -p LoadState docker.socket 2>/dev/null | sed -n 's/^LoadState=//p')
+if [ "$socket_state" = loaded ]; then
+    systemctl enable docker.socket >/dev/null 2>&1
+    systemctl start docker.socket >/dev/null 2>&1
+fi
+
+if command -v timeout >/dev/null 2>&1; then
+    timeout "$timeout_seconds" systemctl restart docker.service
+else
+    systemctl restart docker.service
+fi
+restart_status=$?
+
+state=$(systemctl is-active docker.service 2>/dev/null)
+printf 'docker.service: %s\n' "${state:-unknown}"
+if [ "$state" = active ]; then
+    exit 0
+fi
+if [ "$restart_status" = 124 ]; then
+    printf 'restart-docker: dockerd did not report ready within %s seconds\n' "$timeout_seconds" >&2
+fi
+exit 1

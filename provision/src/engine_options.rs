@@ -1,0 +1,322 @@
+//! The user's engine settings ([`EngineOptions`]), their validation, and the translation of
+//! `--engine-opt K=V` pairs into `daemon.json` keys.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use crate::error::ProvisionError;
+use crate::storage;
+
+/// How the engine is installed and configured; given on the command line, kept in the machine's
+/// state.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case", default)]
+pub struct EngineOptions {
+    /// None = the distribution's package; Some("none") = never install; Some(url) = an install
+    /// script such as https://get.docker.com.
+    pub install_url: Option<String>,
+    pub storage_driver: Option<String>,
+    /// "default" | "USER" | "USER:GROUP"
+    pub userns_remap: Option<String>,
+    /// "K=V"
+    pub labels: Vec<String>,
+    pub registry_mirrors: Vec<String>,
+    pub insecure_registries: Vec<String>,
+    /// --engine-opt "K=V" → daemon.json keys
+    pub options: Vec<String>,
+    /// --engine-env "K=V" → unit Environment
+    pub env: Vec<String>,
+    /// The engine's TLS port.
+    pub port: u16,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        Self {
+            install_url: None,
+            storage_driver: None,
+            userns_remap: None,
+            labels: Vec::new(),
+            registry_mirrors: Vec::new(),
+            insecure_registries: Vec::new(),
+            options: Vec::new(),
+            env: Vec::new(),
+            port: 2376,
+        }
+    }
+}
+
+/// The install URL that means "never install the engine".
+pub(crate) const NO_INSTALL: &str = "none";
+
+/// daemon.json keys rmachine sets itself, with the option that sets them instead.
+const RESERVED_KEYS: &[(&str, &str)] = &[
+    ("hosts", "the engine port (rmachine sets the listening addresses itself)"),
+    ("host", "the engine port (rmachine sets the listening addresses itself)"),
+    ("tls", "rmachine's own TLS setup"),
+    ("tlsverify", "rmachine's own TLS setup"),
+    ("tlscacert", "rmachine's own TLS setup"),
+    ("tlscert", "rmachine's own TLS setup"),
+    ("tlskey", "rmachine's own TLS setup"),
+    ("storage-driver", "--engine-storage-driver"),
+    ("userns-remap", "--engine-userns-remap"),
+    ("labels", "--engine-label"),
+    ("label", "--engine-label"),
+    ("registry-mirrors", "--engine-registry-mirror"),
+    ("registry-mirror", "--engine-registry-mirror"),
+    ("insecure-registries", "--engine-insecure-registry"),
+    ("insecure-registry", "--engine-insecure-registry"),
+];
+
+/// dockerd flag names whose daemon.json key is spelled differently (docker-machine users wrote
+/// the flag names).
+const FLAG_ALIASES: &[(&str, &str)] = &[
+    ("storage-opt", "storage-opts"),
+    ("exec-opt", "exec-opts"),
+    ("dns-opt", "dns-opts"),
+    ("log-opt", "log-opts"),
+    ("authorization-plugin", "authorization-plugins"),
+];
+
+/// daemon.json keys that always hold a list, even when given once.
+const LIST_KEYS: &[&str] = &[
+    "dns",
+    "dns-opts",
+    "dns-search",
+    "exec-opts",
+    "storage-opts",
+    "authorization-plugins",
+    "allow-nondistributable-artifacts",
+];
+
+/// daemon.json keys that hold a string map; each value is "NAME=VALUE" or a JSON object.
+const MAP_KEYS: &[&str] = &["log-opts"];
+
+impl EngineOptions {
+    /// Checks every option's shape; the error lists all problems at once.
+    pub fn validate(&self) -> Result<(), ProvisionError> {
+        let mut problems = Vec::new();
+        if self.port == 0 {
+            problems.push("the engine port must not be 0".to_string());
+        }
+        if let Some(url) = &self.install_url
+            && url != NO_INSTALL
+            && !(url.starts_with("https://") || url.starts_with("http://"))
+        {
+            problems.push(format!(
+                "install URL {url:?} must start with https:// or http://, or be 'none'"
+            ));
+        }
+        if let Some(driver) = &self.storage_driver
+            && let Err(problem) = storage::check_driver_name(driver)
+        {
+            problems.push(problem);
+        }
+        if let Some(remap) = &self.userns_remap
+            && let Err(problem) = check_userns_remap(remap)
+        {
+            problems.push(problem);
+        }
+        for label in &self.labels {
+            if let Err(problem) = split_pair(label, "engine label") {
+                problems.push(problem);
+            }
+        }
+        for mirror in &self.registry_mirrors {
+            if !(mirror.starts_with("https://") || mirror.starts_with("http://"))
+                || has_space_or_control(mirror)
+            {
+                problems.push(format!(
+                    "registry mirror {mirror:?} must be a URL starting with https:// or http://"
+                ));
+            }
+        }
+        for registry in &self.insecure_registries {
+            if registry.is_empty() || registry.contains("://") || has_space_or_control(registry) {
+                problems.push(format!(
+                    "insecure registry {registry:?} must be HOST[:PORT] or a CIDR, without a scheme"
+                ));
+            }
+        }
+        for variable in &self.env {
+            if let Err(problem) = check_environment_variable(variable) {
+                problems.push(problem);
+            }
+        }
+        if let Err(option_problems) = self.daemon_options() {
+            problems.extend(option_problems);
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(ProvisionError::InvalidEngineOptions { problems })
+        }
+    }
+
+    /// The `--engine-opt` pairs as daemon.json keys: a value that parses as JSON is kept as that
+    /// JSON (`true`, `3`, `["a"]`), any other value is a string; a repeated key becomes a list;
+    /// list keys (dns, exec-opts…) are always lists; `log-opts` collects `NAME=VALUE` pairs.
+    pub(crate) fn daemon_options(&self) -> Result<BTreeMap<String, Value>, Vec<String>> {
+        let mut problems = Vec::new();
+        let mut keys: BTreeMap<String, Value> = BTreeMap::new();
+        let mut occurrences: BTreeMap<String, usize> = BTreeMap::new();
+        for option in &self.options {
+            let (key, value) = match split_pair(option, "engine option") {
+                Ok(pair) => pair,
+                Err(problem) => {
+                    problems.push(problem);
+                    continue;
+                }
+            };
+            let key = FLAG_ALIASES
+                .iter()
+                .find(|(flag, _)| *flag == key)
+                .map_or(key, |(_, config_key)| *config_key);
+            if let Some((_, flag)) = RESERVED_KEYS.iter().find(|(reserved, _)| *reserved == key) {
+                problems.push(format!(
+                    "engine option {option:?} clashes with {flag}: rmachine sets {key:?} in daemon.json itself"
+                ));
+                continue;
+            }
+            if !key.starts_with(|character: char| character.is_ascii_alphanumeric())
+                || !key
+                    .chars()
+                    .all(|character| character.is_ascii_alphanumeric() || "-._".contains(character))
+            {
+                problems.push(format!(
+                    "engine option {option:?}: {key:?} is not a daemon.json key (write KEY=VALUE, e.g. debug=true)"
+                ));
+                continue;
+            }
+            if MAP_KEYS.contains(&key) {
+                if let Err(problem) = add_map_entry(&mut keys, key, value, option) {
+                    problems.push(problem);
+                }
+                continue;
+            }
+            let parsed = parse_value(value);
+            if LIST_KEYS.contains(&key) {
+                let list = keys.entry(key.to_string()).or_insert_with(|| Value::Array(Vec::new()));
+                if let Value::Array(items) = list {
+                    match parsed {
+                        Value::Array(more) => items.extend(more),
+                        single => items.push(single),
+                    }
+                }
+                continue;
+            }
+            let count = occurrences.entry(key.to_string()).or_insert(0);
+            *count += 1;
+            let count = *count;
+            match keys.get_mut(key) {
+                Some(existing) if count == 2 => {
+                    let first = existing.take();
+                    *existing = Value::Array(vec![first, parsed]);
+                }
+                Some(Value::Array(items)) if count > 2 => items.push(parsed),
+                _ => {
+                    keys.insert(key.to_string(), parsed);
+                }
+            }
+        }
+        if problems.is_empty() {
+            Ok(keys)
+        } else {
+            Err(problems)
+        }
+    }
+}
+
+/// The value of `--engine-opt K=V`: JSON when V parses as JSON, else the string V.
+pub(crate) fn parse_value(value: &str) -> Value {
+    serde_json::from_str(value).unwrap_or_else(|_| Value::String(value.to_string()))
+}
+
+fn add_map_entry(
+    keys: &mut BTreeMap<String, Value>,
+    key: &str,
+    value: &str,
+    option: &str,
+) -> Result<(), String> {
+    let map = keys
+        .entry(key.to_string())
+        .or_insert_with(|| Value::Object(serde_json::Map::new()));
+    let Value::Object(map) = map else {
+        return Err(format!("engine option {option:?}: {key} must be an object"));
+    };
+    if let Ok(Value::Object(entries)) = serde_json::from_str::<Value>(value) {
+        for (name, entry) in entries {
+            let entry = match entry {
+                Value::String(text) => text,
+                other => other.to_string(),
+            };
+            map.insert(name, Value::String(entry));
+        }
+        return Ok(());
+    }
+    let (name, entry) = value.split_once('=').filter(|(name, _)| !name.is_empty()).ok_or_else(
+        || format!("engine option {option:?}: {key} takes NAME=VALUE (e.g. {key}=max-size=10m)"),
+    )?;
+    map.insert(name.to_string(), Value::String(entry.to_string()));
+    Ok(())
+}
+
+/// Splits "K=V" into its key and value; the key must be non-empty and free of spaces.
+pub(crate) fn split_pair<'a>(pair: &'a str, what: &str) -> Result<(&'a str, &'a str), String> {
+    let Some((key, value)) = pair.split_once('=') else {
+        return Err(format!("{what} {pair:?} must have the form KEY=VALUE"));
+    };
+    if key.is_empty() || has_space_or_control(key) {
+        return Err(format!("{what} {pair:?} needs a key without spaces before '='"));
+    }
+    if value.chars().any(char::is_control) {
+        return Err(format!("{what} {pair:?} must not hold control characters (newlines, tabs)"));
+    }
+    Ok((key, value))
+}
+
+fn has_space_or_control(text: &str) -> bool {
+    text.chars().any(|character| character.is_whitespace() || character.is_control())
+}
+
+fn check_environment_variable(variable: &str) -> Result<(), String> {
+    let (name, _) = split_pair(variable, "engine environment variable")?;
+    let valid = name.starts_with(|character: char| character.is_ascii_alphabetic() || character == '_')
+        && name
+            .chars()
+            .all(|character| character.is_ascii_alphanumeric() || character == '_');
+    if valid {
+        Ok(())
+    } else {
+        Err(format!(
+            "engine environment variable {variable:?}: {name:?} is not a variable name (letters, digits, '_')"
+        ))
+    }
+}
+
+fn check_userns_remap(remap: &str) -> Result<(), String> {
+    let valid_name = |name: &str| {
+        !name.is_empty()
+            && name.len() <= 32
+            && !name.starts_with('-')
+            && name
+                .chars()
+                .all(|character| character.is_ascii_alphanumeric() || "_.-".contains(character))
+    };
+    let valid = match remap.split_once(':') {
+        None => valid_name(remap),
+        Some((user, group)) => valid_name(user) && valid_name(group),
+    };
+    if valid {
+        Ok(())
+    } else {
+        Err(format!(
+            "userns-remap {remap:?} must be 'default', USER or USER:GROUP"
+        ))
+    }
+}
+
+#[cfg(test)]
+#[path = "engine_options_tests.rs"]
+mod tests;

@@ -1,0 +1,73 @@
+//! `rmachine env`: the shell commands that point the docker CLI at a machine.
+
+use crate::context::Context;
+use crate::machine_access::{engine_url, load_machine, open_store};
+use crate::output;
+use crate::shell_env::{self, Shell, SHELL_NAMES};
+use crate::store::ProvisioningStatus;
+use anyhow::{anyhow, bail};
+use clap::Parser;
+use std::process::ExitCode;
+
+/// Print the commands that point docker at a machine: eval "$(rmachine env NAME)"
+#[derive(Debug, Parser)]
+pub struct Args {
+    /// Machine (not with --unset)
+    #[arg(required_unless_present = "unset", conflicts_with = "unset")]
+    pub name: Option<String>,
+
+    /// Shell syntax: bash, zsh, fish, powershell, cmd, tcsh or emacs [default: from $SHELL]
+    #[arg(long, value_name = "SHELL")]
+    pub shell: Option<String>,
+
+    /// Print the commands that undo the settings instead
+    #[arg(short, long)]
+    pub unset: bool,
+
+    /// Add the machine's IP to NO_PROXY (or no_proxy, whichever is set)
+    #[arg(long)]
+    pub no_proxy: bool,
+}
+
+const VARIABLES: [&str; 4] = ["DOCKER_TLS_VERIFY", "DOCKER_HOST", "DOCKER_CERT_PATH", "DOCKER_MACHINE_NAME"];
+
+pub fn run(args: Args, context: &Context) -> anyhow::Result<ExitCode> {
+    let shell = match &args.shell {
+        Some(name) => Shell::from_name(name).ok_or_else(|| anyhow!("unknown shell '{name}'; choose one of {SHELL_NAMES}"))?,
+        None => Shell::detect(context.shell.as_deref()),
+    };
+    let hint = shell_env::quote_command_line(&context.invocation);
+    let no_proxy_name = context.no_proxy.as_ref().map(|(name, _)| name.as_str()).unwrap_or("NO_PROXY");
+    let assignments: Vec<(&str, Option<String>)> = if args.unset {
+        let mut unset: Vec<(&str, Option<String>)> = VARIABLES.iter().map(|name| (*name, None)).collect();
+        if args.no_proxy {
+            unset.push((no_proxy_name, None));
+        }
+        unset
+    } else {
+        let name = args.name.as_deref().expect("clap requires a name without --unset");
+        let store = open_store(context)?;
+        let record = load_machine(&store, name)?;
+        match record.status {
+            ProvisioningStatus::Ready => {}
+            ProvisioningStatus::Creating => bail!("machine '{name}' is still being created (or its create was interrupted: 'rmachine rm {name}')"),
+            ProvisioningStatus::Failed => bail!(
+                "machine '{name}' failed to provision: {}; 'rmachine provision {name}' tries again",
+                record.last_error.as_deref().unwrap_or("no error recorded")
+            ),
+        }
+        let mut assignments = vec![
+            ("DOCKER_TLS_VERIFY", Some("1".to_string())),
+            ("DOCKER_HOST", Some(engine_url(&record))),
+            ("DOCKER_CERT_PATH", Some(store.machine_directory(name).display().to_string())),
+            ("DOCKER_MACHINE_NAME", Some(name.to_string())),
+        ];
+        if args.no_proxy {
+            let current = context.no_proxy.as_ref().map(|(_, value)| value.as_str()).unwrap_or("");
+            assignments.push((no_proxy_name, Some(shell_env::no_proxy_with(current, &record.driver.driver().ip()))));
+        }
+        assignments
+    };
+    output::data(&shell_env::render(shell, &assignments, &hint));
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,65 @@
+//! `rmachine provision`: run the provisioner again on existing machines; idempotent.
+
+use crate::context::Context;
+use crate::flows::provision::provision_machine;
+use crate::machine_access::{connect, load_machine, open_store};
+use crate::output::{self, Progress};
+use crate::store::ProvisioningStatus;
+use anyhow::bail;
+use clap::Parser;
+use std::process::ExitCode;
+use std::time::Duration;
+
+/// Provision machines again: reinstall nothing that is there, rewrite the engine's configuration
+/// only where it differs, and verify the engine
+#[derive(Debug, Parser)]
+pub struct Args {
+    /// Machines to provision
+    #[arg(required = true)]
+    pub names: Vec<String>,
+
+    /// Seconds to wait for the engine's TLS endpoint after a restart
+    #[arg(long, default_value_t = 90, value_name = "SECONDS")]
+    pub engine_timeout: u64,
+}
+
+pub async fn run(args: Args, context: &Context) -> anyhow::Result<ExitCode> {
+    let store = open_store(context)?;
+    let mut failures = 0;
+    for name in &args.names {
+        let outcome = async {
+            let mut record = load_machine(&store, name)?;
+            if record.ssh.is_none() {
+                bail!("machine '{name}' uses the {} driver: rmachine does not provision it", record.driver_name());
+            }
+            let progress = Progress::new(name, context.stderr_is_terminal);
+            let session = connect(&store, &record, context).await?;
+            let result = provision_machine(&store, &record, &session, Duration::from_secs(args.engine_timeout), &progress).await;
+            session.close().await;
+            match &result {
+                Ok(_) => {
+                    record.status = ProvisioningStatus::Ready;
+                    record.last_error = None;
+                }
+                Err(error) => {
+                    record.status = ProvisioningStatus::Failed;
+                    record.last_error = Some(format!("{error:#}"));
+                }
+            }
+            store.save(&mut record)?;
+            let report = result?;
+            let change = if report.changed { "configuration applied" } else { "no change" };
+            output::status(&format!("({name}) {change}; Docker {} is running", report.engine_version));
+            Ok(())
+        }
+        .await;
+        if let Err(error) = outcome {
+            failures += 1;
+            output::status(&format!("error: ({name}) {error:#}"));
+        }
+    }
+    if failures > 0 {
+        bail!("{failures} of {} machine(s) failed to provision", args.names.len());
+    }
+    Ok(ExitCode::SUCCESS)
+}

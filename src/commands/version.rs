@@ -1,0 +1,30 @@
+//! `rmachine version`: rmachine's own version, or a machine's engine version.
+
+use crate::context::Context;
+use crate::machine_access::{docker_client, engine_url, load_machine, open_store};
+use crate::output;
+use anyhow::Context as _;
+use clap::Parser;
+use std::process::ExitCode;
+use std::time::Duration;
+
+/// Print rmachine's version, or the engine version of a machine
+#[derive(Debug, Parser)]
+pub struct Args {
+    /// Machine whose engine version to print
+    pub name: Option<String>,
+}
+
+pub async fn run(args: Args, context: &Context) -> anyhow::Result<ExitCode> {
+    let Some(name) = args.name else {
+        output::data(&format!("rmachine version {}\n", env!("CARGO_PKG_VERSION")));
+        return Ok(ExitCode::SUCCESS);
+    };
+    let store = open_store(context)?;
+    let record = load_machine(&store, &name)?;
+    let client = docker_client(&store, Duration::from_secs(10))?;
+    let url = engine_url(&record);
+    let version = client.version(&url).await.with_context(|| format!("cannot ask machine '{name}' at {url} for its version"))?;
+    output::data(&format!("{}\n", version.version));
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,112 @@
+//! Provisioning one machine over an open SSH session: its server certificate, the client
+//! material for DOCKER_CERT_PATH, then the provisioner with a TLS readiness check.
+
+use crate::engine_check::TlsEngineCheck;
+use crate::machine_access::{engine_url, store_certificates, StoreCertificates};
+use crate::output::Progress;
+use crate::ssh::Session;
+use crate::store::{MachineRecord, Store};
+use crate::tls::{self, DockerClient, PemPair};
+use anyhow::Context as _;
+use rmachine_provision::{EngineCertificates, ProvisionReport, ProvisionRequest};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub const SERVER_CERTIFICATE: &str = "server.pem";
+pub const SERVER_KEY: &str = "server-key.pem";
+
+/// The subject alternative names the engine's certificate must carry.
+pub fn server_certificate_names(record: &MachineRecord) -> Vec<String> {
+    let mut names = vec![record.driver.driver().ip(), record.name.clone(), "localhost".into(), "127.0.0.1".into()];
+    names.extend(record.tls_sans.iter().cloned());
+    let mut unique = Vec::new();
+    for name in names {
+        if !name.is_empty() && !unique.contains(&name) {
+            unique.push(name);
+        }
+    }
+    unique
+}
+
+fn machine_file(record: &MachineRecord, file: &str) -> PathBuf {
+    Store::relative_machine_directory(&record.name).join(file)
+}
+
+/// The machine's server certificate: the stored one while it still names the machine's addresses,
+/// else a new one (kept unchanged across runs so that re-provisioning changes nothing).
+pub fn ensure_server_certificate(
+    store: &Store,
+    record: &MachineRecord,
+    certificates: &StoreCertificates,
+) -> anyhow::Result<PemPair> {
+    let names = server_certificate_names(record);
+    let (certificate_path, key_path) = (machine_file(record, SERVER_CERTIFICATE), machine_file(record, SERVER_KEY));
+    if let (Ok(cert_pem), Ok(key_pem)) = (store.read_file(&certificate_path), store.read_file(&key_path)) {
+        let covers_all = names.iter().all(|name| tls::certificate_covers(&cert_pem, name).unwrap_or(false));
+        if covers_all {
+            return Ok(PemPair { cert_pem, key_pem });
+        }
+    }
+    let server = tls::issue_server_certificate(&certificates.ca, &format!("rmachine.{}", record.name), &names)
+        .with_context(|| format!("cannot issue the engine certificate for machine '{}'", record.name))?;
+    store.write_file(&key_path, server.key_pem.as_bytes(), 0o600)?;
+    store.write_file(&certificate_path, server.cert_pem.as_bytes(), 0o644)?;
+    Ok(server)
+}
+
+/// Copies the CA and client certificate into the machine's folder, which `DOCKER_CERT_PATH` names.
+pub fn write_client_material(store: &Store, record: &MachineRecord, certificates: &StoreCertificates) -> anyhow::Result<()> {
+    let files = [
+        ("ca.pem", &certificates.ca.cert_pem, 0o644),
+        ("cert.pem", &certificates.client.cert_pem, 0o644),
+        ("key.pem", &certificates.client.key_pem, 0o600),
+    ];
+    for (file, contents, mode) in files {
+        let path = machine_file(record, file);
+        if store.read_file(&path).ok().as_deref() != Some(contents.as_str()) {
+            store.write_file(&path, contents.as_bytes(), mode)?;
+        }
+    }
+    Ok(())
+}
+
+/// Runs the provisioner on `session` for `record`.
+pub async fn provision_machine(
+    store: &Store,
+    record: &MachineRecord,
+    session: &Session,
+    engine_timeout: Duration,
+    progress: &Progress,
+) -> anyhow::Result<ProvisionReport> {
+    let certificates = store_certificates(store)?;
+    let server = ensure_server_certificate(store, record, &certificates)?;
+    write_client_material(store, record, &certificates)?;
+    let check = TlsEngineCheck {
+        client: DockerClient::new(&certificates.ca.cert_pem, &certificates.client, Duration::from_secs(5))?,
+        url: engine_url(record),
+        deadline: engine_timeout,
+    };
+    let engine_certificates = EngineCertificates {
+        ca_pem: certificates.ca.cert_pem.clone(),
+        server_cert_pem: server.cert_pem,
+        server_key_pem: server.key_pem,
+    };
+    let request = ProvisionRequest {
+        hostname: &record.name,
+        driver_name: record.driver_name(),
+        engine: &record.engine,
+        certificates: &engine_certificates,
+    };
+    let report = rmachine_provision::provision(session, &check, &request, &|phase: &str| progress.phase(phase))
+        .await
+        .with_context(|| format!("provisioning machine '{}' failed", record.name))?;
+    for warning in &report.warnings {
+        progress.warning(warning);
+    }
+    Ok(report)
+}
+
+/// The machine's folder relative to the store, for paths users see.
+pub fn machine_folder(store: &Store, name: &str) -> PathBuf {
+    store.resolve(Path::new(&Store::relative_machine_directory(name)))
+}

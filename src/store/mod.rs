@@ -1,0 +1,208 @@
+//! The local state store: where machines, their keys and the TLS certificates live.
+//!
+//! Layout under the root (folders 0700, keys 0600):
+//! ```text
+//! .lock                      taken by every rmachine process that changes the store
+//! certs/ca.pem ca-key.pem cert.pem key.pem        one CA and client certificate per store
+//! machines/<name>/machine.json                    the versioned record
+//! machines/<name>/id_ssh[.pub]                    the machine's SSH key (generic: a copy)
+//! machines/<name>/ca.pem cert.pem key.pem         DOCKER_CERT_PATH for the docker CLI
+//! machines/<name>/server.pem server-key.pem       the engine's certificate
+//! machines/<name>/known_hosts                     the pinned host key, for the system ssh
+//! ```
+
+mod atomic;
+mod name;
+mod record;
+
+pub use atomic::write_atomically;
+pub use name::validate_machine_name;
+pub use record::{now_rfc3339, MachineRecord, ProvisioningStatus, SshSettings, RECORD_VERSION};
+
+use crate::natural_order::natural_cmp;
+use std::fs::{DirBuilder, File, OpenOptions};
+use std::os::unix::fs::DirBuilderExt;
+use std::path::{Path, PathBuf};
+
+pub const RECORD_FILE_NAME: &str = "machine.json";
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error(transparent)]
+    InvalidName(#[from] name::InvalidName),
+
+    #[error("machine '{0}' already exists; choose another name or remove it with 'rmachine rm {0}'")]
+    AlreadyExists(String),
+
+    #[error("machine '{name}' does not exist in {store}; 'rmachine ls' lists the machines")]
+    NotFound { name: String, store: PathBuf },
+
+    #[error("machine record {path} cannot be read: {problem}; 'rmachine rm -f {name}' removes it")]
+    Corrupt { name: String, path: PathBuf, problem: String },
+
+    #[error(
+        "machine record {path} has format version {found}, newer than this rmachine understands ({RECORD_VERSION}); upgrade rmachine"
+    )]
+    FutureVersion { path: PathBuf, found: u64 },
+
+    #[error("{action} {path}: {source}")]
+    Io { action: &'static str, path: PathBuf, source: std::io::Error },
+}
+
+fn io_error(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> StoreError {
+    let path = path.to_path_buf();
+    move |source| StoreError::Io { action, path, source }
+}
+
+pub struct Store {
+    root: PathBuf,
+}
+
+/// Held while a process changes the store; released on drop.
+pub struct StoreLock {
+    _file: File,
+}
+
+impl Store {
+    /// Opens the store at `root`, creating its folders when missing.
+    pub fn open(root: &Path) -> Result<Store, StoreError> {
+        let store = Store { root: root.to_path_buf() };
+        for folder in [store.root.clone(), store.root.join("machines"), store.root.join("certs")] {
+            DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(&folder)
+                .map_err(io_error("cannot create store folder", &folder))?;
+        }
+        Ok(store)
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Takes the store's exclusive lock, waiting for other rmachine processes to let go.
+    pub fn lock(&self) -> Result<StoreLock, StoreError> {
+        let path = self.root.join(".lock");
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(io_error("cannot open the store lock", &path))?;
+        file.lock().map_err(io_error("cannot take the store lock", &path))?;
+        Ok(StoreLock { _file: file })
+    }
+
+    /// `machines/<name>`, relative to the store root.
+    pub fn relative_machine_directory(name: &str) -> PathBuf {
+        Path::new("machines").join(name)
+    }
+
+    pub fn machine_directory(&self, name: &str) -> PathBuf {
+        self.root.join(Self::relative_machine_directory(name))
+    }
+
+    /// An absolute path for a path the store keeps relative to its root.
+    pub fn resolve(&self, relative: &Path) -> PathBuf {
+        self.root.join(relative)
+    }
+
+    /// Claims `name` by creating its folder; fails when the machine exists.
+    pub fn reserve(&self, name: &str) -> Result<(), StoreError> {
+        validate_machine_name(name)?;
+        let _lock = self.lock()?;
+        let folder = self.machine_directory(name);
+        match DirBuilder::new().mode(0o700).create(&folder) {
+            Ok(()) => Ok(()),
+            Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {
+                Err(StoreError::AlreadyExists(name.to_string()))
+            }
+            Err(error) => Err(io_error("cannot create machine folder", &folder)(error)),
+        }
+    }
+
+    /// Writes the record atomically, stamping `updated_at`.
+    pub fn save(&self, record: &mut MachineRecord) -> Result<(), StoreError> {
+        validate_machine_name(&record.name)?;
+        record.updated_at = now_rfc3339();
+        let path = self.machine_directory(&record.name).join(RECORD_FILE_NAME);
+        let mut json = serde_json::to_vec_pretty(record).expect("a record always serialises");
+        json.push(b'\n');
+        let _lock = self.lock()?;
+        write_atomically(&path, &json, 0o600).map_err(io_error("cannot write machine record", &path))
+    }
+
+    pub fn exists(&self, name: &str) -> bool {
+        validate_machine_name(name).is_ok() && self.machine_directory(name).is_dir()
+    }
+
+    pub fn load(&self, name: &str) -> Result<MachineRecord, StoreError> {
+        validate_machine_name(name)?;
+        let folder = self.machine_directory(name);
+        let path = folder.join(RECORD_FILE_NAME);
+        let corrupt = |problem: String| StoreError::Corrupt { name: name.to_string(), path: path.clone(), problem };
+        let text = match std::fs::read(&path) {
+            Ok(text) => text,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                if folder.is_dir() {
+                    return Err(corrupt("the machine folder has no record (an interrupted create?)".into()));
+                }
+                return Err(StoreError::NotFound { name: name.to_string(), store: self.root.clone() });
+            }
+            Err(error) => return Err(io_error("cannot read machine record", &path)(error)),
+        };
+        let value: serde_json::Value = serde_json::from_slice(&text).map_err(|error| corrupt(error.to_string()))?;
+        let version = value.get("version").and_then(|version| version.as_u64()).unwrap_or(0);
+        if version > u64::from(RECORD_VERSION) {
+            return Err(StoreError::FutureVersion { path, found: version });
+        }
+        let record: MachineRecord = serde_json::from_value(value).map_err(|error| corrupt(error.to_string()))?;
+        if record.name != name {
+            return Err(corrupt(format!("it names machine '{}'", record.name)));
+        }
+        Ok(record)
+    }
+
+    /// Every machine folder's name in natural order, with its record or why it can't be read.
+    pub fn list(&self) -> Result<Vec<(String, Result<MachineRecord, StoreError>)>, StoreError> {
+        let folder = self.root.join("machines");
+        let entries = std::fs::read_dir(&folder).map_err(io_error("cannot list", &folder))?;
+        let mut names: Vec<String> = entries
+            .filter_map(|entry| entry.ok())
+            .filter(|entry| entry.file_type().map(|kind| kind.is_dir()).unwrap_or(false))
+            .filter_map(|entry| entry.file_name().into_string().ok())
+            .filter(|name| !name.starts_with('.'))
+            .collect();
+        names.sort_by(|a, b| natural_cmp(a, b));
+        Ok(names.into_iter().map(|name| { let record = self.load(&name); (name, record) }).collect())
+    }
+
+    /// Deletes the machine's folder and everything in it.
+    pub fn remove(&self, name: &str) -> Result<(), StoreError> {
+        validate_machine_name(name)?;
+        let _lock = self.lock()?;
+        let folder = self.machine_directory(name);
+        match std::fs::remove_dir_all(&folder) {
+            Ok(()) => Ok(()),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                Err(StoreError::NotFound { name: name.to_string(), store: self.root.clone() })
+            }
+            Err(error) => Err(io_error("cannot remove", &folder)(error)),
+        }
+    }
+
+    /// Writes a file the store owns (relative to the root), atomically.
+    pub fn write_file(&self, relative: &Path, contents: &[u8], mode: u32) -> Result<(), StoreError> {
+        let path = self.resolve(relative);
+        write_atomically(&path, contents, mode).map_err(io_error("cannot write", &path))
+    }
+
+    pub fn read_file(&self, relative: &Path) -> Result<String, StoreError> {
+        let path = self.resolve(relative);
+        std::fs::read_to_string(&path).map_err(io_error("cannot read", &path))
+    }
+}
+
+#[cfg(test)]
+mod tests;

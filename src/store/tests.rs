@@ -1,0 +1,154 @@
+//! Tests of the store: atomic records, the lock under concurrent writers, names, corrupt records.
+
+use super::*;
+use rmachine_drivers::{DriverConfig, GenericConfig};
+use rmachine_provision::EngineOptions;
+use std::os::unix::fs::PermissionsExt;
+
+fn record(name: &str) -> MachineRecord {
+    let driver = DriverConfig::Generic(GenericConfig {
+        ip_address: "10.0.0.5".into(),
+        ssh_user: "root".into(),
+        ssh_port: 22,
+        ssh_key: Some(Path::new("machines").join(name).join("id_ssh")),
+        engine_port: 2376,
+    });
+    MachineRecord::new(name, driver, EngineOptions::default(), vec![])
+}
+
+fn mode(path: &Path) -> u32 {
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+#[test]
+fn records_round_trip_with_private_permissions() {
+    let folder = tempfile::tempdir().unwrap();
+    let store = Store::open(&folder.path().join("store")).unwrap();
+    store.reserve("node1").unwrap();
+    let mut saved = record("node1");
+    store.save(&mut saved).unwrap();
+    assert_eq!(store.load("node1").unwrap(), saved);
+    assert_eq!(mode(store.root()), 0o700);
+    assert_eq!(mode(&store.machine_directory("node1")), 0o700);
+    assert_eq!(mode(&store.machine_directory("node1").join(RECORD_FILE_NAME)), 0o600);
+}
+
+#[test]
+fn a_name_can_be_reserved_once() {
+    let folder = tempfile::tempdir().unwrap();
+    let store = Store::open(folder.path()).unwrap();
+    store.reserve("node1").unwrap();
+    let error = store.reserve("node1").unwrap_err().to_string();
+    assert!(error.contains("already exists"), "{error}");
+}
+
+#[test]
+fn invalid_names_never_touch_disk() {
+    let folder = tempfile::tempdir().unwrap();
+    let store = Store::open(folder.path()).unwrap();
+    for name in ["..", "../escape", "", "a/b"] {
+        assert!(matches!(store.reserve(name), Err(StoreError::InvalidName(_))), "{name:?}");
+    }
+    assert!(!folder.path().join("escape").exists());
+    assert_eq!(std::fs::read_dir(folder.path().join("machines")).unwrap().count(), 0);
+}
+
+#[test]
+fn a_moved_store_still_resolves_its_paths() {
+    let folder = tempfile::tempdir().unwrap();
+    let first = folder.path().join("first");
+    let store = Store::open(&first).unwrap();
+    store.reserve("node1").unwrap();
+    store.save(&mut record("node1")).unwrap();
+    store.write_file(Path::new("machines/node1/id_ssh"), b"KEY", 0o600).unwrap();
+    let second = folder.path().join("second");
+    std::fs::rename(&first, &second).unwrap();
+    let moved = Store::open(&second).unwrap();
+    let loaded = moved.load("node1").unwrap();
+    let ssh_key = match &loaded.driver {
+        DriverConfig::Generic(generic) => generic.ssh_key.clone().unwrap(),
+        other => panic!("unexpected driver {other:?}"),
+    };
+    assert!(ssh_key.is_relative());
+    assert_eq!(std::fs::read(moved.resolve(&ssh_key)).unwrap(), b"KEY");
+}
+
+#[test]
+fn corrupt_and_future_records_are_listed_with_their_error() {
+    let folder = tempfile::tempdir().unwrap();
+    let store = Store::open(folder.path()).unwrap();
+    for name in ["good", "broken", "future", "empty"] {
+        store.reserve(name).unwrap();
+    }
+    store.save(&mut record("good")).unwrap();
+    std::fs::write(store.machine_directory("broken").join(RECORD_FILE_NAME), "{ not json").unwrap();
+    let mut future = serde_json::to_value(record("future")).unwrap();
+    future["version"] = 99.into();
+    std::fs::write(store.machine_directory("future").join(RECORD_FILE_NAME), future.to_string()).unwrap();
+
+    let listed = store.list().unwrap();
+    let names: Vec<&str> = listed.iter().map(|(name, _)| name.as_str()).collect();
+    assert_eq!(names, vec!["broken", "empty", "future", "good"]);
+    let error = |name: &str| listed.iter().find(|(n, _)| n == name).unwrap().1.as_ref().unwrap_err().to_string();
+    assert!(error("broken").contains("rmachine rm -f broken"), "{}", error("broken"));
+    assert!(error("empty").contains("has no record"), "{}", error("empty"));
+    assert!(error("future").contains("version 99"), "{}", error("future"));
+    assert!(listed.iter().find(|(n, _)| n == "good").unwrap().1.is_ok());
+
+    store.remove("broken").unwrap();
+    assert!(!store.exists("broken"));
+}
+
+#[test]
+fn the_lock_serialises_concurrent_writers() {
+    let folder = tempfile::tempdir().unwrap();
+    let root = folder.path().to_path_buf();
+    Store::open(&root).unwrap();
+    let counter = Path::new("certs/counter");
+    Store::open(&root).unwrap().write_file(counter, b"0", 0o600).unwrap();
+    let writers: Vec<_> = (0..8)
+        .map(|_| {
+            let root = root.clone();
+            std::thread::spawn(move || {
+                let store = Store::open(&root).unwrap();
+                for _ in 0..25 {
+                    let _lock = store.lock().unwrap();
+                    let value: u32 = store.read_file(counter).unwrap().parse().unwrap();
+                    std::thread::yield_now();
+                    store.write_file(counter, (value + 1).to_string().as_bytes(), 0o600).unwrap();
+                }
+            })
+        })
+        .collect();
+    for writer in writers {
+        writer.join().unwrap();
+    }
+    assert_eq!(Store::open(&root).unwrap().read_file(counter).unwrap(), "200");
+}
+
+#[test]
+fn concurrent_saves_of_one_record_always_leave_valid_json() {
+    let folder = tempfile::tempdir().unwrap();
+    let root = folder.path().to_path_buf();
+    let store = Store::open(&root).unwrap();
+    store.reserve("node1").unwrap();
+    store.save(&mut record("node1")).unwrap();
+    let writers: Vec<_> = (0..4)
+        .map(|writer| {
+            let root = root.clone();
+            std::thread::spawn(move || {
+                let store = Store::open(&root).unwrap();
+                for round in 0..20 {
+                    let mut record = record("node1");
+                    record.last_error = Some(format!("writer {writer} round {round} {}", "x".repeat(writer * 1000)));
+                    store.save(&mut record).unwrap();
+                    store.load("node1").unwrap();
+                }
+            })
+        })
+        .collect();
+    for writer in writers {
+        writer.join().unwrap();
+    }
+    store.load("node1").unwrap();
+}

@@ -1,0 +1,748 @@
+#!/usr/bin/env bash
+# testbed.sh — owns rmachine's end-to-end TEST HOSTS on this machine: the cached Debian 12 roots
+# ($RMACHINE_CACHE/roots), the test bridge rmtest0 (10.211.0.1/24) with its apt forward proxy
+# (tinyproxy on 10.211.0.1:8888), and the hosts themselves: Debian 12 with systemd as PID 1 and
+# OpenSSH, each in its own network/mount/pid/uts/ipc/cgroup namespaces, reachable at 10.211.0.N.
+# It touches nothing outside 10.211.0.0/24, the rmtest0 bridge, rmt-*/rmv-* interfaces and
+# namespaces, cgroups named rmachine-testbed, /run/rmachine-testbed and $RMACHINE_CACHE.
+#
+# Usage (as root):
+#   testbed.sh root                         build/prepare the cached base root (bookworm)
+#   testbed.sh docker-root                  build/prepare the cached root with docker.io preinstalled
+#   testbed.sh net-up                       bridge rmtest0 + iptables rules + tinyproxy (idempotent)
+#   testbed.sh host-up NAME IP --authorized-key PUBKEYFILE [--docker]
+#   testbed.sh host-down NAME               stop a host and remove everything it left (idempotent)
+#   testbed.sh down-all                     host-down every host, stop the proxy, delete the bridge
+#   testbed.sh list                         the hosts that are up: NAME IP PID
+#   testbed.sh exec NAME [CMD...]           run CMD (default: bash -l) inside a host, bypassing SSH
+#   testbed.sh image-tarball OUT            tarball of a tiny busybox root, for `docker import`
+#
+# Environment: RMACHINE_CACHE (default /var/cache/rmachine-ci), RMACHINE_DEBIAN_MIRROR
+# (default http://deb.debian.org/debian), RMACHINE_TESTBED_BOOT_TIMEOUT (seconds, default 60),
+# RMACHINE_KEEP_HOSTS=1 (host-up: keep a host that failed to boot, for debugging).
+#
+# Users inside every host: root, `tester` (passwordless sudo), `pwuser` (sudo needs the password
+# "pwuser-password"); all three accept the key given with --authorized-key.
+set -euo pipefail
+
+SCRIPT=$(readlink -f "${BASH_SOURCE[0]}")
+CACHE=${RMACHINE_CACHE:-/var/cache/rmachine-ci}
+ROOTS=$CACHE/roots
+HOSTS=$CACHE/hosts
+BASE=$ROOTS/bookworm
+DOCKER_ROOT=$ROOTS/bookworm-docker
+MIRROR=${RMACHINE_DEBIAN_MIRROR:-http://deb.debian.org/debian}
+STATE=/run/rmachine-testbed
+LOCKS=$STATE/locks
+BRIDGE=rmtest0
+BRIDGE_IP=10.211.0.1
+SUBNET=10.211.0.0/24
+PROXY_PORT=8888
+BOOT_TIMEOUT=${RMACHINE_TESTBED_BOOT_TIMEOUT:-60}
+CGROUP_PARENT=rmachine-testbed
+PACKAGES=systemd,systemd-sysv,dbus,openssh-server,sudo,iproute2,curl,ca-certificates,procps,iptables,kmod,gnupg
+# Bump when the one-time preparation of a root changes: the next run re-applies it.
+BASE_PREP_VERSION=3
+DOCKER_PREP_VERSION=1
+PWUSER_PASSWORD=pwuser-password
+
+log() { printf 'testbed: %s\n' "$*" >&2; }
+die() { printf 'testbed: error: %s\n' "$*" >&2; exit 1; }
+
+need_root() { [ "$(id -u)" = 0 ] || die "must run as root (it creates namespaces, mounts and a bridge)"; }
+
+need_cmd() { # need_cmd CMD DEBIAN-PACKAGE
+	command -v "$1" >/dev/null 2>&1 || die "'$1' not found: install it with 'apt-get install -y $2'"
+}
+
+# with_lock NAME CMD... — run CMD holding the file lock NAME (so parallel test processes don't race).
+with_lock() {
+	local name=$1; shift
+	mkdir -p "$LOCKS"
+	local fd
+	exec {fd}>"$LOCKS/$name.lock"
+	flock "$fd"
+	local rc=0
+	"$@" || rc=$?
+	exec {fd}>&-
+	return "$rc"
+}
+
+valid_name() { [[ $1 =~ ^[a-z0-9][a-z0-9-]{0,62}$ ]] || die "bad host name '$1' (use [a-z0-9-], at most 63 characters)"; }
+
+valid_ip() {
+	[[ $1 =~ ^10\.211\.0\.([0-9]{1,3})$ ]] || die "bad IP '$1': test hosts live in $SUBNET (10.211.0.2-254)"
+	local n=${BASH_REMATCH[1]}
+	((n >= 2 && n <= 254)) || die "bad IP '$1': use 10.211.0.2 .. 10.211.0.254 (.1 is the bridge)"
+}
+
+veth_name() { # interface names are limited to 15 characters
+	if ((${#1} <= 11)); then echo "rmv-$1"; else echo "rmv-$(printf %s "$1" | md5sum | cut -c1-11)"; fi
+}
+
+# ---------------------------------------------------------------------------------------------
+# Roots
+# ---------------------------------------------------------------------------------------------
+
+# A debootstrap into DIR.partial started by someone else (e.g. a CI warm-up step) is waited for.
+wait_foreign_debootstrap() {
+	local partial=$1 waited=0
+	while pgrep -f -- "debootstrap.* ${partial}( |\$)" >/dev/null 2>&1; do
+		((waited % 30 == 0)) && log "root: a debootstrap into $partial is already running; waiting for it"
+		sleep 5; waited=$((waited + 5))
+	done
+	# its wrapper renames DIR.partial to DIR right after debootstrap exits
+	((waited > 0)) && sleep 3
+	return 0
+}
+
+build_base() {
+	need_cmd debootstrap debootstrap
+	wait_foreign_debootstrap "$BASE.partial"
+	[ -d "$BASE" ] && return 0
+	if [ -e "$BASE.partial" ]; then
+		log "root: discarding the incomplete $BASE.partial"
+		rm -rf --one-file-system "$BASE.partial"
+	fi
+	mkdir -p "$ROOTS"
+	log "root: debootstrap bookworm into $BASE.partial (about 3 minutes; log $ROOTS/debootstrap.log)"
+	local t0=$SECONDS
+	if ! debootstrap --variant=minbase --include="$PACKAGES" bookworm "$BASE.partial" "$MIRROR" \
+		>"$ROOTS/debootstrap.log" 2>&1; then
+		tail -n 30 "$ROOTS/debootstrap.log" >&2 || true
+		die "root: debootstrap failed (full log: $ROOTS/debootstrap.log)"
+	fi
+	mv "$BASE.partial" "$BASE"
+	log "root: debootstrap done in $((SECONDS - t0)) s"
+}
+
+mask_unit() { ln -sfn /dev/null "$1/etc/systemd/system/$2"; }
+
+# One-time preparation every host needs, done in the base root. Idempotent.
+prepare_base() {
+	local r=$1
+	log "root: preparing $r (preparation version $BASE_PREP_VERSION)"
+	# Each host gets its own host keys and machine id (generated in its upper layer at host-up).
+	rm -f "$r"/etc/ssh/ssh_host_*
+	: >"$r/etc/machine-id"
+	rm -f "$r/var/lib/dbus/machine-id"
+	ln -s /etc/machine-id "$r/var/lib/dbus/machine-id"
+	printf '%s\n' '# set per host by testbed.sh host-up' >"$r/etc/hostname"
+	cat >"$r/etc/hosts" <<-'EOF'
+		127.0.0.1	localhost
+		::1		localhost ip6-localhost ip6-loopback
+		ff02::1		ip6-allnodes
+		ff02::2		ip6-allrouters
+	EOF
+	# No DNS server for test hosts: a closed port on the bridge address fails lookups fast.
+	rm -f "$r/etc/resolv.conf"
+	printf 'nameserver %s\n' "$BRIDGE_IP" >"$r/etc/resolv.conf"
+
+	# sshd: root by key only, no DNS lookups of clients.
+	mkdir -p "$r/etc/ssh/sshd_config.d"
+	cat >"$r/etc/ssh/sshd_config.d/10-rmachine-testbed.conf" <<-'EOF'
+		# written by rmachine's tests/testbed/testbed.sh
+		PermitRootLogin prohibit-password
+		PasswordAuthentication no
+		KbdInteractiveAuthentication no
+		UseDNS no
+	EOF
+
+	# Units that can't work (or would touch the machine) in a container. /dev is the machine's:
+	# no getty may run on its ttys, no udev may trigger its devices.
+	mkdir -p "$r/etc/systemd/system" "$r/etc/systemd/system-generators"
+	rm -rf "$r/etc/systemd/system/getty.target.wants"
+	local u
+	for u in getty.target getty@.service serial-getty@.service console-getty.service \
+		container-getty@.service getty-static.service \
+		systemd-udevd.service systemd-udev-trigger.service systemd-udev-settle.service \
+		systemd-udevd-control.socket systemd-udevd-kernel.socket \
+		apt-daily.timer apt-daily-upgrade.timer apt-daily.service apt-daily-upgrade.service \
+		systemd-firstboot.service; do
+		mask_unit "$r" "$u"
+	done
+	rm -f "$r"/etc/systemd/system/timers.target.wants/apt-daily*.timer
+	ln -sfn /dev/null "$r/etc/systemd/system-generators/systemd-getty-generator"
+	ln -sfn /lib/systemd/system/multi-user.target "$r/etc/systemd/system/default.target"
+
+	# Users for the sudo tests: tester (passwordless sudo), pwuser (sudo asks for a password).
+	chroot "$r" id tester >/dev/null 2>&1 || chroot "$r" useradd -m -s /bin/bash tester
+	chroot "$r" id pwuser >/dev/null 2>&1 || chroot "$r" useradd -m -s /bin/bash -G sudo pwuser
+	printf 'pwuser:%s\n' "$PWUSER_PASSWORD" | chroot "$r" chpasswd
+	printf '%s\n' 'tester ALL=(ALL:ALL) NOPASSWD:ALL' >"$r/etc/sudoers.d/rmachine-tester"
+	chmod 0440 "$r/etc/sudoers.d/rmachine-tester"
+	local d
+	for d in root home/tester home/pwuser; do
+		mkdir -p "$r/$d/.ssh"
+		chmod 700 "$r/$d/.ssh"
+	done
+	chroot "$r" chown tester:tester /home/tester/.ssh
+	chroot "$r" chown pwuser:pwuser /home/pwuser/.ssh
+
+	mkdir -p "$r/etc/rmachine-testbed"
+	echo "$BASE_PREP_VERSION" >"$r/etc/rmachine-testbed/base-prep"
+}
+
+hosts_running() { compgen -G "$STATE/hosts/*/config" >/dev/null; }
+
+ensure_base_locked() {
+	build_base
+	if [ "$(cat "$BASE/etc/rmachine-testbed/base-prep" 2>/dev/null)" != "$BASE_PREP_VERSION" ]; then
+		hosts_running && die "root: $BASE needs (re)preparation but hosts are running on it; run 'testbed.sh down-all' first"
+		prepare_base "$BASE"
+	fi
+}
+
+ensure_docker_root_locked() {
+	ensure_base_locked
+	local want="base=$BASE_PREP_VERSION docker=$DOCKER_PREP_VERSION"
+	[ "$(cat "$DOCKER_ROOT/etc/rmachine-testbed/docker-prep" 2>/dev/null)" = "$want" ] && return 0
+	if hosts_running && grep -qs "^DOCKER=1" "$STATE"/hosts/*/config; then
+		die "root: $DOCKER_ROOT must be rebuilt but hosts are running on it; run 'testbed.sh down-all' first"
+	fi
+	log "root: building $DOCKER_ROOT (base + apt-get install docker.io; about 1-2 minutes)"
+	local t0=$SECONDS p=$DOCKER_ROOT.partial
+	rm -rf --one-file-system "$p" "$DOCKER_ROOT"
+	cp -a --reflink=auto "$BASE" "$p"
+	# In a private mount namespace, so nothing stays mounted if this fails half-way.
+	if ! unshare --mount --propagation private bash -euo pipefail -c '
+		r=$1
+		mount -t proc proc "$r/proc"
+		mount --rbind /dev "$r/dev"
+		mount -t sysfs -o ro sysfs "$r/sys"
+		mount -t tmpfs tmpfs "$r/run"
+		mount -t tmpfs tmpfs "$r/tmp"
+		mount --bind /etc/resolv.conf "$r/etc/resolv.conf"   # the machine reaches the mirror itself
+		printf "#!/bin/sh\nexit 101\n" >"$r/usr/sbin/policy-rc.d"; chmod 755 "$r/usr/sbin/policy-rc.d"
+		export DEBIAN_FRONTEND=noninteractive LC_ALL=C.UTF-8
+		chroot "$r" apt-get -o Acquire::http::Proxy=false update
+		chroot "$r" apt-get -o Acquire::http::Proxy=false install -y docker.io
+		chroot "$r" apt-get clean
+		rm -f "$r/usr/sbin/policy-rc.d"
+	' _ "$p" >"$ROOTS/docker-root.log" 2>&1; then
+		tail -n 30 "$ROOTS/docker-root.log" >&2 || true
+		die "root: installing docker.io into $p failed (full log: $ROOTS/docker-root.log)"
+	fi
+	# dockerd never ran in the image; be sure no engine identity or state is shared by hosts.
+	rm -f "$p/etc/docker/key.json"
+	rm -rf "$p/var/lib/docker" "$p/var/lib/containerd"
+	mkdir -p "$p/var/lib/docker"
+	rm -rf "$p"/var/lib/apt/lists/*
+	[ -e "$p/etc/systemd/system/multi-user.target.wants/docker.service" ] ||
+		die "root: docker.service is not enabled in $p after installing docker.io"
+	echo "$want" >"$p/etc/rmachine-testbed/docker-prep"
+	mv "$p" "$DOCKER_ROOT"
+	log "root: $DOCKER_ROOT ready in $((SECONDS - t0)) s"
+}
+
+cmd_root() { need_root; with_lock root ensure_base_locked; log "root: $BASE is ready"; }
+cmd_docker_root() { need_root; with_lock root ensure_docker_root_locked; log "root: $DOCKER_ROOT is ready"; }
+
+# ---------------------------------------------------------------------------------------------
+# Network: bridge, iptables, proxy
+# ---------------------------------------------------------------------------------------------
+
+proxy_pid() { # prints the pid of our tinyproxy if it runs
+	local pid
+	pid=$(cat "$STATE/tinyproxy.pid" 2>/dev/null) || return 1
+	[ -n "$pid" ] && [ -d "/proc/$pid" ] && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = tinyproxy ] || return 1
+	grep -qF -- "$STATE/tinyproxy.conf" "/proc/$pid/cmdline" 2>/dev/null || return 1
+	echo "$pid"
+}
+
+tcp_open() { timeout 3 bash -c "exec 3<>/dev/tcp/$1/$2" 2>/dev/null; }
+
+ipt_ensure() { # ipt_ensure CHAIN RULE... — insert the rule at the top unless present
+	local chain=$1; shift
+	iptables -w -C "$chain" "$@" 2>/dev/null || iptables -w -I "$chain" "$@"
+}
+
+net_up_locked() {
+	need_cmd ip iproute2
+	need_cmd iptables iptables
+	need_cmd tinyproxy tinyproxy
+	mkdir -p "$STATE"
+	if ! ip link show "$BRIDGE" >/dev/null 2>&1; then
+		ip link add "$BRIDGE" type bridge || die "net-up: cannot create bridge $BRIDGE"
+	fi
+	ip addr replace "$BRIDGE_IP/24" dev "$BRIDGE"
+	ip link set "$BRIDGE" up
+	# Host-to-host traffic crosses the bridge; with br_netfilter and a DROP policy (any dockerd on
+	# the machine sets it) it would be dropped. Hosts get no route out: reject anything leaving rmtest0.
+	# ip_forward is left alone: nothing here needs routing.
+	ipt_ensure FORWARD -i "$BRIDGE" ! -o "$BRIDGE" -j REJECT
+	ipt_ensure FORWARD -i "$BRIDGE" -o "$BRIDGE" -j ACCEPT
+	ipt_ensure INPUT -i "$BRIDGE" -p tcp --dport "$PROXY_PORT" -j ACCEPT
+
+	if ! pid=$(proxy_pid); then
+		cat >"$STATE/tinyproxy.filter" <<-'EOF'
+			(^|\.)debian\.org$
+		EOF
+		cat >"$STATE/tinyproxy.conf" <<-EOF
+			# written by rmachine's tests/testbed/testbed.sh: apt proxy for test hosts
+			User tinyproxy
+			Group tinyproxy
+			Port $PROXY_PORT
+			Listen $BRIDGE_IP
+			Timeout 600
+			MaxClients 100
+			Allow $SUBNET
+			Allow 127.0.0.1
+			LogLevel Notice
+			PidFile "$STATE/tinyproxy.pid"
+			DisableViaHeader Yes
+			Filter "$STATE/tinyproxy.filter"
+			FilterType ere
+			FilterDefaultDeny Yes
+			ConnectPort 443
+		EOF
+		rm -f "$STATE/tinyproxy.pid"
+		setsid tinyproxy -d -c "$STATE/tinyproxy.conf" </dev/null >>"$STATE/tinyproxy.log" 2>&1 &
+		local i
+		for i in $(seq 50); do
+			tcp_open "$BRIDGE_IP" "$PROXY_PORT" && break
+			sleep 0.2
+		done
+		tcp_open "$BRIDGE_IP" "$PROXY_PORT" || {
+			tail -n 20 "$STATE/tinyproxy.log" >&2 || true
+			die "net-up: tinyproxy did not start listening on $BRIDGE_IP:$PROXY_PORT (log: $STATE/tinyproxy.log)"
+		}
+		proxy_pid >/dev/null || sleep 1
+		proxy_pid >/dev/null || die "net-up: tinyproxy listens but wrote no pid file $STATE/tinyproxy.pid"
+		if command -v curl >/dev/null 2>&1; then
+			curl -fsS -o /dev/null --max-time 20 -x "http://$BRIDGE_IP:$PROXY_PORT" \
+				"$MIRROR/dists/bookworm/Release.gpg" ||
+				die "net-up: the proxy on $BRIDGE_IP:$PROXY_PORT cannot fetch $MIRROR (is the Debian mirror reachable from this machine?)"
+		fi
+		log "net-up: bridge $BRIDGE ($BRIDGE_IP/24) and apt proxy http://$BRIDGE_IP:$PROXY_PORT are up"
+	fi
+}
+
+cmd_net_up() { need_root; with_lock net net_up_locked; }
+
+# ---------------------------------------------------------------------------------------------
+# Hosts
+# ---------------------------------------------------------------------------------------------
+
+cgroup_mounts() { # "MOUNTPOINT TYPE OPTIONS" for the machine's cgroup hierarchies
+	awk '($3 == "cgroup" || $3 == "cgroup2") && $2 ~ "^/sys/fs/cgroup/" { print $2, $3, $4 }' /proc/mounts
+}
+
+cgroup_opts() { # the hierarchy-defining options (controllers, name=...) of a cgroup v1 mount
+	local opts=$1 o out=()
+	local IFS=,
+	for o in $opts; do
+		if [[ $o == name=* ]] || awk -v c="$o" 'NR > 1 && $1 == c { f = 1 } END { exit !f }' /proc/cgroups; then
+			out+=("$o")
+		fi
+	done
+	echo "${out[*]}"
+}
+
+make_host_cgroups() { # one cgroup per host in every hierarchy; the host's cgroup namespace root
+	local name=$1 mp type opts
+	while read -r mp type opts; do
+		mkdir -p "$mp/$CGROUP_PARENT/$name"
+		if [ -e "$mp/cpuset.cpus" ]; then
+			cat "$mp/cpuset.cpus" >"$mp/$CGROUP_PARENT/cpuset.cpus"
+			cat "$mp/cpuset.mems" >"$mp/$CGROUP_PARENT/cpuset.mems"
+			cat "$mp/cpuset.cpus" >"$mp/$CGROUP_PARENT/$name/cpuset.cpus"
+			cat "$mp/cpuset.mems" >"$mp/$CGROUP_PARENT/$name/cpuset.mems"
+		fi
+	done < <(cgroup_mounts)
+}
+
+join_host_cgroups() { # move the calling process into the host's cgroups
+	local name=$1 mp type opts
+	while read -r mp type opts; do
+		echo 0 >"$mp/$CGROUP_PARENT/$name/cgroup.procs"
+	done < <(cgroup_mounts)
+}
+
+host_cgroup_pids() {
+	local name=$1
+	cgroup_mounts | while read -r mp type opts; do
+		[ -d "$mp/$CGROUP_PARENT/$name" ] && find "$mp/$CGROUP_PARENT/$name" -name cgroup.procs -exec cat {} + 2>/dev/null
+	done | sort -u
+}
+
+remove_host_cgroups() {
+	local name=$1 mp type opts i
+	while read -r mp type opts; do
+		[ -d "$mp/$CGROUP_PARENT/$name" ] || continue
+		for i in $(seq 20); do
+			find "$mp/$CGROUP_PARENT/$name" -depth -type d -exec rmdir {} + 2>/dev/null || true
+			[ -d "$mp/$CGROUP_PARENT/$name" ] || break
+			sleep 0.25
+		done
+		[ -d "$mp/$CGROUP_PARENT/$name" ] && log "host-down: warning: cannot remove cgroup $mp/$CGROUP_PARENT/$name"
+		rmdir "$mp/$CGROUP_PARENT" 2>/dev/null || true
+	done < <(cgroup_mounts)
+}
+
+host_pid1() { # outer pid of the host's PID 1, if it is alive and really is that host's init
+	local name=$1 pid
+	pid=$(cat "$STATE/hosts/$name/pid" 2>/dev/null) || return 1
+	[ -n "$pid" ] && [ -r "/proc/$pid/status" ] || return 1
+	[ "$(awk '/^NSpid:/ { print $NF }' "/proc/$pid/status")" = 1 ] || return 1
+	[ -e "/run/netns/rmt-$name" ] && [ "$(stat -L -c %i "/proc/$pid/ns/net")" = "$(stat -L -c %i "/run/netns/rmt-$name")" ] || return 1
+	echo "$pid"
+}
+
+find_pid1_in_netns() { # the process in netns rmt-NAME that is PID 1 of its pid namespace
+	local pid
+	for pid in $(ip netns pids "rmt-$1" 2>/dev/null); do
+		if [ "$(awk '/^NSpid:/ { print $NF }' "/proc/$pid/status" 2>/dev/null)" = 1 ]; then
+			echo "$pid"; return 0
+		fi
+	done
+	return 1
+}
+
+host_mounts() { # mountpoints on the machine that belong to host NAME, deepest first
+	local name=$1
+	awk -v h="$HOSTS/$name/" -v n="/run/netns/rmt-$name" \
+		'index($2 "/", h) == 1 || $2 == n { print $2 }' /proc/mounts | sort -r
+}
+
+host_down() {
+	local name=$1 pid p i
+	# 1. end the host: killing PID 1 of its pid namespace kills everything in it
+	if pid=$(host_pid1 "$name" || find_pid1_in_netns "$name"); then
+		kill -KILL "$pid" 2>/dev/null || true
+	fi
+	for _ in $(seq 100); do
+		p="$(ip netns pids "rmt-$name" 2>/dev/null || true) $(host_cgroup_pids "$name")"
+		[ -z "${p// /}" ] && break
+		# stragglers (e.g. the unshare parent): only ever processes of this host
+		kill -KILL $p 2>/dev/null || true
+		sleep 0.1
+	done
+	p="$(ip netns pids "rmt-$name" 2>/dev/null || true) $(host_cgroup_pids "$name")"
+	[ -z "${p// /}" ] || log "host-down $name: warning: processes still alive: $p"
+	# 2. network
+	ip netns del "rmt-$name" 2>/dev/null || true
+	local veth
+	veth=$(veth_name "$name")
+	ip link del "$veth" 2>/dev/null || true
+	# 3. mounts left on the machine (only if host-up stopped half-way)
+	local m
+	for m in $(host_mounts "$name"); do
+		umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || log "host-down $name: warning: cannot unmount $m"
+	done
+	[ -z "$(host_mounts "$name")" ] || die "host-down $name: mounts are left: $(host_mounts "$name" | tr '\n' ' ')"
+	# 4. cgroups, per-host layers and state
+	remove_host_cgroups "$name"
+	rm -rf --one-file-system "${HOSTS:?}/$name"
+	rm -rf "${STATE:?}/hosts/$name"
+}
+
+cmd_host_down() {
+	need_root
+	[ $# = 1 ] || die "usage: testbed.sh host-down NAME"
+	valid_name "$1"
+	host_down "$1"
+	log "host-down: $1 is down"
+}
+
+cmd_list() {
+	local d name
+	for d in "$STATE"/hosts/*/; do
+		[ -f "$d/config" ] || continue
+		name=$(basename "$d")
+		printf '%s %s %s\n' "$name" "$(cat "$d/ip")" "$(host_pid1 "$name" || echo dead)"
+	done
+}
+
+cmd_down_all() {
+	need_root
+	local names name
+	names=$( {
+		for d in "$STATE"/hosts/*/ "$HOSTS"/*/; do [ -d "$d" ] && basename "$d"; done
+		for d in /run/netns/rmt-*; do [ -e "$d" ] && basename "$d" | sed 's/^rmt-//'; done
+	} | sort -u)
+	for name in $names; do
+		host_down "$name"
+		log "down-all: host $name is down"
+	done
+	local pid
+	if pid=$(proxy_pid); then
+		kill "$pid" 2>/dev/null || true
+		for _ in $(seq 50); do [ -d "/proc/$pid" ] || break; sleep 0.1; done
+		log "down-all: proxy stopped"
+	fi
+	rm -f "$STATE/tinyproxy.pid"
+	while iptables -w -D FORWARD -i "$BRIDGE" -o "$BRIDGE" -j ACCEPT 2>/dev/null; do :; done
+	while iptables -w -D FORWARD -i "$BRIDGE" ! -o "$BRIDGE" -j REJECT 2>/dev/null; do :; done
+	while iptables -w -D INPUT -i "$BRIDGE" -p tcp --dport "$PROXY_PORT" -j ACCEPT 2>/dev/null; do :; done
+	if ip link show "$BRIDGE" >/dev/null 2>&1; then
+		ip link del "$BRIDGE"
+		log "down-all: bridge $BRIDGE deleted"
+	fi
+}
+
+# Per-host files, written into the host's upper layer through a temporary overlay mount.
+customize_host() {
+	local name=$1 ip=$2 key=$3 r=$4
+	printf '%s\n' "$name" >"$r/etc/hostname"
+	printf '127.0.1.1\t%s\n' "$name" >>"$r/etc/hosts"
+	tr -d '-' </proc/sys/kernel/random/uuid >"$r/etc/machine-id"
+	printf 'Acquire::http::Proxy "http://%s:%s";\n' "$BRIDGE_IP" "$PROXY_PORT" >"$r/etc/apt/apt.conf.d/01proxy"
+	chroot "$r" ssh-keygen -A >/dev/null
+	local u home
+	for u in root tester pwuser; do
+		if [ $u = root ]; then home=/root; else home=/home/$u; fi
+		install -m 600 "$key" "$r$home/.ssh/authorized_keys"
+		chroot "$r" chown "$u:$u" "$home/.ssh/authorized_keys"
+	done
+	mkdir -p "$r/var/lib/docker"
+}
+
+cmd_host_up() {
+	need_root
+	local name="" ip="" key="" docker=0
+	while [ $# -gt 0 ]; do
+		case $1 in
+		--authorized-key) [ $# -ge 2 ] || die "--authorized-key needs a file"; key=$2; shift 2 ;;
+		--authorized-key=*) key=${1#*=}; shift ;;
+		--docker) docker=1; shift ;;
+		-*) die "host-up: unknown option $1" ;;
+		*) if [ -z "$name" ]; then name=$1; elif [ -z "$ip" ]; then ip=$1; else die "host-up: unexpected argument $1"; fi; shift ;;
+		esac
+	done
+	[ -n "$name" ] && [ -n "$ip" ] && [ -n "$key" ] ||
+		die "usage: testbed.sh host-up NAME IP --authorized-key PUBKEYFILE [--docker]"
+	valid_name "$name"
+	valid_ip "$ip"
+	[ -r "$key" ] || die "host-up: public key file '$key' is not readable"
+	key=$(readlink -f "$key")
+	ssh-keygen -l -f "$key" >/dev/null 2>&1 || die "host-up: '$key' is not an SSH public key"
+	need_cmd unshare util-linux
+	need_cmd nsenter util-linux
+
+	local t0=$SECONDS lower=$BASE
+	if [ $docker = 1 ]; then
+		with_lock root ensure_docker_root_locked
+		lower=$DOCKER_ROOT
+	else
+		with_lock root ensure_base_locked
+	fi
+	with_lock net net_up_locked
+
+	local sd=$STATE/hosts/$name hd=$HOSTS/$name
+	if [ -e "$sd/config" ] || [ -e "/run/netns/rmt-$name" ] || [ -e "$hd" ]; then
+		host_pid1 "$name" >/dev/null && die "host-up: host $name is already up (testbed.sh host-down $name first)"
+		log "host-up: cleaning up what a previous $name left behind"
+		host_down "$name"
+	fi
+	local other
+	for other in "$STATE"/hosts/*/ip; do
+		[ -f "$other" ] && [ "$(cat "$other")" = "$ip" ] &&
+			die "host-up: $ip is already used by host $(basename "$(dirname "$other")")"
+	done
+
+	# From here on, a failure tears the half-made host down again.
+	trap 'rc=$?; if [ $rc != 0 ]; then if [ "${RMACHINE_KEEP_HOSTS:-}" = 1 ]; then log "host-up: keeping the failed host $name (RMACHINE_KEEP_HOSTS=1)"; else host_down "$name" || true; fi; fi' EXIT
+
+	mkdir -p "$sd" "$hd/upper" "$hd/work" "$hd/rootfs" "$hd/docker"
+	chmod 711 "$hd/docker"
+	echo "$ip" >"$sd/ip"
+	local veth
+	veth=$(veth_name "$name")
+	cgroup_mounts >"$sd/cgroup-mounts"
+	: >"$sd/console"
+	: >"$sd/log"
+	{
+		printf 'NAME=%q\nIP=%q\nLOWER=%q\nHOSTDIR=%q\nVETH=%q\nDOCKER=%q\n' \
+			"$name" "$ip" "$lower" "$hd" "$veth" "$docker"
+	} >"$sd/config.tmp"
+
+	# per-host files in the upper layer
+	mount -t overlay overlay -o "lowerdir=$lower,upperdir=$hd/upper,workdir=$hd/work" "$hd/rootfs" ||
+		die "host-up: cannot mount the overlay root for $name"
+	customize_host "$name" "$ip" "$key" "$hd/rootfs" || { umount "$hd/rootfs"; die "host-up: preparing the root of $name failed"; }
+	umount "$hd/rootfs"
+
+	# network namespace + veth
+	ip netns add "rmt-$name"
+	ip link add "$veth" type veth peer name eth0 netns "rmt-$name"
+	ip link set "$veth" master "$BRIDGE" up
+	ip -n "rmt-$name" link set lo up
+	ip -n "rmt-$name" addr add "$ip/24" dev eth0
+	ip -n "rmt-$name" link set eth0 up
+	ip -n "rmt-$name" route add default via "$BRIDGE_IP"
+
+	make_host_cgroups "$name"
+	mv "$sd/config.tmp" "$sd/config"
+
+	# start: its own cgroups, then netns, then mount/pid/uts/ipc/cgroup namespaces; __boot is PID 1
+	(
+		join_host_cgroups "$name"
+		exec setsid ip netns exec "rmt-$name" \
+			unshare --mount --pid --uts --ipc --cgroup --fork --propagation private \
+			bash "$SCRIPT" __boot "$name"
+	) </dev/null >>"$sd/log" 2>&1 &
+
+	local pid="" deadline=$((SECONDS + BOOT_TIMEOUT))
+	while [ $SECONDS -lt $deadline ]; do
+		pid=$(find_pid1_in_netns "$name") && break
+		sleep 0.1
+	done
+	[ -n "$pid" ] || fail_boot "$name" "its PID 1 did not appear"
+	echo "$pid" >"$sd/pid"
+
+	# wait for an SSH banner, then for systemd to finish booting
+	local banner=""
+	while [ $SECONDS -lt $deadline ]; do
+		host_pid1 "$name" >/dev/null || fail_boot "$name" "it died while booting"
+		banner=$(timeout 3 bash -c "exec 3<>/dev/tcp/$ip/22 && head -c 4 <&3" 2>/dev/null || true)
+		[ "$banner" = SSH- ] && break
+		sleep 0.3
+	done
+	[ "$banner" = SSH- ] || fail_boot "$name" "sshd did not answer on $ip:22 within $BOOT_TIMEOUT s"
+	local state left=$((deadline - SECONDS))
+	((left < 5)) && left=5
+	state=$(timeout "$left" "$SCRIPT" exec "$name" systemctl is-system-running --wait 2>/dev/null || true)
+	case $state in
+	running) ;;
+	degraded)
+		log "host-up $name: warning: systemd is degraded; failed units:"
+		"$SCRIPT" exec "$name" systemctl --failed --no-legend --plain >&2 || true ;;
+	*) fail_boot "$name" "systemd did not finish booting (is-system-running: '${state:-no answer}')" ;;
+	esac
+	if [ $docker = 1 ]; then
+		local ok=0
+		for _ in $(seq 60); do
+			"$SCRIPT" exec "$name" docker version >/dev/null 2>&1 && { ok=1; break; }
+			sleep 0.5
+		done
+		[ $ok = 1 ] || fail_boot "$name" "dockerd did not come up under systemd"
+	fi
+	trap - EXIT
+	log "host-up: $name is up at $ip (pid $pid, systemd $state) in $((SECONDS - t0)) s; console: $sd/log"
+}
+
+fail_boot() {
+	local name=$1 why=$2 sd=$STATE/hosts/$1
+	{
+		echo "testbed: error: host-up $name: $why. Recent console output ($sd/log, $sd/console):"
+		tail -n 40 "$sd/log" 2>/dev/null | sed 's/^/  | /'
+		tail -n 20 "$sd/console" 2>/dev/null | sed 's/^/  > /'
+	} >&2
+	exit 1
+}
+
+# Runs as PID 1 of the host's new pid namespace, in its new mount namespace (propagation
+# private) and network namespace: assemble the root, pivot_root into it, exec systemd.
+cmd_boot() {
+	local name=$1 sd=$STATE/hosts/$1
+	# shellcheck disable=SC1090,SC1091
+	. "$sd/config"
+	local r=$HOSTDIR/rootfs
+	echo "boot $NAME: assembling the root (lower $LOWER)"
+	mount -t overlay overlay -o "lowerdir=$LOWER,upperdir=$HOSTDIR/upper,workdir=$HOSTDIR/work" "$r"
+	# overlay2 refuses overlayfs as backing filesystem: /var/lib/docker is a real ext4 directory
+	mount --bind "$HOSTDIR/docker" "$r/var/lib/docker"
+	hostname "$NAME"
+	mount -t proc -o nosuid,nodev,noexec proc "$r/proc"
+	# the kernel's global sysctls stay out of reach (systemd-sysctl would change the machine's);
+	# /proc/sys/net is per network namespace and stays writable (dockerd needs it)
+	mount --bind "$r/proc/sys" "$r/proc/sys"
+	mount -o remount,bind,ro "$r/proc/sys"
+	mount --bind "$r/proc/sys/net" "$r/proc/sys/net"
+	mount -o remount,bind,rw "$r/proc/sys/net"
+	mount --bind "$r/proc/sysrq-trigger" "$r/proc/sysrq-trigger"
+	mount -o remount,bind,ro "$r/proc/sysrq-trigger"
+	# a fresh sysfs (this netns' view of /sys/class/net)
+	mount -t sysfs -o nosuid,nodev,noexec sysfs "$r/sys"
+	# cgroup v1 hierarchies, one per controller as on the machine, and cgroup2 on unified.
+	# Left to itself systemd would mount cpu,cpuacct jointly, which the kernel refuses here.
+	mount -t tmpfs -o nosuid,nodev,noexec,mode=755 tmpfs "$r/sys/fs/cgroup"
+	local mp type opts
+	while read -r mp type opts; do
+		mkdir -p "$r$mp"
+		if [ "$type" = cgroup2 ]; then
+			mount -t cgroup2 -o nosuid,nodev,noexec cgroup2 "$r$mp"
+		else
+			mount -t cgroup -o "nosuid,nodev,noexec,$(cgroup_opts "$opts")" cgroup "$r$mp"
+		fi
+	done <"$sd/cgroup-mounts"
+	mount --rbind /dev "$r/dev"
+	mount -t devpts -o newinstance,ptmxmode=0666,mode=0620,gid=5 devpts "$r/dev/pts"
+	mount --bind "$r/dev/pts/ptmx" "$r/dev/ptmx"
+	mount -t tmpfs -o nosuid,nodev,mode=1777 tmpfs "$r/dev/shm"
+	# the machine's console is not the host's: systemd's console output goes to a file
+	mount --bind "$sd/console" "$r/dev/console"
+	mount -t tmpfs -o nosuid,nodev,mode=755 tmpfs "$r/run"
+	mount -t tmpfs -o nosuid,nodev,mode=1777 tmpfs "$r/tmp"
+	# pivot_root, not chroot: the kernel refuses new user namespaces to a chrooted process, and
+	# containers under userns-remap then fail ("can't get final child's PID from pipe: EOF").
+	cd "$r"
+	pivot_root . mnt
+	cd /
+	umount -l /mnt
+	echo "boot $NAME: exec /lib/systemd/systemd"
+	exec /usr/bin/env -i container=lxc PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+		/lib/systemd/systemd --show-status=yes
+}
+
+cmd_exec() {
+	need_root
+	[ $# -ge 1 ] || die "usage: testbed.sh exec NAME [CMD...]"
+	local name=$1 pid; shift
+	valid_name "$name"
+	pid=$(host_pid1 "$name") || die "exec: host $name is not up"
+	[ $# -gt 0 ] || set -- bash -l
+	exec nsenter -t "$pid" -m -u -i -n -p -C -r -w \
+		/usr/bin/env -i container=lxc HOME=/root TERM="${TERM:-dumb}" LANG=C.UTF-8 \
+		PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin "$@"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Image tarball
+# ---------------------------------------------------------------------------------------------
+
+cmd_image_tarball() {
+	[ $# = 1 ] || die "usage: testbed.sh image-tarball OUT.tar"
+	local dest=$1 bb=""
+	local c
+	for c in /bin/busybox /usr/bin/busybox; do [ -x "$c" ] && { bb=$c; break; }; done
+	[ -n "$bb" ] || die "image-tarball: no busybox: install it with 'apt-get install -y busybox-static'"
+	ldd "$bb" >/dev/null 2>&1 && die "image-tarball: $bb is dynamically linked: install 'busybox-static'"
+	local t
+	t=$(mktemp -d)
+	mkdir -p "$t/bin" "$t/proc" "$t/sys" "$t/dev" "$t/tmp" "$t/etc"
+	chmod 1777 "$t/tmp"
+	cp "$bb" "$t/bin/busybox"
+	for c in sh cat id sleep uname ls echo; do ln -s busybox "$t/bin/$c"; done
+	printf 'root:x:0:0:root:/:/bin/sh\n' >"$t/etc/passwd"
+	printf 'root:x:0:\n' >"$t/etc/group"
+	local tmp_out="$dest.tmp.$$"
+	tar -C "$t" --owner=0 --group=0 --numeric-owner -cf "$tmp_out" . || { rm -rf "$t" "$tmp_out"; die "image-tarball: tar failed"; }
+	mv "$tmp_out" "$dest"
+	rm -rf "$t"
+	log "image-tarball: wrote $dest"
+}
+
+usage() { sed -n '/^# Usage/,/^# Users/p' "$SCRIPT" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+
+main() {
+	[ $# -ge 1 ] || usage
+	local cmd=$1; shift
+	case $cmd in
+	root) cmd_root "$@" ;;
+	docker-root) cmd_docker_root "$@" ;;
+	net-up) cmd_net_up "$@" ;;
+	host-up) cmd_host_up "$@" ;;
+	host-down) cmd_host_down "$@" ;;
+	down-all) cmd_down_all "$@" ;;
+	list) cmd_list "$@" ;;
+	exec) cmd_exec "$@" ;;
+	image-tarball) cmd_image_tarball "$@" ;;
+	__boot) cmd_boot "$@" ;;
+	-h | --help | help) usage ;;
+	*) die "unknown subcommand '$cmd' (try --help)" ;;
+	esac
+}
+
+main "$@"

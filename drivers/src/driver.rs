@@ -58,7 +58,7 @@ pub trait Driver: Send + Sync {
 }
 
 /// The driver settings stored in a machine record.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "name", content = "settings", rename_all = "lowercase")]
 pub enum DriverConfig {
     Generic(GenericConfig),

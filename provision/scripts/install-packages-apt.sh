@@ -11,7 +11,10 @@
 PATH="${PATH:-/usr/bin:/bin}:/usr/local/sbin:/usr/sbin:/sbin"
 LC_ALL=C
 DEBIAN_FRONTEND=noninteractive
-export PATH LC_ALL DEBIAN_FRONTEND
+# needrestart (which docker.io recommends) must not restart services from apt's hook.
+NEEDRESTART_SUSPEND=1
+NEEDRESTART_MODE=l
+export PATH LC_ALL DEBIAN_FRONTEND NEEDRESTART_SUSPEND NEEDRESTART_MODE
 
 if [ "$#" -eq 0 ]; then
     printf 'install-packages: usage: PACKAGE...\n' >&2

@@ -10,12 +10,22 @@
 # The restart waits for dockerd to report ready (Type=notify) for at most TIMEOUT_SECONDS:
 # Debian's unit sets TimeoutStartSec=0, which would otherwise wait forever.
 #
+# Docker 23 and later check daemon.json first (`dockerd --validate`), so a bad file fails here
+# without a restart; 20.10 has no such check and only the restart tells.
+#
 # Prints "docker.service: STATE" last. Exit status 0 when docker.service is active.
 
 PATH="${PATH:-/usr/bin:/bin}:/usr/local/sbin:/usr/sbin:/sbin"
 LC_ALL=C
 export PATH LC_ALL
 timeout_seconds=${1:-90}
+
+if [ -f /etc/docker/daemon.json ] && dockerd --help 2>/dev/null | grep -q -- '--validate'; then
+    if ! dockerd --validate --config-file /etc/docker/daemon.json; then
+        printf 'restart-docker: dockerd refuses /etc/docker/daemon.json; docker was not restarted\n' >&2
+        exit 3
+    fi
+fi
 
 if ! systemctl daemon-reload; then
     printf 'restart-docker: systemctl daemon-reload failed\n' >&2

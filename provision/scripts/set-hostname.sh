@@ -4,8 +4,8 @@
 # Usage: sh -c "$(cat set-hostname.sh)" rmachine-set-hostname NAME
 #
 # Sets the running hostname, /etc/hostname, and the "127.0.1.1 NAME" line of /etc/hosts (the
-# Debian convention, so the name resolves without DNS). /etc/hosts is rewritten in place (not
-# renamed over) because containers and some clouds bind-mount it.
+# Debian convention, so the name resolves without DNS). Both files are rewritten in place (not
+# renamed over) because containers bind-mount them.
 
 PATH="${PATH:-/usr/bin:/bin}:/usr/local/sbin:/usr/sbin:/sbin"
 LC_ALL=C
@@ -26,9 +26,8 @@ if [ "$(cat /proc/sys/kernel/hostname 2>/dev/null)" != "$name" ]; then
 fi
 
 if [ "$(cat /etc/hostname 2>/dev/null)" != "$name" ]; then
-    printf '%s\n' "$name" >/etc/hostname.rmachine-new &&
-        chmod 644 /etc/hostname.rmachine-new &&
-        mv -f /etc/hostname.rmachine-new /etc/hostname || exit 1
+    # Written in place, not renamed over: containers bind-mount /etc/hostname.
+    printf '%s\n' "$name" >/etc/hostname || exit 1
     printf 'wrote /etc/hostname\n'
 fi
 

@@ -52,8 +52,14 @@ pub(crate) const NO_INSTALL: &str = "none";
 
 /// daemon.json keys rmachine sets itself, with the option that sets them instead.
 const RESERVED_KEYS: &[(&str, &str)] = &[
-    ("hosts", "the engine port (rmachine sets the listening addresses itself)"),
-    ("host", "the engine port (rmachine sets the listening addresses itself)"),
+    (
+        "hosts",
+        "the engine port (rmachine sets the listening addresses itself)",
+    ),
+    (
+        "host",
+        "the engine port (rmachine sets the listening addresses itself)",
+    ),
     ("tls", "rmachine's own TLS setup"),
     ("tlsverify", "rmachine's own TLS setup"),
     ("tlscacert", "rmachine's own TLS setup"),
@@ -197,7 +203,9 @@ impl EngineOptions {
             }
             let parsed = parse_value(value);
             if LIST_KEYS.contains(&key) {
-                let list = keys.entry(key.to_string()).or_insert_with(|| Value::Array(Vec::new()));
+                let list = keys
+                    .entry(key.to_string())
+                    .or_insert_with(|| Value::Array(Vec::new()));
                 if let Value::Array(items) = list {
                     match parsed {
                         Value::Array(more) => items.extend(more),
@@ -255,9 +263,12 @@ fn add_map_entry(
         }
         return Ok(());
     }
-    let (name, entry) = value.split_once('=').filter(|(name, _)| !name.is_empty()).ok_or_else(
-        || format!("engine option {option:?}: {key} takes NAME=VALUE (e.g. {key}=max-size=10m)"),
-    )?;
+    let (name, entry) = value
+        .split_once('=')
+        .filter(|(name, _)| !name.is_empty())
+        .ok_or_else(|| {
+            format!("engine option {option:?}: {key} takes NAME=VALUE (e.g. {key}=max-size=10m)")
+        })?;
     map.insert(name.to_string(), Value::String(entry.to_string()));
     Ok(())
 }
@@ -268,21 +279,27 @@ pub(crate) fn split_pair<'a>(pair: &'a str, what: &str) -> Result<(&'a str, &'a 
         return Err(format!("{what} {pair:?} must have the form KEY=VALUE"));
     };
     if key.is_empty() || has_space_or_control(key) {
-        return Err(format!("{what} {pair:?} needs a key without spaces before '='"));
+        return Err(format!(
+            "{what} {pair:?} needs a key without spaces before '='"
+        ));
     }
     if value.chars().any(char::is_control) {
-        return Err(format!("{what} {pair:?} must not hold control characters (newlines, tabs)"));
+        return Err(format!(
+            "{what} {pair:?} must not hold control characters (newlines, tabs)"
+        ));
     }
     Ok((key, value))
 }
 
 fn has_space_or_control(text: &str) -> bool {
-    text.chars().any(|character| character.is_whitespace() || character.is_control())
+    text.chars()
+        .any(|character| character.is_whitespace() || character.is_control())
 }
 
 fn check_environment_variable(variable: &str) -> Result<(), String> {
     let (name, _) = split_pair(variable, "engine environment variable")?;
-    let valid = name.starts_with(|character: char| character.is_ascii_alphabetic() || character == '_')
+    let valid = name
+        .starts_with(|character: char| character.is_ascii_alphabetic() || character == '_')
         && name
             .chars()
             .all(|character| character.is_ascii_alphanumeric() || character == '_');

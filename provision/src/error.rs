@@ -23,7 +23,10 @@ pub enum ProvisionError {
     },
 
     /// The command ran and failed.
-    #[error("{command} failed on {host} with exit status {exit_status}{}", describe_stderr(stderr))]
+    #[error(
+        "{command} failed on {host} with exit status {exit_status}{}",
+        describe_stderr(stderr)
+    )]
     CommandFailed {
         host: String,
         command: String,
@@ -37,16 +40,17 @@ pub enum ProvisionError {
 
     /// The OS is not one rmachine provisions.
     #[error(
-        "{host} runs {pretty_name} (ID={id}, ID_LIKE={id_like}){}, which rmachine cannot provision yet; supported: {supported}",
-        recognized_family.as_ref().map(|family| format!(", an OS of the {family} family")).unwrap_or_default()
+        "{host} runs {pretty_name} (ID={id}, ID_LIKE={id_like}){}, which rmachine cannot provision yet; supported: {}",
+        recognized_family.as_ref().map(|family| format!(", an OS of the {family} family")).unwrap_or_default(),
+        crate::family::supported_description()
     )]
     UnsupportedOs {
         host: String,
         pretty_name: String,
         id: String,
         id_like: String,
-        recognized_family: Option<String>,
-        supported: String,
+        /// A known family that is not supported yet ("fedora"), if the OS belongs to one.
+        recognized_family: Option<&'static str>,
     },
 
     /// PID 1 is not systemd.
@@ -59,7 +63,11 @@ pub enum ProvisionError {
     #[error(
         "user {user} on {host} needs passwordless sudo: sudo said '{sudo_said}'; add '{user} ALL=(ALL) NOPASSWD:ALL' to /etc/sudoers.d/ or use root"
     )]
-    PasswordSudo { host: String, user: String, sudo_said: String },
+    PasswordSudo {
+        host: String,
+        user: String,
+        sudo_said: String,
+    },
 
     /// The login user is not root and sudo is not installed.
     #[error(
@@ -110,12 +118,6 @@ pub enum ProvisionError {
         /// Whether the engine runs again after the restore.
         running_again: bool,
     },
-
-    /// Nothing needed changing, yet the engine does not answer.
-    #[error(
-        "the engine on {host} does not answer on its TLS endpoint: {reason}. Its configuration was already the requested one, so nothing was changed"
-    )]
-    EngineNotReady { host: String, reason: String },
 }
 
 fn describe_stderr(stderr: &str) -> String {
@@ -140,10 +142,12 @@ fn describe_engine_failure(error: &ProvisionError) -> String {
         return String::new();
     };
     let mut message = format!(
-        "the engine on {host} did not come back with the new configuration: {}. ",
+        "configuring the engine on {host} failed: {}. ",
         reason.trim()
     );
-    if *restored {
+    if *restored && restore_output.is_empty() {
+        message.push_str("Its configuration files had not been changed");
+    } else if *restored {
         message.push_str("The previous configuration was restored");
     } else {
         message.push_str(&format!(

@@ -127,7 +127,9 @@ impl HostFacts {
             os_release: OsRelease::parse(sections.get("os-release").map_or("", String::as_str)),
             has_os_release: sections.contains_key("os-release"),
             user_id,
-            user_name: single("user-name").filter(|name| !name.is_empty()).unwrap_or(user_id_text),
+            user_name: single("user-name")
+                .filter(|name| !name.is_empty())
+                .unwrap_or(user_id_text),
             sudo,
             hostname: single("hostname").unwrap_or_default(),
             init_process: single("init-process").unwrap_or_default(),
@@ -136,7 +138,8 @@ impl HostFacts {
             docker_service,
             files,
             file_states,
-            docker_root_filesystem: single("docker-root-filesystem").filter(|name| !name.is_empty()),
+            docker_root_filesystem: single("docker-root-filesystem")
+                .filter(|name| !name.is_empty()),
             overlay_filesystem: sections.contains_key("overlay-filesystem"),
             fuse_device: sections.contains_key("fuse-device"),
             storage_driver_in_use: single("docker-storage-driver").filter(|name| !name.is_empty()),
@@ -192,11 +195,16 @@ fn split_sections(output: &str) -> Result<BTreeMap<String, String>, String> {
     for line in output.split_inclusive('\n') {
         if let Some(name) = line.strip_prefix(SECTION_MARKER) {
             finish(current.take());
-            current = Some((name.trim_end_matches(['\n', '\r']).to_string(), String::new()));
+            current = Some((
+                name.trim_end_matches(['\n', '\r']).to_string(),
+                String::new(),
+            ));
         } else if let Some((_, body)) = current.as_mut() {
             body.push_str(line);
         } else if !line.trim().is_empty() {
-            return Err(format!("unexpected output before the first section: {line:?}"));
+            return Err(format!(
+                "unexpected output before the first section: {line:?}"
+            ));
         }
     }
     finish(current.take());

@@ -20,6 +20,7 @@ mod pipeline;
 mod plan;
 mod remote;
 mod render;
+mod session;
 mod shell;
 mod storage;
 mod systemd;

@@ -35,7 +35,10 @@ impl OsRelease {
     }
 
     pub(crate) fn get(&self, key: &str) -> Option<&str> {
-        self.fields.get(key).map(String::as_str).filter(|value| !value.is_empty())
+        self.fields
+            .get(key)
+            .map(String::as_str)
+            .filter(|value| !value.is_empty())
     }
 
     /// `ID`, lower case; "linux" when missing, as os-release(5) says.
@@ -153,7 +156,10 @@ pub(crate) mod tests {
         assert_eq!(release.id(), "bare word");
         assert!(release.id_like().is_empty());
         assert_eq!(release.get("BAD-KEY"), None);
-        assert_eq!(release.pretty_name(), "Single Quoted 1 \"quoted\" $x \\ \\n");
+        assert_eq!(
+            release.pretty_name(),
+            "Single Quoted 1 \"quoted\" $x \\ \\n"
+        );
     }
 
     #[test]

@@ -55,9 +55,9 @@ pub(crate) enum Privilege {
 /// specially, otherwise put in single quotes (each `'` written as `'\''`).
 pub(crate) fn quote(word: &str) -> String {
     let plain = !word.is_empty()
-        && word.chars().all(|character| {
-            character.is_ascii_alphanumeric() || "_-./:=@%+,".contains(character)
-        })
+        && word
+            .chars()
+            .all(|character| character.is_ascii_alphanumeric() || "_-./:=@%+,".contains(character))
         && !word.starts_with('=');
     if plain {
         word.to_string()
@@ -153,11 +153,18 @@ mod tests {
             name: "rmachine-test",
             text: "printf '%s|' \"$0\" \"$@\"\n",
         };
-        let arguments = vec!["one".to_string(), "two words".to_string(), "it's".to_string()];
+        let arguments = vec![
+            "one".to_string(),
+            "two words".to_string(),
+            "it's".to_string(),
+        ];
         let line = command_line(&script, &arguments, None);
         assert!(line.starts_with("sh -c '"));
         assert_eq!(run_locally(&line), "rmachine-test|one|two words|it's|");
-        assert_eq!(command_line(&script, &arguments, Some(Privilege::Root)), line);
+        assert_eq!(
+            command_line(&script, &arguments, Some(Privilege::Root)),
+            line
+        );
         assert_eq!(
             command_line(&script, &arguments, Some(Privilege::Sudo)),
             format!("sudo -n {line}")

@@ -4,7 +4,8 @@
 use crate::facts::HostFacts;
 
 /// The storage drivers current Docker Engine has, best first.
-pub(crate) const SUPPORTED_DRIVERS: &[&str] = &["overlay2", "fuse-overlayfs", "btrfs", "zfs", "vfs"];
+pub(crate) const SUPPORTED_DRIVERS: &[&str] =
+    &["overlay2", "fuse-overlayfs", "btrfs", "zfs", "vfs"];
 
 /// Drivers Docker removed, and the release that removed them.
 const REMOVED_DRIVERS: &[(&str, &str)] = &[
@@ -21,7 +22,10 @@ pub(crate) fn check_driver_name(driver: &str) -> Result<(), String> {
     if SUPPORTED_DRIVERS.contains(&driver) {
         return Ok(());
     }
-    if let Some((_, release)) = REMOVED_DRIVERS.iter().find(|(removed, _)| *removed == driver) {
+    if let Some((_, release)) = REMOVED_DRIVERS
+        .iter()
+        .find(|(removed, _)| *removed == driver)
+    {
         return Err(format!(
             "storage driver {driver:?} was removed in Docker {release}; use one of {}",
             SUPPORTED_DRIVERS.join(", ")
@@ -49,11 +53,10 @@ pub(crate) fn check_host_can_run(driver: &str, facts: &HostFacts) -> Result<(), 
         "zfs" if !on("zfs") => Err(format!(
             "/var/lib/docker must be a ZFS dataset, and it is on {filesystem}"
         )),
-        "fuse-overlayfs" if !facts.fuse_device => {
-            Err("the host has no /dev/fuse".to_string())
-        }
+        "fuse-overlayfs" if !facts.fuse_device => Err("the host has no /dev/fuse".to_string()),
         "fuse-overlayfs" if facts.program("fuse-overlayfs").is_none() => Err(
-            "the fuse-overlayfs program is not installed (apt-get install fuse-overlayfs)".to_string(),
+            "the fuse-overlayfs program is not installed (apt-get install fuse-overlayfs)"
+                .to_string(),
         ),
         _ => Ok(()),
     }
@@ -88,7 +91,10 @@ mod tests {
         assert!(check_host_can_run("btrfs", &facts("ext2/ext3", false, false)).is_err());
         assert!(check_host_can_run("zfs", &facts("zfs", false, false)).is_ok());
         assert!(check_host_can_run("zfs", &facts("xfs", false, false)).is_err());
-        assert!(check_host_can_run("btrfs", &facts("", false, false)).is_ok(), "unknown lets it through");
+        assert!(
+            check_host_can_run("btrfs", &facts("", false, false)).is_ok(),
+            "unknown lets it through"
+        );
     }
 
     #[test]

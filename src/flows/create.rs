@@ -7,7 +7,7 @@
 
 use crate::commands::{ExitStatus, EXIT_PRECREATE_CHECK};
 use crate::context::Context;
-use crate::flows::provision::provision_machine;
+use crate::flows::provision::{provision_machine, write_client_material};
 use crate::machine_access::{engine_url, open_store, ssh_target, store_certificates};
 use crate::output::{self, Progress};
 use crate::ssh::{self, Session, SshTarget};
@@ -90,6 +90,7 @@ async fn build(
     store.save(record)?;
 
     let Some(endpoint) = record.driver.driver().ssh_endpoint() else {
+        write_client_material(store, record, &store_certificates(store)?)?;
         record.status = ProvisioningStatus::Ready;
         store.save(record)?;
         return Ok(format!("recorded the engine at {}", engine_url(record)));

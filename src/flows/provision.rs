@@ -9,7 +9,7 @@ use crate::store::{MachineRecord, Store};
 use crate::tls::{self, DockerClient, PemPair};
 use anyhow::Context as _;
 use rmachine_provision::{EngineCertificates, ProvisionReport, ProvisionRequest};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 pub const SERVER_CERTIFICATE: &str = "server.pem";
@@ -104,9 +104,4 @@ pub async fn provision_machine(
         progress.warning(warning);
     }
     Ok(report)
-}
-
-/// The machine's folder relative to the store, for paths users see.
-pub fn machine_folder(store: &Store, name: &str) -> PathBuf {
-    store.resolve(Path::new(&Store::relative_machine_directory(name)))
 }

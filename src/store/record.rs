@@ -21,16 +21,6 @@ pub enum ProvisioningStatus {
     Failed,
 }
 
-impl ProvisioningStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ProvisioningStatus::Creating => "creating",
-            ProvisioningStatus::Ready => "ready",
-            ProvisioningStatus::Failed => "failed",
-        }
-    }
-}
-
 /// How rmachine reaches the host over SSH.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SshSettings {

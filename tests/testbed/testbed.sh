@@ -33,7 +33,7 @@ BASE=$ROOTS/bookworm
 DOCKER_ROOT=$ROOTS/bookworm-docker
 MIRROR=${RMACHINE_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 STATE=/run/rmachine-testbed
-LOCKS=$STATE/locks
+LOCKS=$STATE/lock
 BRIDGE=rmtest0
 BRIDGE_IP=10.211.0.1
 SUBNET=10.211.0.0/24
@@ -42,7 +42,7 @@ BOOT_TIMEOUT=${RMACHINE_TESTBED_BOOT_TIMEOUT:-60}
 CGROUP_PARENT=rmachine-testbed
 PACKAGES=systemd,systemd-sysv,dbus,openssh-server,sudo,iproute2,curl,ca-certificates,procps,iptables,kmod,gnupg
 # Bump when the one-time preparation of a root changes: the next run re-applies it.
-BASE_PREP_VERSION=3
+BASE_PREP_VERSION=5
 DOCKER_PREP_VERSION=1
 PWUSER_PASSWORD=pwuser-password
 
@@ -56,16 +56,26 @@ need_cmd() { # need_cmd CMD DEBIAN-PACKAGE
 }
 
 # with_lock NAME CMD... — run CMD holding the file lock NAME (so parallel test processes don't race).
+# Long-lived children (the proxy, hosts) must not inherit a lock fd: start them via close_locks.
+HELD_LOCKS=()
 with_lock() {
 	local name=$1; shift
 	mkdir -p "$LOCKS"
 	local fd
 	exec {fd}>"$LOCKS/$name.lock"
 	flock "$fd"
+	HELD_LOCKS+=("$fd")
 	local rc=0
 	"$@" || rc=$?
+	unset 'HELD_LOCKS[-1]'
 	exec {fd}>&-
 	return "$rc"
+}
+
+close_locks() { # close_locks CMD... — exec CMD without the lock fds of this process
+	local fd
+	for fd in "${HELD_LOCKS[@]}"; do exec {fd}>&-; done
+	exec "$@"
 }
 
 valid_name() { [[ $1 =~ ^[a-z0-9][a-z0-9-]{0,62}$ ]] || die "bad host name '$1' (use [a-z0-9-], at most 63 characters)"; }
@@ -158,16 +168,23 @@ prepare_base() {
 		systemd-udevd.service systemd-udev-trigger.service systemd-udev-settle.service \
 		systemd-udevd-control.socket systemd-udevd-kernel.socket \
 		apt-daily.timer apt-daily-upgrade.timer apt-daily.service apt-daily-upgrade.service \
-		systemd-firstboot.service; do
+		systemd-firstboot.service systemd-sysctl.service systemd-binfmt.service \
+		proc-sys-fs-binfmt_misc.automount proc-sys-fs-binfmt_misc.mount; do
 		mask_unit "$r" "$u"
 	done
 	rm -f "$r"/etc/systemd/system/timers.target.wants/apt-daily*.timer
 	ln -sfn /dev/null "$r/etc/systemd/system-generators/systemd-getty-generator"
 	ln -sfn /lib/systemd/system/multi-user.target "$r/etc/systemd/system/default.target"
+	# the journal would otherwise copy the machine's kernel log
+	mkdir -p "$r/etc/systemd/journald.conf.d"
+	printf '[Journal]\nReadKMsg=no\n' >"$r/etc/systemd/journald.conf.d/10-rmachine-testbed.conf"
 
 	# Users for the sudo tests: tester (passwordless sudo), pwuser (sudo asks for a password).
-	chroot "$r" id tester >/dev/null 2>&1 || chroot "$r" useradd -m -s /bin/bash tester
-	chroot "$r" id pwuser >/dev/null 2>&1 || chroot "$r" useradd -m -s /bin/bash -G sudo pwuser
+	# No subordinate ids for them, so that dockerd's "dockremap" gets 100000:65536 as on a bare host.
+	local noids=(-K SUB_UID_COUNT=0 -K SUB_GID_COUNT=0)
+	chroot "$r" id tester >/dev/null 2>&1 || chroot "$r" useradd "${noids[@]}" -m -s /bin/bash tester
+	chroot "$r" id pwuser >/dev/null 2>&1 || chroot "$r" useradd "${noids[@]}" -m -s /bin/bash -G sudo pwuser
+	sed -i '/^\(tester\|pwuser\):/d' "$r/etc/subuid" "$r/etc/subgid"
 	printf 'pwuser:%s\n' "$PWUSER_PASSWORD" | chroot "$r" chpasswd
 	printf '%s\n' 'tester ALL=(ALL:ALL) NOPASSWD:ALL' >"$r/etc/sudoers.d/rmachine-tester"
 	chmod 0440 "$r/etc/sudoers.d/rmachine-tester"
@@ -228,7 +245,7 @@ ensure_docker_root_locked() {
 	rm -rf "$p/var/lib/docker" "$p/var/lib/containerd"
 	mkdir -p "$p/var/lib/docker"
 	rm -rf "$p"/var/lib/apt/lists/*
-	[ -e "$p/etc/systemd/system/multi-user.target.wants/docker.service" ] ||
+	[ -L "$p/etc/systemd/system/multi-user.target.wants/docker.service" ] ||
 		die "root: docker.service is not enabled in $p after installing docker.io"
 	echo "$want" >"$p/etc/rmachine-testbed/docker-prep"
 	mv "$p" "$DOCKER_ROOT"
@@ -297,9 +314,8 @@ net_up_locked() {
 			ConnectPort 443
 		EOF
 		rm -f "$STATE/tinyproxy.pid"
-		setsid tinyproxy -d -c "$STATE/tinyproxy.conf" </dev/null >>"$STATE/tinyproxy.log" 2>&1 &
-		local i
-		for i in $(seq 50); do
+		(close_locks setsid tinyproxy -d -c "$STATE/tinyproxy.conf") </dev/null >>"$STATE/tinyproxy.log" 2>&1 &
+		for _ in $(seq 50); do
 			tcp_open "$BRIDGE_IP" "$PROXY_PORT" && break
 			sleep 0.2
 		done
@@ -367,10 +383,10 @@ host_cgroup_pids() {
 }
 
 remove_host_cgroups() {
-	local name=$1 mp type opts i
+	local name=$1 mp type opts
 	while read -r mp type opts; do
 		[ -d "$mp/$CGROUP_PARENT/$name" ] || continue
-		for i in $(seq 20); do
+		for _ in $(seq 20); do
 			find "$mp/$CGROUP_PARENT/$name" -depth -type d -exec rmdir {} + 2>/dev/null || true
 			[ -d "$mp/$CGROUP_PARENT/$name" ] || break
 			sleep 0.25
@@ -406,7 +422,7 @@ host_mounts() { # mountpoints on the machine that belong to host NAME, deepest f
 }
 
 host_down() {
-	local name=$1 pid p i
+	local name=$1 pid p
 	# 1. end the host: killing PID 1 of its pid namespace kills everything in it
 	if pid=$(host_pid1 "$name" || find_pid1_in_netns "$name"); then
 		kill -KILL "$pid" 2>/dev/null || true
@@ -578,7 +594,7 @@ cmd_host_up() {
 	# start: its own cgroups, then netns, then mount/pid/uts/ipc/cgroup namespaces; __boot is PID 1
 	(
 		join_host_cgroups "$name"
-		exec setsid ip netns exec "rmt-$name" \
+		close_locks setsid ip netns exec "rmt-$name" \
 			unshare --mount --pid --uts --ipc --cgroup --fork --propagation private \
 			bash "$SCRIPT" __boot "$name"
 	) </dev/null >>"$sd/log" 2>&1 &
@@ -602,18 +618,18 @@ cmd_host_up() {
 	[ "$banner" = SSH- ] || fail_boot "$name" "sshd did not answer on $ip:22 within $BOOT_TIMEOUT s"
 	local state left=$((deadline - SECONDS))
 	((left < 5)) && left=5
-	state=$(timeout "$left" "$SCRIPT" exec "$name" systemctl is-system-running --wait 2>/dev/null || true)
+	state=$(timeout "$left" bash "$SCRIPT" exec "$name" systemctl is-system-running --wait 2>/dev/null || true)
 	case $state in
 	running) ;;
 	degraded)
 		log "host-up $name: warning: systemd is degraded; failed units:"
-		"$SCRIPT" exec "$name" systemctl --failed --no-legend --plain >&2 || true ;;
+		bash "$SCRIPT" exec "$name" systemctl --failed --no-legend --plain >&2 || true ;;
 	*) fail_boot "$name" "systemd did not finish booting (is-system-running: '${state:-no answer}')" ;;
 	esac
 	if [ $docker = 1 ]; then
 		local ok=0
 		for _ in $(seq 60); do
-			"$SCRIPT" exec "$name" docker version >/dev/null 2>&1 && { ok=1; break; }
+			bash "$SCRIPT" exec "$name" docker version >/dev/null 2>&1 && { ok=1; break; }
 			sleep 0.5
 		done
 		[ $ok = 1 ] || fail_boot "$name" "dockerd did not come up under systemd"
@@ -628,6 +644,10 @@ fail_boot() {
 		echo "testbed: error: host-up $name: $why. Recent console output ($sd/log, $sd/console):"
 		tail -n 40 "$sd/log" 2>/dev/null | sed 's/^/  | /'
 		tail -n 20 "$sd/console" 2>/dev/null | sed 's/^/  > /'
+		if host_pid1 "$name" >/dev/null; then
+			echo "testbed: the host's journal (last 40 lines):"
+			timeout 10 bash "$SCRIPT" exec "$name" journalctl -b -n 40 --no-pager 2>&1 | sed 's/^/  j /'
+		fi
 	} >&2
 	exit 1
 }
@@ -644,15 +664,11 @@ cmd_boot() {
 	# overlay2 refuses overlayfs as backing filesystem: /var/lib/docker is a real ext4 directory
 	mount --bind "$HOSTDIR/docker" "$r/var/lib/docker"
 	hostname "$NAME"
+	# A plain proc, no read-only binds over /proc/sys: the kernel lets a user namespace mount proc
+	# only if a fully visible proc exists, so any over-mount breaks containers under userns-remap
+	# (runc: "mount proc:/proc ... operation not permitted"). Kernel-global sysctls are therefore the
+	# machine's: systemd-sysctl/binfmt are masked in the base root.
 	mount -t proc -o nosuid,nodev,noexec proc "$r/proc"
-	# the kernel's global sysctls stay out of reach (systemd-sysctl would change the machine's);
-	# /proc/sys/net is per network namespace and stays writable (dockerd needs it)
-	mount --bind "$r/proc/sys" "$r/proc/sys"
-	mount -o remount,bind,ro "$r/proc/sys"
-	mount --bind "$r/proc/sys/net" "$r/proc/sys/net"
-	mount -o remount,bind,rw "$r/proc/sys/net"
-	mount --bind "$r/proc/sysrq-trigger" "$r/proc/sysrq-trigger"
-	mount -o remount,bind,ro "$r/proc/sysrq-trigger"
 	# a fresh sysfs (this netns' view of /sys/class/net)
 	mount -t sysfs -o nosuid,nodev,noexec sysfs "$r/sys"
 	# cgroup v1 hierarchies, one per controller as on the machine, and cgroup2 on unified.
@@ -711,6 +727,7 @@ cmd_image_tarball() {
 	ldd "$bb" >/dev/null 2>&1 && die "image-tarball: $bb is dynamically linked: install 'busybox-static'"
 	local t
 	t=$(mktemp -d)
+	chmod 755 "$t"
 	mkdir -p "$t/bin" "$t/proc" "$t/sys" "$t/dev" "$t/tmp" "$t/etc"
 	chmod 1777 "$t/tmp"
 	cp "$bb" "$t/bin/busybox"

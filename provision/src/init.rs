@@ -1,0 +1,173 @@
+//! Init systems and how the engine's service is configured, restarted and diagnosed under each
+//! ([`ServiceManager`]). Only systemd is implemented; OpenRC and sysvinit are recognized and
+//! refused as "not supported yet", and slot in here as further `ServiceManager`s.
+
+use crate::facts::HostFacts;
+use crate::managed_files::ManagedFile;
+use crate::render::{self, Listener};
+use crate::shell::{JOURNAL_SYSTEMD, RESTART_DOCKER_SYSTEMD, Script};
+use crate::systemd::{self, DROP_IN_NAME, DROP_IN_PATH};
+
+/// The init system running as PID 1.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum InitSystem {
+    Systemd,
+    OpenRc,
+    SysVinit,
+    Other(String),
+}
+
+impl InitSystem {
+    pub(crate) fn detect(facts: &HostFacts) -> Self {
+        if facts.systemd_booted || facts.init_process == "systemd" {
+            Self::Systemd
+        } else if facts.program("rc-service").is_some() {
+            Self::OpenRc
+        } else if facts.init_process == "init" {
+            Self::SysVinit
+        } else {
+            Self::Other(facts.init_process.clone())
+        }
+    }
+
+    pub(crate) fn name(&self) -> String {
+        match self {
+            Self::Systemd => "systemd".into(),
+            Self::OpenRc => "OpenRC".into(),
+            Self::SysVinit => "sysvinit".into(),
+            Self::Other(name) if name.is_empty() => "an unknown init system".into(),
+            Self::Other(name) => name.clone(),
+        }
+    }
+
+    /// How to manage the engine under this init system; None: not supported yet.
+    pub(crate) fn service_manager(&self) -> Option<&'static ServiceManager> {
+        match self {
+            Self::Systemd => Some(&SYSTEMD),
+            Self::OpenRc | Self::SysVinit | Self::Other(_) => None,
+        }
+    }
+}
+
+/// The engine service's configuration under one init system.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ServiceConfiguration {
+    pub listener: Listener,
+    /// Init-specific files (systemd: the drop-in).
+    pub files: Vec<ManagedFile>,
+    pub warnings: Vec<String>,
+}
+
+/// Why the engine's service cannot be configured.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum ServiceProblem {
+    /// There is no service unit for the engine.
+    NoService { load_state: String },
+    /// A foreign file would override rmachine's service settings.
+    ConflictingFile { path: String },
+}
+
+/// How the engine's service is handled under one init system.
+pub(crate) struct ServiceManager {
+    /// Builds the service's files from the facts, dockerd's path and the engine environment.
+    pub configure: fn(&HostFacts, &str, &[String]) -> Result<ServiceConfiguration, ServiceProblem>,
+    /// Whether the engine runs now.
+    pub is_running: fn(&HostFacts) -> bool,
+    /// Makes the service run with the files on disk; exit 0 when it runs. Runs as root.
+    pub restart_script: Script,
+    pub restart_arguments: &'static [&'static str],
+    /// Prints the engine's last log lines. Runs as root.
+    pub journal_script: Script,
+}
+
+/// How long the restart may wait for dockerd to report ready.
+const RESTART_TIMEOUT_SECONDS: &str = "90";
+
+pub(crate) static SYSTEMD: ServiceManager = ServiceManager {
+    configure: configure_systemd,
+    is_running: HostFacts::docker_service_active,
+    restart_script: RESTART_DOCKER_SYSTEMD,
+    restart_arguments: &[RESTART_TIMEOUT_SECONDS],
+    journal_script: JOURNAL_SYSTEMD,
+};
+
+fn configure_systemd(
+    facts: &HostFacts,
+    dockerd: &str,
+    env: &[String],
+) -> Result<ServiceConfiguration, ServiceProblem> {
+    let service = facts.docker_service.clone().unwrap_or_default();
+    if service.load_state != "loaded" {
+        return Err(ServiceProblem::NoService {
+            load_state: if service.load_state.is_empty() {
+                "unknown".into()
+            } else {
+                service.load_state
+            },
+        });
+    }
+    let command = service
+        .unit_text
+        .as_deref()
+        .and_then(systemd::exec_start)
+        .unwrap_or_else(|| dockerd.to_string());
+    let (arguments, hosts) = systemd::arguments_and_hosts(&command);
+    let listener = if service.socket_load_state == "loaded"
+        || hosts.iter().any(|host| host.starts_with("fd://"))
+    {
+        Listener::SocketActivation
+    } else {
+        Listener::UnixSocket
+    };
+
+    let mut warnings = Vec::new();
+    for (path, text) in &service.drop_ins {
+        let name = systemd::file_name(path);
+        if path == DROP_IN_PATH || !systemd::sets_exec_start(text) {
+            continue;
+        }
+        if name > DROP_IN_NAME {
+            return Err(ServiceProblem::ConflictingFile { path: path.clone() });
+        }
+        warnings.push(format!(
+            "{path} also sets ExecStart for docker.service; rmachine's {DROP_IN_PATH} comes after it and overrides it"
+        ));
+    }
+    let passes_docker_options = arguments
+        .iter()
+        .any(|argument| argument.contains("$DOCKER_OPTS") || argument.contains("${DOCKER_OPTS}"));
+    if passes_docker_options
+        && let Some(options) = facts
+            .file("/etc/default/docker")
+            .and_then(docker_options_setting)
+    {
+        warnings.push(format!(
+            "/etc/default/docker sets DOCKER_OPTS={options}, which docker.service still passes to dockerd; \
+             a flag there that is also set in /etc/docker/daemon.json stops dockerd from starting"
+        ));
+    }
+    let drop_in = render::drop_in(dockerd, &arguments, env);
+    Ok(ServiceConfiguration {
+        listener,
+        files: vec![ManagedFile::new(DROP_IN_PATH, 0o644, drop_in)],
+        warnings,
+    })
+}
+
+/// The value of an active, non-empty `DOCKER_OPTS=` line in /etc/default/docker.
+fn docker_options_setting(text: &str) -> Option<String> {
+    text.lines()
+        .map(str::trim)
+        .filter(|line| !line.starts_with('#'))
+        .filter_map(|line| {
+            line.strip_prefix("export ")
+                .unwrap_or(line)
+                .strip_prefix("DOCKER_OPTS=")
+        })
+        .map(|value| value.trim().to_string())
+        .rfind(|value| !value.is_empty() && value != "\"\"" && value != "''")
+}
+
+#[cfg(test)]
+#[path = "init_tests.rs"]
+mod tests;

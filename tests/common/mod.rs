@@ -1,0 +1,8 @@
+// tests/common — owns the helpers shared by rmachine's integration tests (`mod common;` in
+// tests/*.rs). The end-to-end test hosts (Debian 12 + systemd + OpenSSH in namespaces at
+// 10.211.0.N) come from tests/testbed/testbed.sh; `testbed` wraps it. std only.
+#![allow(dead_code)]
+
+pub mod testbed;
+
+pub use testbed::*;

@@ -340,8 +340,11 @@ cmd_net_up() { need_root; with_lock net net_up_locked; }
 # Hosts
 # ---------------------------------------------------------------------------------------------
 
+# Two layouts of the machine's cgroups are handled: hybrid/legacy (tmpfs on /sys/fs/cgroup, v1
+# hierarchies below it, maybe cgroup2 on unified; this CI machine) and unified (cgroup2 on
+# /sys/fs/cgroup itself; a stock Debian 12 / Ubuntu 22.04+ with systemd).
 cgroup_mounts() { # "MOUNTPOINT TYPE OPTIONS" for the machine's cgroup hierarchies
-	awk '($3 == "cgroup" || $3 == "cgroup2") && $2 ~ "^/sys/fs/cgroup/" { print $2, $3, $4 }' /proc/mounts
+	awk '($3 == "cgroup" || $3 == "cgroup2") && ($2 ~ "^/sys/fs/cgroup/" || $2 == "/sys/fs/cgroup") { print $2, $3, $4 }' /proc/mounts
 }
 
 cgroup_opts() { # the hierarchy-defining options (controllers, name=...) of a cgroup v1 mount
@@ -359,6 +362,13 @@ make_host_cgroups() { # one cgroup per host in every hierarchy; the host's cgrou
 	local name=$1 mp type opts
 	while read -r mp type opts; do
 		mkdir -p "$mp/$CGROUP_PARENT/$name"
+		if [ "$type" = cgroup2 ] && [ "$mp" = /sys/fs/cgroup ]; then
+			# unified: delegate every controller the parent has to the host's systemd
+			local c ctl=""
+			for c in $(cat "$mp/$CGROUP_PARENT/cgroup.controllers"); do ctl+=" +$c"; done
+			[ -z "$ctl" ] || echo "$ctl" >"$mp/$CGROUP_PARENT/cgroup.subtree_control" ||
+				log "host-up: warning: cannot delegate cgroup controllers ($ctl) to $mp/$CGROUP_PARENT"
+		fi
 		if [ -e "$mp/cpuset.cpus" ]; then
 			cat "$mp/cpuset.cpus" >"$mp/$CGROUP_PARENT/cpuset.cpus"
 			cat "$mp/cpuset.mems" >"$mp/$CGROUP_PARENT/cpuset.mems"
@@ -378,7 +388,9 @@ join_host_cgroups() { # move the calling process into the host's cgroups
 host_cgroup_pids() {
 	local name=$1
 	cgroup_mounts | while read -r mp type opts; do
-		[ -d "$mp/$CGROUP_PARENT/$name" ] && find "$mp/$CGROUP_PARENT/$name" -name cgroup.procs -exec cat {} + 2>/dev/null
+		if [ -d "$mp/$CGROUP_PARENT/$name" ]; then
+			find "$mp/$CGROUP_PARENT/$name" -name cgroup.procs -exec cat {} + 2>/dev/null || true
+		fi
 	done | sort -u
 }
 
@@ -441,6 +453,10 @@ host_down() {
 	local veth
 	veth=$(veth_name "$name")
 	ip link del "$veth" 2>/dev/null || true
+	local ip
+	if ip=$(cat "$STATE/hosts/$name/ip" 2>/dev/null); then
+		ip neigh flush to "$ip" dev "$BRIDGE" 2>/dev/null || true
+	fi
 	# 3. mounts left on the machine (only if host-up stopped half-way)
 	local m
 	for m in $(host_mounts "$name"); do
@@ -474,8 +490,8 @@ cmd_down_all() {
 	need_root
 	local names name
 	names=$( {
-		for d in "$STATE"/hosts/*/ "$HOSTS"/*/; do [ -d "$d" ] && basename "$d"; done
-		for d in /run/netns/rmt-*; do [ -e "$d" ] && basename "$d" | sed 's/^rmt-//'; done
+		for d in "$STATE"/hosts/*/ "$HOSTS"/*/; do if [ -d "$d" ]; then basename "$d"; fi; done
+		for d in /run/netns/rmt-*; do if [ -e "$d" ]; then basename "$d" | sed 's/^rmt-//'; fi; done
 	} | sort -u)
 	for name in $names; do
 		host_down "$name"
@@ -514,6 +530,24 @@ customize_host() {
 	mkdir -p "$r/var/lib/docker"
 }
 
+# Reserve NAME and IP (under the "hosts" lock, so parallel host-ups can't take the same ones).
+claim_host() {
+	local name=$1 ip=$2 sd=$STATE/hosts/$1 hd=$HOSTS/$1
+	if [ -e "$sd" ] || [ -e "/run/netns/rmt-$name" ] || [ -e "$hd" ]; then
+		host_pid1 "$name" >/dev/null && die "host-up: host $name is already up (testbed.sh host-down $name first)"
+		log "host-up: cleaning up what a previous $name left behind"
+		host_down "$name"
+	fi
+	local other
+	for other in "$STATE"/hosts/*/ip; do
+		if [ -f "$other" ] && [ "$(cat "$other")" = "$ip" ]; then
+			die "host-up: $ip is already used by host $(basename "$(dirname "$other")")"
+		fi
+	done
+	mkdir -p "$sd"
+	echo "$ip" >"$sd/ip"
+}
+
 cmd_host_up() {
 	need_root
 	local name="" ip="" key="" docker=0
@@ -546,23 +580,13 @@ cmd_host_up() {
 	with_lock net net_up_locked
 
 	local sd=$STATE/hosts/$name hd=$HOSTS/$name
-	if [ -e "$sd/config" ] || [ -e "/run/netns/rmt-$name" ] || [ -e "$hd" ]; then
-		host_pid1 "$name" >/dev/null && die "host-up: host $name is already up (testbed.sh host-down $name first)"
-		log "host-up: cleaning up what a previous $name left behind"
-		host_down "$name"
-	fi
-	local other
-	for other in "$STATE"/hosts/*/ip; do
-		[ -f "$other" ] && [ "$(cat "$other")" = "$ip" ] &&
-			die "host-up: $ip is already used by host $(basename "$(dirname "$other")")"
-	done
+	with_lock hosts claim_host "$name" "$ip"
 
 	# From here on, a failure tears the half-made host down again.
 	trap 'rc=$?; if [ $rc != 0 ]; then if [ "${RMACHINE_KEEP_HOSTS:-}" = 1 ]; then log "host-up: keeping the failed host $name (RMACHINE_KEEP_HOSTS=1)"; else host_down "$name" || true; fi; fi' EXIT
 
-	mkdir -p "$sd" "$hd/upper" "$hd/work" "$hd/rootfs" "$hd/docker"
+	mkdir -p "$hd/upper" "$hd/work" "$hd/rootfs" "$hd/docker"
 	chmod 711 "$hd/docker"
-	echo "$ip" >"$sd/ip"
 	local veth
 	veth=$(veth_name "$name")
 	cgroup_mounts >"$sd/cgroup-mounts"
@@ -580,8 +604,11 @@ cmd_host_up() {
 	umount "$hd/rootfs"
 
 	# network namespace + veth
+	# The host's MAC derives from its IP, so a host restarted at the same IP keeps the neighbour
+	# entries others have for it (a stale one costs ~40 s of unanswered SYNs); flush ours anyway.
+	ip neigh flush to "$ip" dev "$BRIDGE" 2>/dev/null || true
 	ip netns add "rmt-$name"
-	ip link add "$veth" type veth peer name eth0 netns "rmt-$name"
+	ip link add "$veth" type veth peer name eth0 netns "rmt-$name" address "$(printf '02:72:6d:0b:00:%02x' "${ip##*.}")"
 	ip link set "$veth" master "$BRIDGE" up
 	ip -n "rmt-$name" link set lo up
 	ip -n "rmt-$name" addr add "$ip/24" dev eth0
@@ -598,6 +625,7 @@ cmd_host_up() {
 			unshare --mount --pid --uts --ipc --cgroup --fork --propagation private \
 			bash "$SCRIPT" __boot "$name"
 	) </dev/null >>"$sd/log" 2>&1 &
+	disown $!
 
 	local pid="" deadline=$((SECONDS + BOOT_TIMEOUT))
 	while [ $SECONDS -lt $deadline ]; do
@@ -611,7 +639,7 @@ cmd_host_up() {
 	local banner=""
 	while [ $SECONDS -lt $deadline ]; do
 		host_pid1 "$name" >/dev/null || fail_boot "$name" "it died while booting"
-		banner=$(timeout 3 bash -c "exec 3<>/dev/tcp/$ip/22 && head -c 4 <&3" 2>/dev/null || true)
+		banner=$(timeout 2 bash -c "exec 3<>/dev/tcp/$ip/22 && head -c 4 <&3" 2>/dev/null || true)
 		[ "$banner" = SSH- ] && break
 		sleep 0.3
 	done
@@ -673,7 +701,10 @@ cmd_boot() {
 	mount -t sysfs -o nosuid,nodev,noexec sysfs "$r/sys"
 	# cgroup v1 hierarchies, one per controller as on the machine, and cgroup2 on unified.
 	# Left to itself systemd would mount cpu,cpuacct jointly, which the kernel refuses here.
-	mount -t tmpfs -o nosuid,nodev,noexec,mode=755 tmpfs "$r/sys/fs/cgroup"
+	# (On a unified machine: cgroup2 on /sys/fs/cgroup.) The cgroup namespace roots them all at
+	# the host's own cgroups.
+	grep -q '^/sys/fs/cgroup ' "$sd/cgroup-mounts" ||
+		mount -t tmpfs -o nosuid,nodev,noexec,mode=755 tmpfs "$r/sys/fs/cgroup"
 	local mp type opts
 	while read -r mp type opts; do
 		mkdir -p "$r$mp"
@@ -741,7 +772,7 @@ cmd_image_tarball() {
 	log "image-tarball: wrote $dest"
 }
 
-usage() { sed -n '/^# Usage/,/^# Users/p' "$SCRIPT" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '/^# Usage/,/^set -euo/p' "$SCRIPT" | grep '^#' | sed 's/^# \{0,1\}//' >&2; exit 2; }
 
 main() {
 	[ $# -ge 1 ] || usage

@@ -6,6 +6,7 @@ use anyhow::Context as _;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
+#[derive(Clone)]
 pub struct Context {
     /// The state store's root folder.
     pub storage_path: PathBuf,
@@ -17,6 +18,8 @@ pub struct Context {
     pub ssh_agent_socket: Option<PathBuf>,
     /// The no-proxy variable in force: `NO_PROXY` or `no_proxy`, and its value.
     pub no_proxy: Option<(String, String)>,
+    /// `$HOME`, for `~` in paths in cluster files and ~/.ssh/known_hosts (SSH transport).
+    pub home: Option<PathBuf>,
     /// The command line as typed, for the hint `env` prints.
     pub invocation: Vec<String>,
     pub stdin_is_terminal: bool,
@@ -46,6 +49,7 @@ impl Context {
             docker_host: variable("DOCKER_HOST"),
             ssh_agent_socket: variable("SSH_AUTH_SOCK").map(PathBuf::from),
             no_proxy,
+            home: variable("HOME").map(PathBuf::from),
             invocation: std::env::args().collect(),
             stdin_is_terminal: std::io::stdin().is_terminal(),
             stderr_is_terminal: std::io::stderr().is_terminal(),

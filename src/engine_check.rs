@@ -34,3 +34,52 @@ impl rmachine_provision::EngineCheck for TlsEngineCheck {
         self.wait()
     }
 }
+
+/// Waiting for an engine that opens no TCP port (`--engine-transport ssh`): `docker version` on
+/// the host over the provisioning SSH session, through sudo when not root.
+pub struct SshEngineCheck<'a> {
+    pub session: &'a crate::ssh::Session,
+    pub deadline: Duration,
+}
+
+impl SshEngineCheck<'_> {
+    pub async fn wait(&self) -> Result<String, String> {
+        let started = Instant::now();
+        let command = "if [ \"$(id -u)\" -ne 0 ]; then SUDO='sudo -n'; else SUDO=; fi; $SUDO docker version --format '{{.Server.Version}}'";
+        let mut last_error = String::from("no answer yet");
+        while started.elapsed() < self.deadline {
+            match self.session.run(command, None).await {
+                Ok(output) if output.exit_status == 0 => return Ok(String::from_utf8_lossy(&output.stdout).trim().to_string()),
+                Ok(output) => last_error = String::from_utf8_lossy(&output.stderr).trim().to_string(),
+                Err(error) => last_error = error.to_string(),
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        Err(format!(
+            "the engine on {} did not answer 'docker version' over SSH within {}s: {last_error}",
+            self.session.describe(),
+            self.deadline.as_secs()
+        ))
+    }
+}
+
+/// The check that fits the machine's engine transport.
+pub enum AnyEngineCheck<'a> {
+    Tls(TlsEngineCheck),
+    Ssh(SshEngineCheck<'a>),
+}
+
+impl AnyEngineCheck<'_> {
+    pub async fn wait(&self) -> Result<String, String> {
+        match self {
+            AnyEngineCheck::Tls(check) => check.wait().await,
+            AnyEngineCheck::Ssh(check) => check.wait().await,
+        }
+    }
+}
+
+impl rmachine_provision::EngineCheck for AnyEngineCheck<'_> {
+    fn wait_ready(&self) -> impl std::future::Future<Output = Result<String, String>> + Send {
+        self.wait()
+    }
+}

@@ -3,9 +3,15 @@
 //! command and prints its error, the one place errors are printed.
 
 mod cli;
+mod cluster;
 mod commands;
+mod completion_candidates;
+mod docker_context;
+mod driver_config;
 mod context;
 mod engine_check;
+mod known_hosts;
+mod listing;
 mod flows;
 mod machine_access;
 mod natural_order;
@@ -15,10 +21,12 @@ mod ssh;
 mod store;
 mod tls;
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    // A completion request from the shell (RMACHINE_COMPLETE set) is answered here, then exits.
+    clap_complete::CompleteEnv::with_factory(cli::Cli::command).var(completion_candidates::COMPLETE_VARIABLE).complete();
     let cli = cli::Cli::parse();
     let context = match context::Context::from_environment(&cli) {
         Ok(context) => context,

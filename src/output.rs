@@ -1,7 +1,7 @@
 //! The one place that prints: data for scripts on stdout, status and progress for people on
 //! stderr. Progress is a spinner on a terminal and plain lines everywhere else.
 
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use std::io::Write;
 use std::time::Duration;
 
@@ -27,10 +27,44 @@ pub struct Progress {
     spinner: Option<ProgressBar>,
 }
 
+/// Progress of several machines at once: one line per machine with its phase (spinners under one
+/// `MultiProgress` on a terminal, plain "(machine) phase" lines elsewhere).
+pub struct ProgressGroup {
+    multi: Option<MultiProgress>,
+}
+
+impl ProgressGroup {
+    pub fn new(on_terminal: bool) -> ProgressGroup {
+        ProgressGroup { multi: on_terminal.then(MultiProgress::new) }
+    }
+
+    /// A line for `machine` in the group.
+    pub fn machine(&self, machine: &str) -> Progress {
+        Progress::with_group(machine, self.multi.is_some(), self.multi.as_ref())
+    }
+
+    /// A status line printed above the group's spinners.
+    pub fn status(&self, message: &str) {
+        match &self.multi {
+            Some(multi) => {
+                let _ = multi.println(message);
+            }
+            None => status(message),
+        }
+    }
+}
+
 impl Progress {
     pub fn new(machine: &str, on_terminal: bool) -> Progress {
+        Progress::with_group(machine, on_terminal, None)
+    }
+
+    fn with_group(machine: &str, on_terminal: bool, group: Option<&MultiProgress>) -> Progress {
         let spinner = on_terminal.then(|| {
-            let spinner = ProgressBar::new_spinner();
+            let spinner = match group {
+                Some(group) => group.add(ProgressBar::new_spinner()),
+                None => ProgressBar::new_spinner(),
+            };
             if let Ok(style) = ProgressStyle::with_template("{spinner} {prefix}: {msg} ({elapsed})") {
                 spinner.set_style(style);
             }
@@ -69,5 +103,38 @@ impl Progress {
 impl Drop for Progress {
     fn drop(&mut self) {
         self.finish();
+    }
+}
+
+/// A byte-count progress bar for a large copy, drawn only on a terminal.
+pub struct TransferProgress {
+    bar: Option<ProgressBar>,
+}
+
+impl TransferProgress {
+    pub fn new(label: &str, total_bytes: u64, on_terminal: bool) -> TransferProgress {
+        let bar = on_terminal.then(|| {
+            let bar = ProgressBar::new(total_bytes);
+            if let Ok(style) = ProgressStyle::with_template("{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} {eta}") {
+                bar.set_style(style.progress_chars("=> "));
+            }
+            bar.set_message(label.to_string());
+            bar
+        });
+        TransferProgress { bar }
+    }
+
+    pub fn advance(&self, bytes: u64) {
+        if let Some(bar) = &self.bar {
+            bar.inc(bytes);
+        }
+    }
+}
+
+impl Drop for TransferProgress {
+    fn drop(&mut self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
     }
 }

@@ -313,10 +313,81 @@ impl DockerClient {
             reason: error.to_string(),
         })
     }
+
+    /// The engine's version the cheap way, for `ls`: `GET /_ping` answers with a
+    /// `Server: Docker/VERSION (OS)` header, while dockerd answers `/version` by running
+    /// `runc --version` and `docker-init --version` every time. Falls back to `/version` when the
+    /// header is missing (engines other than dockerd).
+    pub async fn version_quickly(&self, url: &str) -> Result<String, TlsError> {
+        let endpoint = api_endpoint(url, "/_ping")?;
+        let response = self.http.get(endpoint.clone()).send().await.map_err(|error| TlsError::Request {
+            url: endpoint.to_string(),
+            reason: explain(&error),
+        })?;
+        let from_header = response
+            .headers()
+            .get(reqwest::header::SERVER)
+            .and_then(|value| value.to_str().ok())
+            .and_then(server_header_version);
+        if response.status().is_success()
+            && let Some(version) = from_header
+        {
+            return Ok(version);
+        }
+        Ok(self.version(url).await?.version)
+    }
+
+    /// Any Docker API call, `METHOD https://HOST:PORT/PATH` (PATH with its query), with an optional
+    /// JSON body: the answer's body when the engine says 2xx, else `HttpStatus` with its message.
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        url: &str,
+        path: &str,
+        body: Option<&serde_json::Value>,
+    ) -> Result<Vec<u8>, TlsError> {
+        let endpoint = api_endpoint(url, path)?;
+        let request_failed = |reason: String| TlsError::Request {
+            url: format!("{method} {endpoint}"),
+            reason,
+        };
+        let mut request = self.http.request(method.clone(), endpoint.clone());
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = request
+            .send()
+            .await
+            .map_err(|error| request_failed(explain(&error)))?;
+        let status = response.status();
+        let answer = response
+            .bytes()
+            .await
+            .map_err(|error| request_failed(explain(&error)))?;
+        if !status.is_success() {
+            return Err(TlsError::HttpStatus {
+                url: format!("{method} {endpoint}"),
+                status: status.as_u16(),
+                body: String::from_utf8_lossy(&answer).chars().take(500).collect(),
+            });
+        }
+        Ok(answer.to_vec())
+    }
 }
 
 /// "tcp://1.2.3.4:2376" → "https://1.2.3.4:2376/version".
+/// "Docker/20.10.24+dfsg1 (linux)" → "20.10.24+dfsg1".
+fn server_header_version(header: &str) -> Option<String> {
+    let version = header.strip_prefix("Docker/")?.split_whitespace().next()?;
+    (!version.is_empty()).then(|| version.to_string())
+}
+
 fn version_endpoint(url: &str) -> Result<reqwest::Url, TlsError> {
+    api_endpoint(url, "/version")
+}
+
+/// "tcp://1.2.3.4:2376" and "/swarm" → "https://1.2.3.4:2376/swarm".
+fn api_endpoint(url: &str, path: &str) -> Result<reqwest::Url, TlsError> {
     let invalid = |reason: String| TlsError::InvalidUrl {
         url: url.to_string(),
         reason,
@@ -329,7 +400,7 @@ fn version_endpoint(url: &str) -> Result<reqwest::Url, TlsError> {
     if authority.is_empty() || authority.contains('/') {
         return Err(invalid("expected tcp://HOST:PORT".to_string()));
     }
-    reqwest::Url::parse(&format!("https://{authority}/version"))
+    reqwest::Url::parse(&format!("https://{authority}{path}"))
         .map_err(|error| invalid(error.to_string()))
 }
 

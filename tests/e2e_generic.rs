@@ -83,6 +83,12 @@ fn create_installs_and_secures_docker_on_a_fresh_debian_host() {
     eprintln!("create on a host without Docker took {:.1}s: {}", started.elapsed().as_secs_f64(), text(&create.stderr));
     assert!(text(&create.stderr).contains("freshly installed"), "{}", text(&create.stderr));
 
+    // Only the server key left the store, readable by root alone.
+    let files = succeeds("stat on the host", host_ssh(&key, &host.ip, "stat -c '%n %a' /etc/docker/*.pem", None));
+    assert!(files.contains("/etc/docker/server-key.pem 600"), "{files}");
+    assert!(files.contains("/etc/docker/server.pem") && files.contains("/etc/docker/ca.pem"), "{files}");
+    assert!(!files.contains("ca-key") && !files.contains("/key.pem"), "a store key reached the host: {files}");
+
     // The docker CLI on this machine talks to the engine over TLS with what env printed.
     let info = succeeds("docker info", with_env(&store, "node1", "docker info --format '{{.Driver}}|{{json .SecurityOptions}}|{{json .Labels}}'"));
     let parts: Vec<&str> = info.trim().split('|').collect();

@@ -1,8 +1,7 @@
-//! The `Driver` trait every driver implements, and `DriverConfig`, the driver settings a machine
-//! record keeps (tagged by driver name so records stay readable and new drivers slot in).
+//! The `Driver` trait every driver implements. (`DriverConfig`, the settings a record keeps, is in
+//! the binary crate's src/driver_config.rs, since drivers in crates of their own depend on this one.)
 
-use crate::{DriverError, GenericConfig, NoneConfig, StateReport};
-use serde::{Deserialize, Serialize};
+use crate::{DriverError, PowerOperation, PowerOutcome, StateReport};
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
@@ -10,9 +9,6 @@ use std::time::Duration;
 
 /// A boxed future, so that `Driver` stays usable as `dyn Driver`.
 pub type DriverFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
-
-/// The names `--driver` accepts.
-pub const DRIVER_NAMES: &[&str] = &["generic", "none"];
 
 /// Where and how the core reaches a machine over SSH.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,49 +51,24 @@ pub trait Driver: Send + Sync {
 
     /// Removes what `create` made; hosts rmachine did not make are left alone.
     fn remove(&self) -> DriverFuture<'_, Result<(), DriverError>>;
-}
 
-/// The driver settings stored in a machine record.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "name", content = "settings", rename_all = "lowercase")]
-pub enum DriverConfig {
-    Generic(GenericConfig),
-    None(NoneConfig),
-}
-
-impl DriverConfig {
-    pub fn driver(&self) -> &dyn Driver {
-        match self {
-            DriverConfig::Generic(config) => config,
-            DriverConfig::None(config) => config,
-        }
+    /// Whether a failed (or interrupted) create calls `remove` and drops the record. The default
+    /// does so only while provisioning has not started (a host the user brought is kept with its
+    /// error); cloud drivers remove what they launched after any failure unless told to keep it.
+    fn remove_after_failed_create(&self, provisioning_started: bool) -> bool {
+        !provisioning_started
     }
 
-    pub fn driver_mut(&mut self) -> &mut dyn Driver {
-        match self {
-            DriverConfig::Generic(config) => config,
-            DriverConfig::None(config) => config,
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn records_name_the_driver_beside_its_settings() {
-        let config = DriverConfig::None(NoneConfig { url: "tcp://10.0.0.5:2376".into() });
-        let json = serde_json::to_value(&config).unwrap();
-        assert_eq!(json["name"], "none");
-        assert_eq!(json["settings"]["url"], "tcp://10.0.0.5:2376");
-        let back: DriverConfig = serde_json::from_value(json).unwrap();
-        assert_eq!(back, config);
-    }
-
-    #[test]
-    fn an_unknown_driver_fails_to_parse() {
-        let json = serde_json::json!({"name": "virtualbox", "settings": {}});
-        assert!(serde_json::from_value::<DriverConfig>(json).is_err());
+    /// Starts, stops, restarts or kills (forced stop) the host, updating what it records (a new
+    /// IP after a start); the core saves the record and warns when the IP changed. Default: unsupported.
+    fn power(&mut self, operation: PowerOperation) -> DriverFuture<'_, Result<PowerOutcome, DriverError>> {
+        let driver = self.name();
+        Box::pin(async move {
+            Err(DriverError::Unsupported {
+                driver,
+                operation: operation.verb(),
+                reason: "it does not control the host's power",
+            })
+        })
     }
 }

@@ -4,7 +4,7 @@
 use crate::driver::DriverFuture;
 use crate::probe::{probe_tcp, ProbeOutcome};
 use crate::state::MachineState;
-use crate::{CreateContext, Driver, DriverError, SshEndpoint, StateReport};
+use crate::{CreateContext, Driver, DriverError, PowerOperation, PowerOutcome, SshEndpoint, StateReport, REBOOT_COMMAND};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -123,6 +123,20 @@ impl Driver for GenericConfig {
     fn remove(&self) -> DriverFuture<'_, Result<(), DriverError>> {
         Box::pin(async { Ok(()) })
     }
+
+    /// An existing host can only be rebooted, by a command the core runs over SSH.
+    fn power(&mut self, operation: PowerOperation) -> DriverFuture<'_, Result<PowerOutcome, DriverError>> {
+        Box::pin(async move {
+            match operation {
+                PowerOperation::Restart => Ok(PowerOutcome::RunOverSsh(REBOOT_COMMAND.to_string())),
+                _ => Err(DriverError::Unsupported {
+                    driver: "generic",
+                    operation: operation.verb(),
+                    reason: "it only reaches an existing host over SSH and cannot power it on or off; use the host's own console (restart works: it reboots over SSH)",
+                }),
+            }
+        })
+    }
 }
 
 fn append_extension(path: &Path, extension: &str) -> PathBuf {
@@ -189,6 +203,17 @@ mod tests {
         assert_eq!(std::fs::metadata(&copy).unwrap().permissions().mode() & 0o777, 0o600);
         assert!(store.join("machines/node1/id_ssh.pub").exists());
         std::fs::remove_dir_all(store).unwrap();
+    }
+
+    #[tokio::test]
+    async fn only_restart_is_possible_and_it_runs_over_ssh() {
+        let mut generic = config("10.0.0.1", None);
+        let restart = generic.power(PowerOperation::Restart).await.unwrap();
+        assert!(matches!(restart, PowerOutcome::RunOverSsh(command) if command.contains("shutdown -r now")));
+        for operation in [PowerOperation::Start, PowerOperation::Stop, PowerOperation::Kill] {
+            let error = generic.power(operation).await.unwrap_err().to_string();
+            assert!(error.contains(&format!("the generic driver cannot {operation}")), "{error}");
+        }
     }
 
     #[test]

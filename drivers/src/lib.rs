@@ -7,12 +7,14 @@ mod driver;
 mod error;
 mod generic;
 mod none;
+mod power;
 mod probe;
 mod state;
 
-pub use driver::{CreateContext, Driver, DriverConfig, SshEndpoint, DRIVER_NAMES};
+pub use driver::{CreateContext, Driver, DriverFuture, SshEndpoint};
 pub use error::DriverError;
 pub use generic::GenericConfig;
 pub use none::NoneConfig;
+pub use power::{PowerOperation, PowerOutcome, REBOOT_COMMAND};
 pub use probe::{probe_tcp, ProbeOutcome};
 pub use state::{MachineState, StateReport};

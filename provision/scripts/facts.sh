@@ -80,7 +80,7 @@ if [ -d /run/systemd/system ]; then
     show systemd-booted printf yes
 fi
 
-for program in dockerd docker curl wget rc-service fuse-overlayfs; do
+for program in dockerd docker curl wget rc-service fuse-overlayfs apt-get dnf apk pacman zypper update-rc.d; do
     show "program $program" command -v "$program"
 done
 
@@ -104,13 +104,26 @@ if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then
             end_section
         fi
     done
-    if [ "$(systemctl is-active docker.service 2>/dev/null)" = active ] && command -v docker >/dev/null 2>&1; then
-        # Only asked of a running engine: touching the socket would start a stopped one.
-        if command -v timeout >/dev/null 2>&1; then
-            show docker-storage-driver as_root timeout 10 docker info --format '{{.Driver}}'
-        else
-            show docker-storage-driver as_root docker info --format '{{.Driver}}'
-        fi
+    if [ "$(systemctl is-active docker.service 2>/dev/null)" = active ]; then
+        engine_running=yes
+    fi
+elif pidof dockerd >/dev/null 2>&1 || pgrep -x dockerd >/dev/null 2>&1; then
+    # Not systemd (OpenRC, sysvinit): the engine runs when its process does.
+    show dockerd-running printf yes
+    engine_running=yes
+fi
+if command -v dockerd >/dev/null 2>&1; then
+    show dockerd-version dockerd --version
+fi
+if [ -f /etc/init.d/docker ]; then
+    show init-script printf /etc/init.d/docker
+fi
+if [ "${engine_running:-}" = yes ] && command -v docker >/dev/null 2>&1; then
+    # Only asked of a running engine: touching the socket would start a stopped one.
+    if command -v timeout >/dev/null 2>&1; then
+        show docker-storage-driver as_root timeout 10 docker info --format '{{.Driver}}'
+    else
+        show docker-storage-driver as_root docker info --format '{{.Driver}}'
     fi
 fi
 
@@ -118,11 +131,21 @@ show_file /etc/hostname
 show_file /etc/hosts
 show_file /etc/default/docker
 show_file /etc/docker/daemon.json
+show_file /etc/conf.d/docker
+show_file /etc/subuid
+show_file /etc/subgid
+show_file /etc/passwd
+show_file /etc/group
 
 if [ -d /var/lib/docker ]; then
     show docker-root-filesystem stat -f -c %T /var/lib/docker
 else
     show docker-root-filesystem stat -f -c %T /var/lib
+fi
+docker_root=/var/lib/docker
+[ -d "$docker_root" ] || docker_root=/var/lib
+if [ "$(stat -f -c %T "$docker_root" 2>/dev/null)" = xfs ] && command -v xfs_info >/dev/null 2>&1; then
+    show xfs-ftype sh -c "xfs_info \"\$(df --output=target $docker_root | tail -n 1)\" | grep -o 'ftype=[01]'"
 fi
 if grep -qw overlay /proc/filesystems 2>/dev/null; then
     show overlay-filesystem printf yes

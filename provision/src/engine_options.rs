@@ -29,6 +29,22 @@ pub struct EngineOptions {
     pub env: Vec<String>,
     /// The engine's TLS port.
     pub port: u16,
+    /// Engine version pin ("20.10.24", "27.3.1"); None: whatever the install method gives.
+    pub engine_version: Option<String>,
+    /// An extra OCI runtime to register with the engine: "youki".
+    pub runtime: Option<String>,
+    /// The engine's default runtime: "runc" or the extra runtime.
+    pub default_runtime: Option<String>,
+    /// A local runtime binary to upload (a path on the machine running rmachine).
+    pub runtime_binary: Option<String>,
+    /// Where the host downloads the runtime's release tarball (overrides the pinned release).
+    pub runtime_url: Option<String>,
+    /// SHA-256 of the tarball at `runtime_url`.
+    pub runtime_sha256: Option<String>,
+    /// Register the runtime even when its smoke container does not run with seccomp.
+    pub runtime_accept_unverified: bool,
+    /// How clients reach the engine: TLS over TCP (default) or SSH only (no TCP port).
+    pub transport: crate::EngineTransport,
 }
 
 impl Default for EngineOptions {
@@ -43,6 +59,14 @@ impl Default for EngineOptions {
             options: Vec::new(),
             env: Vec::new(),
             port: 2376,
+            transport: crate::EngineTransport::Tls,
+            engine_version: None,
+            runtime: None,
+            default_runtime: None,
+            runtime_binary: None,
+            runtime_url: None,
+            runtime_sha256: None,
+            runtime_accept_unverified: false,
         }
     }
 }
@@ -144,6 +168,14 @@ impl EngineOptions {
                     "insecure registry {registry:?} must be HOST[:PORT] or a CIDR, without a scheme"
                 ));
             }
+        }
+        problems.extend(crate::runtime::option_problems(self));
+        if let Some(version) = &self.engine_version
+            && !is_version(version)
+        {
+            problems.push(format!(
+                "engine version {version:?} must look like 20.10.24 or 27.3 (digits and dots)"
+            ));
         }
         for variable in &self.env {
             if let Err(problem) = check_environment_variable(variable) {
@@ -312,6 +344,26 @@ fn check_environment_variable(variable: &str) -> Result<(), String> {
     }
 }
 
+/// Whether `text` is a dotted version number: "27", "20.10.24".
+fn is_version(text: &str) -> bool {
+    !text.is_empty()
+        && text
+            .split('.')
+            .all(|part| !part.is_empty() && part.chars().all(|character| character.is_ascii_digit()))
+}
+
+/// The value of `--engine-userns-remap` that turns remapping off.
+pub(crate) const USERNS_OFF: &str = "off";
+
+impl EngineOptions {
+    /// The remapping asked for: None when unset or "off".
+    pub(crate) fn effective_userns_remap(&self) -> Option<&str> {
+        self.userns_remap
+            .as_deref()
+            .filter(|remap| *remap != USERNS_OFF)
+    }
+}
+
 fn check_userns_remap(remap: &str) -> Result<(), String> {
     let valid_name = |name: &str| {
         !name.is_empty()
@@ -329,7 +381,7 @@ fn check_userns_remap(remap: &str) -> Result<(), String> {
         Ok(())
     } else {
         Err(format!(
-            "userns-remap {remap:?} must be 'default', USER or USER:GROUP"
+            "userns-remap {remap:?} must be 'default', USER, USER:GROUP or 'off'"
         ))
     }
 }

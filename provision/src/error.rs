@@ -53,9 +53,9 @@ pub enum ProvisionError {
         recognized_family: Option<&'static str>,
     },
 
-    /// PID 1 is not systemd.
+    /// PID 1 is an init system rmachine does not know.
     #[error(
-        "{host} runs {init} as PID 1; rmachine configures the engine only under systemd so far, so {init} hosts are not supported yet"
+        "{host} runs {init} as PID 1; rmachine configures the engine under systemd, OpenRC and sysvinit"
     )]
     UnsupportedInit { host: String, init: String },
 
@@ -79,9 +79,9 @@ pub enum ProvisionError {
     #[error("dockerd is not installed on {host}: {reason}")]
     EngineMissing { host: String, reason: String },
 
-    /// The engine is installed but systemd has no docker.service for it.
+    /// The engine is installed but the init system has no service for it.
     #[error(
-        "{host} has dockerd at {dockerd} but systemd has no docker.service unit (LoadState={load_state}); rmachine adopts engines that run as docker.service"
+        "{host} has dockerd at {dockerd} but its init system has no docker service ({load_state}); rmachine adopts engines that run as the docker service (systemd's docker.service or /etc/init.d/docker)"
     )]
     NoEngineService {
         host: String,
@@ -102,6 +102,24 @@ pub enum ProvisionError {
         "{path} on {host} sets ExecStart for docker.service and sorts after rmachine's 10-rmachine.conf, so it would override it (and its -H flags would clash with daemon.json); remove it or move its settings into /etc/docker/daemon.json. Nothing was changed"
     )]
     ConflictingDropIn { host: String, path: String },
+
+    /// The init system's options file passes -H to dockerd, which daemon.json's hosts would clash with.
+    #[error(
+        "{path} on {host} sets {setting}: its -H flag would clash with the hosts rmachine sets in /etc/docker/daemon.json and stop dockerd from starting; remove -H from it. Nothing was changed"
+    )]
+    ConflictingEngineFlags {
+        host: String,
+        path: String,
+        setting: String,
+    },
+
+    /// The engine could not be installed or upgraded as asked.
+    #[error("cannot install the engine on {host} as asked: {reason}")]
+    InstallRefused { host: String, reason: String },
+
+    /// The engine runs the new configuration but does not do what was asked; it was rolled back.
+    #[error("the engine on {host} does not do what was asked: {reason}")]
+    VerificationFailed { host: String, reason: String },
 
     /// The engine did not come back with the new configuration; the previous one was put back.
     #[error("{}", describe_engine_failure(self))]

@@ -67,7 +67,15 @@ pub(crate) struct HostFacts {
     /// `stat -f -c %T` of /var/lib/docker (or /var/lib).
     pub docker_root_filesystem: Option<String>,
     pub overlay_filesystem: bool,
+    /// On xfs: whether it was made with ftype=1 (None: not xfs, or unknown).
+    pub xfs_ftype: Option<bool>,
     pub fuse_device: bool,
+    /// A dockerd process runs (reported on hosts without systemd).
+    pub dockerd_running: bool,
+    /// `dockerd --version`: "Docker version 20.10.24+dfsg1, build 297e128".
+    pub dockerd_version: Option<String>,
+    /// The engine's init script (/etc/init.d/docker), when there is one.
+    pub init_script: Option<String>,
     /// The running engine's storage driver (`docker info`), when it runs.
     pub storage_driver_in_use: Option<String>,
 }
@@ -141,13 +149,19 @@ impl HostFacts {
             docker_root_filesystem: single("docker-root-filesystem")
                 .filter(|name| !name.is_empty()),
             overlay_filesystem: sections.contains_key("overlay-filesystem"),
+            xfs_ftype: single("xfs-ftype")
+                .filter(|text| !text.is_empty())
+                .map(|text| text == "ftype=1"),
             fuse_device: sections.contains_key("fuse-device"),
+            dockerd_running: sections.contains_key("dockerd-running"),
+            init_script: single("init-script").filter(|path| !path.is_empty()),
+            dockerd_version: single("dockerd-version").filter(|text| !text.is_empty()),
             storage_driver_in_use: single("docker-storage-driver").filter(|name| !name.is_empty()),
         })
     }
 
     /// Where `command -v NAME` found a program (facts.sh asks for dockerd, docker, curl, wget,
-    /// rc-service and fuse-overlayfs).
+    /// rc-service, fuse-overlayfs, the package managers and update-rc.d).
     pub(crate) fn program(&self, name: &str) -> Option<&str> {
         self.programs.get(name).map(String::as_str)
     }
@@ -169,9 +183,19 @@ impl HostFacts {
             .is_some_and(|service| service.active_state == "active")
     }
 
+    /// Whether a dockerd process runs (hosts without systemd).
+    pub(crate) fn dockerd_process_running(&self) -> bool {
+        self.dockerd_running
+    }
+
     #[cfg(test)]
     pub(crate) fn for_tests() -> Self {
         Self::parse("@@rmachine-section@@ user-id\n0\n@@rmachine-section@@ sudo\nroot\n\n").unwrap()
+    }
+
+    #[cfg(test)]
+    pub(crate) fn set_file(&mut self, path: &str, text: &str) {
+        self.files.insert(path.to_string(), text.to_string());
     }
 
     #[cfg(test)]

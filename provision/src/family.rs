@@ -1,198 +1,264 @@
-//! OS families as data: which os-release IDs belong to a family, its engine package, and how it
-//! installs packages. The pipeline is the same for every family; adding one (Fedora, Alpine…)
-//! means a row in [`FAMILIES`] and, for its package manager, one install script.
+//! OS families as data: which os-release identifiers belong to a family, where its engine comes
+//! from, and how its package manager installs, upgrades and lists versions. The pipeline is the
+//! same for every family (see `install_plan`); adding one means a row in [`FAMILIES`].
 
 use crate::os_release::OsRelease;
-use crate::shell::{INSTALL_PACKAGES_APT, Script};
+use crate::shell::{INSTALL_PACKAGES_APT, PACKAGES, Script};
 
 /// How a family installs packages.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) struct PackageManager {
     pub name: &'static str,
-    /// Takes package names as arguments; runs as root.
+    /// Installs the packages given as arguments (after `install_arguments`); runs as root.
     pub install_script: Script,
+    pub install_arguments: &'static [&'static str],
+    /// How a pinned package is written: "{package}={version}" (apt), "{package}-{version}" (dnf).
+    pub pin_format: &'static str,
 }
 
 pub(crate) static APT: PackageManager = PackageManager {
     name: "apt",
     install_script: INSTALL_PACKAGES_APT,
+    install_arguments: &[],
+    pin_format: "{package}={version}",
 };
+pub(crate) static DNF: PackageManager = PackageManager {
+    name: "dnf",
+    install_script: PACKAGES,
+    install_arguments: &["dnf", "install"],
+    pin_format: "{package}-{version}",
+};
+pub(crate) static APK: PackageManager = PackageManager {
+    name: "apk",
+    install_script: PACKAGES,
+    install_arguments: &["apk", "install"],
+    pin_format: "{package}={version}",
+};
+pub(crate) static PACMAN: PackageManager = PackageManager {
+    name: "pacman",
+    install_script: PACKAGES,
+    install_arguments: &["pacman", "install"],
+    pin_format: "{package}={version}",
+};
+pub(crate) static ZYPPER: PackageManager = PackageManager {
+    name: "zypper",
+    install_script: PACKAGES,
+    install_arguments: &["zypper", "install"],
+    pin_format: "{package}={version}",
+};
+
+/// Where a family's engine comes from.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum EngineSource {
+    /// The distribution's own packages.
+    Packages(&'static [&'static str]),
+    /// Docker's repository (added first), then its packages.
+    DockerRepository {
+        repository: &'static str,
+        packages: &'static [&'static str],
+    },
+    /// Part of the OS image: rmachine only configures it.
+    Preinstalled,
+}
 
 /// A group of related distributions that rmachine provisions the same way.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) struct OsFamily {
     /// Short name, as reported: "debian".
     pub name: &'static str,
-    /// For messages: "Debian and Ubuntu".
+    /// For messages: "Debian".
     pub description: &'static str,
     /// os-release IDs that belong to the family, matched against ID, then each ID_LIKE word.
     pub identifiers: &'static [&'static str],
-    /// The distribution's own package of Docker Engine.
-    pub engine_package: &'static str,
-    /// None: the family is recognized but rmachine does not provision it yet.
+    /// When set, the family only matches this VARIANT_ID (Fedora CoreOS is ID=fedora).
+    pub variant_id: Option<&'static str>,
+    /// When set, the family only matches this VERSION_ID (Amazon Linux 2023, not 2).
+    pub version_id: Option<&'static str>,
+    pub engine: EngineSource,
+    /// None: the family cannot install packages (an immutable OS).
     pub package_manager: Option<&'static PackageManager>,
 }
 
 impl OsFamily {
-    pub(crate) fn is_supported(&self) -> bool {
-        self.package_manager.is_some()
+    /// The packages that make up the engine ("docker.io"), none when preinstalled.
+    pub(crate) fn engine_packages(&self) -> &'static [&'static str] {
+        match &self.engine {
+            EngineSource::Packages(packages) => packages,
+            EngineSource::DockerRepository { packages, .. } => packages,
+            EngineSource::Preinstalled => &[],
+        }
+    }
+
+    fn matches(&self, identifier: &str, release: &OsRelease) -> bool {
+        self.identifiers.contains(&identifier)
+            && self
+                .variant_id
+                .is_none_or(|variant| release.get("VARIANT_ID") == Some(variant))
+            && self
+                .version_id
+                .is_none_or(|version| release.get("VERSION_ID") == Some(version))
     }
 }
 
+const DOCKER_CE: &[&str] = &["docker-ce", "docker-ce-cli", "containerd.io"];
+
+/// Every family, most specific first: a family with a VARIANT_ID or VERSION_ID condition comes
+/// before the plain family of the same ID.
 pub(crate) static FAMILIES: &[OsFamily] = &[
     OsFamily {
+        name: "fedora-coreos",
+        description: "Fedora CoreOS",
+        identifiers: &["fedora"],
+        variant_id: Some("coreos"),
+        version_id: None,
+        engine: EngineSource::Preinstalled,
+        package_manager: None,
+    },
+    OsFamily {
+        name: "flatcar",
+        description: "Flatcar Container Linux",
+        identifiers: &["flatcar", "coreos"],
+        variant_id: None,
+        version_id: None,
+        engine: EngineSource::Preinstalled,
+        package_manager: None,
+    },
+    OsFamily {
+        name: "amazon-linux",
+        description: "Amazon Linux 2023",
+        identifiers: &["amzn"],
+        variant_id: None,
+        version_id: Some("2023"),
+        engine: EngineSource::Packages(&["docker"]),
+        package_manager: Some(&DNF),
+    },
+    OsFamily {
+        name: "ubuntu",
+        description: "Ubuntu",
+        identifiers: &["ubuntu"],
+        variant_id: None,
+        version_id: None,
+        engine: EngineSource::Packages(&["docker.io"]),
+        package_manager: Some(&APT),
+    },
+    OsFamily {
         name: "debian",
-        description: "Debian and Ubuntu",
-        identifiers: &["debian", "ubuntu", "raspbian"],
-        engine_package: "docker.io",
+        description: "Debian",
+        identifiers: &["debian", "raspbian"],
+        variant_id: None,
+        version_id: None,
+        engine: EngineSource::Packages(&["docker.io"]),
         package_manager: Some(&APT),
     },
     OsFamily {
         name: "fedora",
-        description: "Fedora and RHEL",
-        identifiers: &[
-            "fedora",
-            "rhel",
-            "centos",
-            "rocky",
-            "almalinux",
-            "ol",
-            "amzn",
-        ],
-        engine_package: "moby-engine",
-        package_manager: None,
+        description: "Fedora",
+        identifiers: &["fedora"],
+        variant_id: None,
+        version_id: None,
+        engine: EngineSource::Packages(&["moby-engine"]),
+        package_manager: Some(&DNF),
+    },
+    OsFamily {
+        name: "rhel",
+        description: "RHEL, CentOS Stream, Rocky Linux and AlmaLinux",
+        identifiers: &["rhel", "centos", "rocky", "almalinux"],
+        variant_id: None,
+        version_id: None,
+        engine: EngineSource::DockerRepository {
+            repository: "https://download.docker.com/linux/centos/docker-ce.repo",
+            packages: DOCKER_CE,
+        },
+        package_manager: Some(&DNF),
     },
     OsFamily {
         name: "alpine",
         description: "Alpine Linux",
         identifiers: &["alpine"],
-        engine_package: "docker",
-        package_manager: None,
+        variant_id: None,
+        version_id: None,
+        engine: EngineSource::Packages(&["docker"]),
+        package_manager: Some(&APK),
     },
     OsFamily {
         name: "arch",
         description: "Arch Linux",
         identifiers: &["arch", "archarm", "manjaro"],
-        engine_package: "docker",
-        package_manager: None,
+        variant_id: None,
+        version_id: None,
+        engine: EngineSource::Packages(&["docker"]),
+        package_manager: Some(&PACMAN),
     },
     OsFamily {
-        name: "suse",
+        name: "opensuse",
         description: "openSUSE and SLES",
         identifiers: &[
-            "suse",
-            "opensuse",
             "opensuse-leap",
             "opensuse-tumbleweed",
+            "opensuse",
+            "suse",
             "sles",
         ],
-        engine_package: "docker",
-        package_manager: None,
+        variant_id: None,
+        version_id: None,
+        engine: EngineSource::Packages(&["docker"]),
+        package_manager: Some(&ZYPPER),
     },
 ];
 
-/// Why no supported family fits an os-release.
+/// Why no family fits an os-release.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) struct NoSupportedFamily {
-    /// A known family that matched but is not supported yet.
+    /// A known family that matched but is not supported (kept for messages; always None now).
     pub recognized: Option<&'static OsFamily>,
 }
 
-/// The family of `release`: the first family holding its ID, else the first holding one of its
-/// ID_LIKE words, in the order ID_LIKE lists them.
+/// The family of `release`: its ID first (against every family, most specific first), then
+/// each ID_LIKE word in the order ID_LIKE lists them.
 pub(crate) fn choose(release: &OsRelease) -> Result<&'static OsFamily, NoSupportedFamily> {
-    let candidates = std::iter::once(release.id()).chain(release.id_like());
-    let found = candidates.into_iter().find_map(|identifier| {
-        FAMILIES
-            .iter()
-            .find(|family| family.identifiers.contains(&identifier.as_str()))
-    });
-    match found {
-        Some(family) if family.is_supported() => Ok(family),
-        recognized => Err(NoSupportedFamily { recognized }),
-    }
+    std::iter::once(release.id())
+        .chain(release.id_like())
+        .find_map(|identifier| {
+            FAMILIES
+                .iter()
+                .find(|family| family.matches(&identifier, release))
+        })
+        .ok_or(NoSupportedFamily { recognized: None })
 }
 
 /// The supported families, for messages.
 pub(crate) fn supported_description() -> &'static str {
-    static DESCRIPTION: std::sync::LazyLock<String> = std::sync::LazyLock::new(describe_supported);
+    static DESCRIPTION: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        FAMILIES
+            .iter()
+            .map(|family| family.description)
+            .collect::<Vec<_>>()
+            .join(", ")
+    });
     &DESCRIPTION
 }
 
-fn describe_supported() -> String {
-    FAMILIES
-        .iter()
-        .filter(|family| family.is_supported())
-        .map(|family| {
-            format!(
-                "{} (os-release ID or ID_LIKE {})",
-                family.description,
-                family.identifiers.join(", ")
-            )
-        })
-        .collect::<Vec<_>>()
-        .join("; ")
+/// A package name with a version pin, as `manager` writes it.
+pub(crate) fn pinned(manager: &PackageManager, package: &str, version: &str) -> String {
+    manager
+        .pin_format
+        .replace("{package}", package)
+        .replace("{version}", version)
+}
+
+/// The full version string among `available` (as the package manager lists them) that a pin
+/// like "20.10.24" selects: the newest one equal to it or starting with it followed by a
+/// separator, an epoch ("5:") ignored.
+pub(crate) fn select_version<'a>(available: &[&'a str], pin: &str) -> Option<&'a str> {
+    available.iter().copied().find(|full| {
+        let bare = full.split_once(':').map_or(*full, |(_, rest)| rest);
+        bare == pin
+            || bare
+                .strip_prefix(pin)
+                .is_some_and(|rest| rest.starts_with(['+', '-', '~', '.', '_']))
+    })
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::os_release::tests::fixture;
-
-    fn family_of(fixture_name: &str) -> Result<&'static str, Option<&'static str>> {
-        choose(&OsRelease::parse(&fixture(fixture_name)))
-            .map(|family| family.name)
-            .map_err(|error| error.recognized.map(|family| family.name))
-    }
-
-    #[test]
-    fn debian_and_its_derivatives_are_supported() {
-        for name in [
-            "debian-12",
-            "debian-13",
-            "ubuntu-22.04",
-            "ubuntu-24.04",
-            "raspbian-11",
-            "linuxmint-21",
-        ] {
-            assert_eq!(family_of(name), Ok("debian"), "{name}");
-        }
-    }
-
-    #[test]
-    fn known_families_are_recognized_but_not_supported_yet() {
-        assert_eq!(family_of("fedora-40"), Err(Some("fedora")));
-        assert_eq!(family_of("rocky-9"), Err(Some("fedora")));
-        assert_eq!(family_of("alpine-3.20"), Err(Some("alpine")));
-        assert_eq!(family_of("arch"), Err(Some("arch")));
-        assert_eq!(family_of("opensuse-leap-15.6"), Err(Some("suse")));
-    }
-
-    #[test]
-    fn unknown_os_is_refused() {
-        assert_eq!(family_of("nixos-24.05"), Err(None));
-        assert!(choose(&OsRelease::parse("ID=plan9\n")).is_err());
-        assert_eq!(
-            supported_description(),
-            "Debian and Ubuntu (os-release ID or ID_LIKE debian, ubuntu, raspbian)"
-        );
-    }
-
-    #[test]
-    fn id_wins_over_id_like() {
-        let release = OsRelease::parse("ID=ubuntu\nID_LIKE=fedora\n");
-        assert_eq!(choose(&release).unwrap().name, "debian");
-        let release = OsRelease::parse("ID=somethingnew\nID_LIKE=\"fedora debian\"\n");
-        assert!(
-            choose(&release).is_err(),
-            "the closest relative, fedora, comes first"
-        );
-    }
-
-    #[test]
-    fn debian_installs_docker_io_with_apt() {
-        let family = choose(&OsRelease::parse(&fixture("debian-12"))).unwrap();
-        assert_eq!(family.engine_package, "docker.io");
-        assert_eq!(family.package_manager.unwrap().name, "apt");
-    }
-}
+#[path = "family_tests.rs"]
+mod tests;

@@ -1,11 +1,13 @@
 //! Init systems and how the engine's service is configured, restarted and diagnosed under each
-//! ([`ServiceManager`]). Only systemd is implemented; OpenRC and sysvinit are recognized and
-//! refused as "not supported yet", and slot in here as further `ServiceManager`s.
+//! ([`ServiceManager`]): systemd (a drop-in without -H), OpenRC and sysvinit (the distribution's
+//! /etc/init.d/docker, daemon.json only; their DOCKER_OPTS must not carry -H).
 
 use crate::facts::HostFacts;
 use crate::managed_files::ManagedFile;
 use crate::render::{self, Listener};
-use crate::shell::{JOURNAL_SYSTEMD, RESTART_DOCKER_SYSTEMD, Script};
+use crate::shell::{
+    JOURNAL_SYSTEMD, LOG_FILE_TAIL, RESTART_DOCKER_INIT, RESTART_DOCKER_SYSTEMD, Script,
+};
 use crate::systemd::{self, DROP_IN_NAME, DROP_IN_PATH};
 
 /// The init system running as PID 1.
@@ -44,7 +46,9 @@ impl InitSystem {
     pub(crate) fn service_manager(&self) -> Option<&'static ServiceManager> {
         match self {
             Self::Systemd => Some(&SYSTEMD),
-            Self::OpenRc | Self::SysVinit | Self::Other(_) => None,
+            Self::OpenRc => Some(&OPENRC),
+            Self::SysVinit => Some(&SYSVINIT),
+            Self::Other(_) => None,
         }
     }
 }
@@ -65,6 +69,8 @@ pub(crate) enum ServiceProblem {
     NoService { load_state: String },
     /// A foreign file would override rmachine's service settings.
     ConflictingFile { path: String },
+    /// The init system's options file passes dockerd a flag daemon.json also sets.
+    ConflictingOptions { path: String, setting: String },
 }
 
 /// How the engine's service is handled under one init system.
@@ -90,6 +96,76 @@ pub(crate) static SYSTEMD: ServiceManager = ServiceManager {
     restart_arguments: &[RESTART_TIMEOUT_SECONDS],
     journal_script: JOURNAL_SYSTEMD,
 };
+
+pub(crate) static OPENRC: ServiceManager = ServiceManager {
+    configure: configure_openrc,
+    is_running: HostFacts::dockerd_process_running,
+    restart_script: RESTART_DOCKER_INIT,
+    restart_arguments: &["openrc", RESTART_TIMEOUT_SECONDS],
+    journal_script: LOG_FILE_TAIL,
+};
+
+pub(crate) static SYSVINIT: ServiceManager = ServiceManager {
+    configure: configure_sysvinit,
+    is_running: HostFacts::dockerd_process_running,
+    restart_script: RESTART_DOCKER_INIT,
+    restart_arguments: &["sysvinit", RESTART_TIMEOUT_SECONDS],
+    journal_script: LOG_FILE_TAIL,
+};
+
+fn configure_openrc(
+    facts: &HostFacts,
+    _dockerd: &str,
+    env: &[String],
+) -> Result<ServiceConfiguration, ServiceProblem> {
+    configure_init_script(facts, "/etc/conf.d/docker", env)
+}
+
+fn configure_sysvinit(
+    facts: &HostFacts,
+    _dockerd: &str,
+    env: &[String],
+) -> Result<ServiceConfiguration, ServiceProblem> {
+    configure_init_script(facts, "/etc/default/docker", env)
+}
+
+/// OpenRC and sysvinit: the distribution's /etc/init.d/docker runs dockerd with DOCKER_OPTS
+/// from `options_path`; every setting goes to daemon.json, so DOCKER_OPTS must not set -H.
+fn configure_init_script(
+    facts: &HostFacts,
+    options_path: &str,
+    env: &[String],
+) -> Result<ServiceConfiguration, ServiceProblem> {
+    if facts.init_script.is_none() {
+        return Err(ServiceProblem::NoService {
+            load_state: "no /etc/init.d/docker".into(),
+        });
+    }
+    let mut warnings = Vec::new();
+    if let Some(options) = facts.file(options_path).and_then(docker_options_setting) {
+        let (_, hosts) =
+            systemd::arguments_and_hosts(&format!("dockerd {}", options.trim_matches(['"', '\''])));
+        if !hosts.is_empty() {
+            return Err(ServiceProblem::ConflictingOptions {
+                path: options_path.to_string(),
+                setting: format!("DOCKER_OPTS={options}"),
+            });
+        }
+        warnings.push(format!(
+            "{options_path} sets DOCKER_OPTS={options}; a flag there that is also set in /etc/docker/daemon.json stops dockerd from starting"
+        ));
+    }
+    if !env.is_empty() {
+        warnings.push(format!(
+            "--engine-env is applied through systemd only; on this host set the variables in {options_path}"
+        ));
+    }
+    Ok(ServiceConfiguration {
+        listener: Listener::UnixSocket,
+        files: Vec::new(),
+        warnings,
+    })
+}
 
 fn configure_systemd(
     facts: &HostFacts,

@@ -21,7 +21,10 @@ fn detects_init_systems() {
     let mut facts = HostFacts::for_tests();
     facts.init_process = "init".into();
     assert_eq!(InitSystem::detect(&facts), InitSystem::SysVinit);
-    assert!(InitSystem::detect(&facts).service_manager().is_none());
+    assert!(std::ptr::eq(
+        InitSystem::detect(&facts).service_manager().unwrap(),
+        &SYSVINIT
+    ));
     facts.set_program("rc-service", "/sbin/rc-service");
     assert_eq!(InitSystem::detect(&facts), InitSystem::OpenRc);
     assert_eq!(InitSystem::detect(&facts).name(), "OpenRC");
@@ -30,6 +33,38 @@ fn detects_init_systems() {
     let mut facts = HostFacts::for_tests();
     facts.init_process = "tini".into();
     assert_eq!(InitSystem::detect(&facts).name(), "tini");
+    assert!(InitSystem::detect(&facts).service_manager().is_none());
+}
+
+#[test]
+fn sysvinit_and_openrc_use_daemon_json_only_and_refuse_host_flags_in_docker_opts() {
+    let mut facts = HostFacts::for_tests();
+    facts.init_process = "init".into();
+    assert_eq!(
+        configure_sysvinit(&facts, "/usr/sbin/dockerd", &[]),
+        Err(ServiceProblem::NoService {
+            load_state: "no /etc/init.d/docker".into()
+        })
+    );
+    facts.init_script = Some("/etc/init.d/docker".into());
+    let configuration = configure_sysvinit(&facts, "/usr/sbin/dockerd", &[]).unwrap();
+    assert_eq!(configuration.listener, Listener::UnixSocket);
+    assert!(configuration.files.is_empty() && configuration.warnings.is_empty());
+    facts.set_file(
+        "/etc/default/docker",
+        "#DOCKER_OPTS=\"--dns 8.8.8.8\"\nDOCKER_OPTS=\"-H tcp://0.0.0.0:2375 --debug\"\n",
+    );
+    assert_eq!(
+        configure_sysvinit(&facts, "/usr/sbin/dockerd", &[]),
+        Err(ServiceProblem::ConflictingOptions {
+            path: "/etc/default/docker".into(),
+            setting: "DOCKER_OPTS=\"-H tcp://0.0.0.0:2375 --debug\"".into()
+        })
+    );
+    facts.set_file("/etc/conf.d/docker", "DOCKER_OPTS=\"--debug\"\n");
+    let openrc = configure_openrc(&facts, "/usr/bin/dockerd", &["HTTP_PROXY=x".into()]).unwrap();
+    assert_eq!(openrc.warnings.len(), 2, "{:?}", openrc.warnings);
+    assert_eq!(SYSVINIT.restart_arguments, ["sysvinit", "90"]);
 }
 
 #[test]

@@ -2,25 +2,29 @@
 //! detect → choose family, init and privilege → hostname → install or adopt the engine → render
 //! → compare → apply (write, restart, check) → roll back on failure → report.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
-use crate::engine_options::NO_INSTALL;
+use crate::apply::apply;
+use crate::engine_options::EngineOptions;
+use crate::engine_setup;
 use crate::error::ProvisionError;
 use crate::facts::{HostFacts, SudoState};
 use crate::family::{self, OsFamily};
 use crate::init::{InitSystem, ServiceManager, ServiceProblem};
+use crate::install;
 use crate::managed_files::{self, DAEMON_JSON_PATH, ManagedFile};
 use crate::plan;
 use crate::remote::{EngineCheck, ProvisionReport, ProvisionRequest, Remote};
 use crate::render;
-use crate::session::{Session, combined_output, tail};
+use crate::runtime;
+use crate::session::Session;
 use crate::shell::Privilege;
 use crate::storage;
+use crate::verify::Expectations;
 use crate::warnings;
 
 /// Provisions the host behind `remote` as `request` says, reporting progress to `on_phase`.
 /// Never leaves the host without a running engine because of a configuration it wrote: when the
-/// engine does not come back, the previous files are restored and the engine restarted.
+/// engine does not come back, or does not do what was asked, the previous files are restored
+/// and the engine restarted.
 pub async fn provision<R: Remote, C: EngineCheck>(
     remote: &R,
     check: &C,
@@ -29,29 +33,18 @@ pub async fn provision<R: Remote, C: EngineCheck>(
 ) -> Result<ProvisionReport, ProvisionError> {
     request.engine.validate()?;
     check_hostname(request.hostname)?;
+    let runtime_binary = engine_setup::read_runtime_binary(request.engine)?;
     let mut session = Session::new(remote);
     let certificates = managed_files::certificate_files(request.certificates);
-    let managed_paths = managed_paths(&certificates);
+    let managed_paths = managed_paths(&certificates, request.engine);
 
     on_phase("detecting the OS");
     let mut facts = session.detect(&managed_paths).await?;
     let family = choose_family(&facts, &session.host)?;
-    let init = InitSystem::detect(&facts);
-    let service_manager =
-        init.service_manager()
-            .ok_or_else(|| ProvisionError::UnsupportedInit {
-                host: session.host.clone(),
-                init: init.name(),
-            })?;
+    let service_manager = service_manager(&facts, &session.host)?;
     session.privilege = privilege(&facts, &session.host)?;
     if let Some(driver) = &request.engine.storage_driver {
-        storage::check_host_can_run(driver, &facts).map_err(|reason| {
-            ProvisionError::StorageDriverUnavailable {
-                host: session.host.clone(),
-                driver: driver.clone(),
-                reason,
-            }
-        })?;
+        check_storage_driver(driver, &facts, &session.host)?;
     }
 
     if needs_hostname(&facts, request.hostname) {
@@ -63,9 +56,22 @@ pub async fn provision<R: Remote, C: EngineCheck>(
 
     let engine_installed = facts.program("dockerd").is_none();
     if engine_installed {
-        install_engine(&mut session, &facts, family, request, on_phase).await?;
+        engine_setup::install_engine(&mut session, &facts, family, request.engine, on_phase)
+            .await?;
         on_phase("detecting the installed engine");
         facts = session.detect(&managed_paths).await?;
+    }
+    if !engine_installed
+        && let Some(pin) = &request.engine.engine_version
+        && let Some(installed) = facts.dockerd_version.as_deref()
+        && !install::version_matches(installed, pin)
+    {
+        return Err(ProvisionError::InstallRefused {
+            host: session.host.clone(),
+            reason: format!(
+                "the host already runs {installed}, not the pinned version {pin}; rmachine does not replace an engine it adopts (`rmachine upgrade NAME` moves it to the pin where the packages offer it)"
+            ),
+        });
     }
     let Some(dockerd) = facts.program("dockerd") else {
         return Err(ProvisionError::EngineMissing {
@@ -76,7 +82,13 @@ pub async fn provision<R: Remote, C: EngineCheck>(
 
     let service = (service_manager.configure)(&facts, dockerd, &request.engine.env)
         .map_err(|problem| service_error(problem, &session.host, dockerd))?;
-    let daemon_json = render::daemon_json(request.engine, request.driver_name, service.listener)
+    // With no driver asked for, the one a running engine uses stays (written down, so that a
+    // later change of Docker's default does not switch it silently).
+    let mut effective = request.engine.clone();
+    if effective.storage_driver.is_none() {
+        effective.storage_driver = storage::driver_to_keep(&facts);
+    }
+    let daemon_json = render::daemon_json(&effective, request.driver_name, service.listener)
         .map_err(|problems| ProvisionError::InvalidEngineOptions { problems })?;
     let mut files = vec![ManagedFile::new(
         DAEMON_JSON_PATH,
@@ -85,6 +97,7 @@ pub async fn provision<R: Remote, C: EngineCheck>(
     )];
     files.extend(service.files);
     files.extend(certificates);
+    files.extend(engine_setup::runtime_files(request.engine, runtime_binary));
     let changed_files: Vec<&ManagedFile> = files
         .iter()
         .filter(|file| !file.is_on_host(facts.file_state(&file.path)))
@@ -106,7 +119,7 @@ pub async fn provision<R: Remote, C: EngineCheck>(
         report.warnings.extend(warnings::configuration_warnings(
             facts.file(DAEMON_JSON_PATH),
             &daemon_json,
-            request.engine,
+            &effective,
             facts.storage_driver_in_use.as_deref(),
             engine_installed,
         ));
@@ -128,168 +141,66 @@ pub async fn provision<R: Remote, C: EngineCheck>(
         }
     }
 
-    report.engine_version = apply(
+    engine_setup::prepare_remap_user(&mut session, &facts, request.engine, on_phase).await?;
+    engine_setup::download_runtime(&mut session, &facts, request.engine, on_phase).await?;
+    let expectations = Expectations::new(&effective, effective.storage_driver.clone());
+    let applied = apply(
         &mut session,
         service_manager,
         check,
         &changed_files,
+        &expectations,
         on_phase,
     )
     .await?;
+    report.engine_version = applied.engine_version;
+    report.warnings.extend(applied.warnings);
     report.changed = true;
     report.remote_commands = session.commands;
     Ok(report)
 }
 
-/// Writes `changed_files`, restarts the engine and waits for it; on any failure after the files
-/// may have changed, restores them and restarts the engine again. Ok(engine version).
-async fn apply<R: Remote, C: EngineCheck>(
-    session: &mut Session<'_, R>,
-    service_manager: &ServiceManager,
-    check: &C,
-    changed_files: &[&ManagedFile],
-    on_phase: &(dyn Fn(&str) + Sync),
-) -> Result<String, ProvisionError> {
-    let run_identifier = run_identifier();
-    let changed_paths: Vec<String> = changed_files.iter().map(|file| file.path.clone()).collect();
-    let failure_reason = 'attempt: {
-        if !changed_files.is_empty() {
-            on_phase(&format!("writing {}", changed_paths.join(", ")));
-            let write = plan::write_files(&run_identifier, changed_files);
-            match session.run(&write).await {
-                Ok(output) if output.exit_status == 0 => {}
-                // write-files.sh stopped before replacing anything: nothing to undo.
-                Ok(output) if output.exit_status == 10 => {
-                    return Err(session.failure(&write, &output));
-                }
-                Ok(output) => {
-                    break 'attempt format!(
-                        "writing the files failed: {}",
-                        combined_output(&output)
-                    );
-                }
-                Err(error) => break 'attempt error.to_string(),
-            }
-        }
-        on_phase("restarting docker");
-        match session.run(&plan::restart_engine(service_manager)).await {
-            Ok(output) if output.exit_status == 0 => {}
-            Ok(output) => {
-                break 'attempt format!(
-                    "restarting the engine failed: {}",
-                    combined_output(&output)
-                );
-            }
-            Err(error) => break 'attempt error.to_string(),
-        }
-        on_phase("waiting for the engine");
-        match check.wait_ready().await {
-            Ok(version) => return Ok(version),
-            Err(reason) => format!("the engine did not answer on its TLS endpoint: {reason}"),
-        }
-    };
-    Err(roll_back(
-        session,
-        service_manager,
-        &run_identifier,
-        &changed_paths,
-        failure_reason,
-        on_phase,
-    )
-    .await)
-}
-
-/// Reads the engine's journal, restores the files of the run, restarts the engine, and returns
-/// the error describing all that.
-async fn roll_back<R: Remote>(
-    session: &mut Session<'_, R>,
-    service_manager: &ServiceManager,
-    run_identifier: &str,
-    changed_paths: &[String],
-    reason: String,
-    on_phase: &(dyn Fn(&str) + Sync),
-) -> ProvisionError {
-    on_phase("restoring the previous configuration");
-    let journal = match session.run(&plan::engine_journal(service_manager)).await {
-        Ok(output) => tail(&combined_output(&output), 30),
-        Err(error) => format!("(could not read the journal: {error})"),
-    };
-    let (restored, restore_output) = if changed_paths.is_empty() {
-        (true, String::new())
-    } else {
-        match session
-            .run(&plan::restore_files(run_identifier, changed_paths))
-            .await
-        {
-            Ok(output) => (output.exit_status == 0, combined_output(&output)),
-            Err(error) => (false, error.to_string()),
-        }
-    };
-    on_phase("restarting docker");
-    let running_again = match session.run(&plan::restart_engine(service_manager)).await {
-        Ok(output) => output.exit_status == 0,
-        Err(_) => false,
-    };
-    ProvisionError::EngineFailed {
-        host: session.host.clone(),
-        reason,
-        journal,
-        restored,
-        restore_output,
-        running_again,
-    }
-}
-
-/// Installs the engine the way the install URL says (the family's package when there is none).
-async fn install_engine<R: Remote>(
-    session: &mut Session<'_, R>,
+/// How the engine's service is managed on this host.
+pub(crate) fn service_manager(
     facts: &HostFacts,
-    family: &OsFamily,
-    request: &ProvisionRequest<'_>,
-    on_phase: &(dyn Fn(&str) + Sync),
-) -> Result<(), ProvisionError> {
-    let package_manager = family
-        .package_manager
-        .expect("only supported families are chosen");
-    match request.engine.install_url.as_deref() {
-        Some(NO_INSTALL) => Err(ProvisionError::EngineMissing {
-            host: session.host.clone(),
-            reason:
-                "the install URL is 'none', so rmachine does not install it; install Docker Engine \
-                     on the host first, or give another install URL"
-                    .into(),
-        }),
-        None => {
-            on_phase(&format!("installing {}", family.engine_package));
-            let command = plan::install_packages(package_manager, &[family.engine_package]);
-            session.run_checked(&command).await.map(drop)
+    host: &str,
+) -> Result<&'static ServiceManager, ProvisionError> {
+    let init = InitSystem::detect(facts);
+    init.service_manager()
+        .ok_or_else(|| ProvisionError::UnsupportedInit {
+            host: host.to_string(),
+            init: init.name(),
+        })
+}
+
+fn check_storage_driver(driver: &str, facts: &HostFacts, host: &str) -> Result<(), ProvisionError> {
+    storage::check_host_can_run(driver, facts).map_err(|reason| {
+        ProvisionError::StorageDriverUnavailable {
+            host: host.to_string(),
+            driver: driver.to_string(),
+            reason,
         }
-        Some(url) => {
-            if facts.program("curl").is_none() && facts.program("wget").is_none() {
-                on_phase("installing curl");
-                let command = plan::install_packages(package_manager, &["curl", "ca-certificates"]);
-                session.run_checked(&command).await?;
-            }
-            on_phase(&format!("installing the engine with {url}"));
-            session
-                .run_checked(&plan::install_from_url(url))
-                .await
-                .map(drop)
-        }
-    }
+    })
 }
 
 /// The files whose state detection reports: the managed files whose content is not read back.
-fn managed_paths(certificates: &[ManagedFile]) -> Vec<String> {
+pub(crate) fn managed_paths(certificates: &[ManagedFile], options: &EngineOptions) -> Vec<String> {
     let mut paths = vec![
         DAEMON_JSON_PATH.to_string(),
         crate::systemd::DROP_IN_PATH.to_string(),
     ];
     paths.extend(certificates.iter().map(|file| file.path.clone()));
+    if let Some(runtime) = &options.runtime {
+        paths.push(runtime::binary_path(runtime));
+        paths.push(runtime::wrapper_path(runtime));
+    }
     paths
 }
 
-fn choose_family(facts: &HostFacts, host: &str) -> Result<&'static OsFamily, ProvisionError> {
+pub(crate) fn choose_family(
+    facts: &HostFacts,
+    host: &str,
+) -> Result<&'static OsFamily, ProvisionError> {
     family::choose(&facts.os_release).map_err(|refusal| {
         let release = &facts.os_release;
         let pretty_name = if facts.has_os_release {
@@ -307,7 +218,7 @@ fn choose_family(facts: &HostFacts, host: &str) -> Result<&'static OsFamily, Pro
     })
 }
 
-fn privilege(facts: &HostFacts, host: &str) -> Result<Privilege, ProvisionError> {
+pub(crate) fn privilege(facts: &HostFacts, host: &str) -> Result<Privilege, ProvisionError> {
     let host_name = host
         .rsplit_once('@')
         .map_or(host, |(_, address)| address)
@@ -350,6 +261,13 @@ fn service_error(problem: ServiceProblem, host: &str, dockerd: &str) -> Provisio
             host: host.to_string(),
             path,
         },
+        ServiceProblem::ConflictingOptions { path, setting } => {
+            ProvisionError::ConflictingEngineFlags {
+                host: host.to_string(),
+                path,
+                setting,
+            }
+        }
     }
 }
 
@@ -395,19 +313,6 @@ fn check_hostname(hostname: &str) -> Result<(), ProvisionError> {
         }
     }
     Ok(())
-}
-
-/// Tells this run's backups from those of earlier runs.
-fn run_identifier() -> String {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
-    format!(
-        "{}.{:09}-{}",
-        now.as_secs(),
-        now.subsec_nanos(),
-        std::process::id()
-    )
 }
 
 #[cfg(test)]

@@ -94,8 +94,3 @@ fn password_sudo_error_names_user_host_and_fix() {
          add 'admin ALL=(ALL) NOPASSWD:ALL' to /etc/sudoers.d/ or use root"
     );
 }
-
-#[test]
-fn run_identifiers_differ() {
-    assert_ne!(run_identifier(), run_identifier());
-}

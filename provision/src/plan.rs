@@ -6,7 +6,8 @@ use crate::family::PackageManager;
 use crate::init::ServiceManager;
 use crate::managed_files::{self, ManagedFile, WRITE_MARKER_PATH};
 use crate::shell::{
-    self, FACTS, INSTALL_FROM_URL, Privilege, RESTORE_FILES, SET_HOSTNAME, Script, WRITE_FILES,
+    self, DOWNLOAD_RUNTIME, ENSURE_REMAP_USER, FACTS, INSTALL_FROM_URL, PACKAGES, Privilege,
+    RESTORE_FILES, SET_HOSTNAME, Script, VERIFY_ENGINE, WRITE_FILES,
 };
 
 /// One command to run on the host.
@@ -70,19 +71,84 @@ pub(crate) fn install_packages(
     package_manager: &PackageManager,
     packages: &[&str],
 ) -> RemoteCommand {
+    let mut arguments: Vec<String> = package_manager
+        .install_arguments
+        .iter()
+        .map(|argument| argument.to_string())
+        .collect();
+    arguments.extend(packages.iter().map(|package| package.to_string()));
     RemoteCommand::new(
         format!("{} install {}", package_manager.name, packages.join(" ")),
         package_manager.install_script,
-        packages.iter().map(|package| package.to_string()).collect(),
+        arguments,
         true,
     )
 }
 
-pub(crate) fn install_from_url(url: &str) -> RemoteCommand {
+/// `packages.sh MANAGER ACTION ARGUMENTS…`: upgrade, versions, add-repository.
+pub(crate) fn packages(
+    package_manager: &PackageManager,
+    action: &str,
+    arguments: &[&str],
+) -> RemoteCommand {
+    let mut all = vec![package_manager.name.to_string(), action.to_string()];
+    all.extend(arguments.iter().map(|argument| argument.to_string()));
+    RemoteCommand::new(
+        format!("{} {action} {}", package_manager.name, arguments.join(" ")),
+        PACKAGES,
+        all,
+        true,
+    )
+}
+
+/// The install script at `url`, with VERSION=`pin` when pinned.
+pub(crate) fn install_from_url(url: &str, pin: Option<&str>) -> RemoteCommand {
+    let mut arguments = vec![url.to_string()];
+    arguments.extend(pin.map(str::to_string));
     RemoteCommand::new(
         format!("the engine install script {url}"),
         INSTALL_FROM_URL,
-        vec![url.to_string()],
+        arguments,
+        true,
+    )
+}
+
+/// Creates a userns-remap user, its group and their subordinate ranges where missing.
+pub(crate) fn ensure_remap_user(user: &str, group: &str, start: u64, count: u64) -> RemoteCommand {
+    RemoteCommand::new(
+        format!("creating the userns-remap user {user}:{group}"),
+        ENSURE_REMAP_USER,
+        vec![
+            user.into(),
+            group.into(),
+            start.to_string(),
+            count.to_string(),
+        ],
+        true,
+    )
+}
+
+/// Reports what the running engine does (`verify-engine.sh ARGUMENTS`).
+pub(crate) fn verify_engine(arguments: Vec<String>) -> RemoteCommand {
+    RemoteCommand::new(
+        "checking the running engine (verify-engine.sh)",
+        VERIFY_ENGINE,
+        arguments,
+        true,
+    )
+}
+
+/// Downloads a runtime's release tarball, checks its SHA-256 and installs `name` from it.
+pub(crate) fn download_runtime(
+    url: &str,
+    sha256: &str,
+    name: &str,
+    destination: &str,
+) -> RemoteCommand {
+    RemoteCommand::new(
+        format!("downloading {name} from {url}"),
+        DOWNLOAD_RUNTIME,
+        vec![url.into(), sha256.into(), name.into(), destination.into()],
         true,
     )
 }
@@ -153,6 +219,10 @@ mod tests {
         );
         assert!(command.command_line(Privilege::Root).starts_with("sh -c '"));
         assert_eq!(command.description, "apt install docker.io");
+        let dnf = install_packages(&crate::family::DNF, &["moby-engine"]);
+        assert_eq!(dnf.arguments, ["dnf", "install", "moby-engine"]);
+        let pinned = install_from_url("https://get.docker.com", Some("27.3.1"));
+        assert_eq!(pinned.arguments, ["https://get.docker.com", "27.3.1"]);
     }
 
     #[test]

@@ -44,7 +44,15 @@ pub(crate) fn daemon_json(
     for (key, value) in options.daemon_options()? {
         document.insert(key, value);
     }
-    document.insert("hosts".into(), strings(hosts(listener, options.port)));
+    let mut engine_hosts = hosts(listener, options.port);
+    if options.transport == crate::EngineTransport::Ssh {
+        // SSH only: no TCP port, so no TLS keys either (dockerd refuses tls* without a tcp host).
+        engine_hosts.truncate(1);
+        for key in ["tls", "tlscacert", "tlscert", "tlskey", "tlsverify"] {
+            document.remove(key);
+        }
+    }
+    document.insert("hosts".into(), strings(engine_hosts));
     let mut labels = options.labels.clone();
     let has_provider = labels
         .iter()
@@ -56,8 +64,11 @@ pub(crate) fn daemon_json(
     if let Some(driver) = &options.storage_driver {
         document.insert("storage-driver".into(), Value::String(driver.clone()));
     }
-    if let Some(remap) = &options.userns_remap {
-        document.insert("userns-remap".into(), Value::String(remap.clone()));
+    if let Some(remap) = options.effective_userns_remap() {
+        document.insert("userns-remap".into(), Value::String(remap.to_string()));
+    }
+    for (key, value) in crate::runtime::daemon_keys(options) {
+        document.insert(key, value);
     }
     if !options.registry_mirrors.is_empty() {
         document.insert(

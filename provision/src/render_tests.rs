@@ -43,6 +43,7 @@ fn full_options() -> EngineOptions {
             "ODD=say \"100%\" \\ done".into(),
         ],
         port: 2376,
+        ..EngineOptions::default()
     }
 }
 
@@ -159,4 +160,19 @@ fn drop_in_escapes_environment_values() {
         "{text}"
     );
     assert!(!text.contains("{{"), "{text}");
+}
+
+#[test]
+fn ssh_transport_opens_no_tcp_port_and_drops_the_tls_keys() {
+    let options = EngineOptions {
+        transport: crate::EngineTransport::Ssh,
+        ..EngineOptions::default()
+    };
+    let value: Value =
+        serde_json::from_str(&daemon_json(&options, "generic", Listener::SocketActivation).unwrap())
+            .unwrap();
+    assert_eq!(value["hosts"], serde_json::json!(["fd://"]));
+    for key in ["tls", "tlscacert", "tlscert", "tlskey", "tlsverify"] {
+        assert!(value.get(key).is_none(), "{key} left in {value}");
+    }
 }

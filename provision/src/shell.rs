@@ -37,6 +37,31 @@ pub(crate) const RESTART_DOCKER_SYSTEMD: Script = Script {
     name: "rmachine-restart-docker",
     text: include_str!("../scripts/restart-docker-systemd.sh"),
 };
+pub(crate) const PACKAGES: Script = Script {
+    name: "rmachine-packages",
+    text: include_str!("../scripts/packages.sh"),
+};
+pub(crate) const ENSURE_REMAP_USER: Script = Script {
+    name: "rmachine-ensure-remap-user",
+    text: include_str!("../scripts/ensure-remap-user.sh"),
+};
+pub(crate) const VERIFY_ENGINE: Script = Script {
+    name: "rmachine-verify-engine",
+    text: include_str!("../scripts/verify-engine.sh"),
+};
+pub(crate) const DOWNLOAD_RUNTIME: Script = Script {
+    name: "rmachine-download-runtime",
+    text: include_str!("../scripts/download-runtime.sh"),
+};
+pub(crate) const RESTART_DOCKER_INIT: Script = Script {
+    name: "rmachine-restart-docker",
+    text: include_str!("../scripts/restart-docker-init.sh"),
+};
+/// The engine's log under an init system without a journal.
+pub(crate) const LOG_FILE_TAIL: Script = Script {
+    name: "rmachine-journal",
+    text: "tail -n \"${1:-30}\" /var/log/docker.log 2>&1\n",
+};
 pub(crate) const JOURNAL_SYSTEMD: Script = Script {
     name: "rmachine-journal",
     text: "journalctl -u docker.service -n \"${1:-30}\" --no-pager 2>&1\n",
@@ -182,6 +207,12 @@ mod tests {
             RESTORE_FILES,
             RESTART_DOCKER_SYSTEMD,
             JOURNAL_SYSTEMD,
+            PACKAGES,
+            ENSURE_REMAP_USER,
+            VERIFY_ENGINE,
+            DOWNLOAD_RUNTIME,
+            RESTART_DOCKER_INIT,
+            LOG_FILE_TAIL,
         ] {
             let output = Command::new("sh")
                 .arg("-n")

@@ -37,28 +37,73 @@ pub(crate) fn check_driver_name(driver: &str) -> Result<(), String> {
     ))
 }
 
-/// Whether the host described by `facts` can run `driver`; Err(reason) when it clearly cannot.
-/// Unknown facts (an old `stat`, say) let the driver through: dockerd has the last word.
+/// Whether the host described by `facts` can run `driver`; Err(reason, with the drivers that
+/// would work) when it clearly cannot. Unknown facts (an old `stat`, say) let the driver
+/// through: dockerd has the last word, and the check after the restart catches it.
 pub(crate) fn check_host_can_run(driver: &str, facts: &HostFacts) -> Result<(), String> {
+    obstacle(driver, facts).map_or(Ok(()), |reason| {
+        let working = usable_drivers(facts);
+        Err(format!(
+            "{reason}; drivers that would work on this host: {}",
+            working.join(", ")
+        ))
+    })
+}
+
+/// The supported drivers the host can run, best first.
+pub(crate) fn usable_drivers(facts: &HostFacts) -> Vec<&'static str> {
+    SUPPORTED_DRIVERS
+        .iter()
+        .copied()
+        .filter(|driver| obstacle(driver, facts).is_none())
+        .collect()
+}
+
+/// The driver to keep when none is asked for: the one a running engine uses, when rmachine
+/// knows it (Docker 29's containerd store reports "overlayfs", a snapshotter: not kept).
+pub(crate) fn driver_to_keep(facts: &HostFacts) -> Option<String> {
+    facts
+        .storage_driver_in_use
+        .clone()
+        .filter(|driver| SUPPORTED_DRIVERS.contains(&driver.as_str()))
+}
+
+/// Why `driver` cannot run on the host, if something the facts show prevents it.
+fn obstacle(driver: &str, facts: &HostFacts) -> Option<String> {
     let filesystem = facts.docker_root_filesystem.as_deref().unwrap_or("");
     let on = |expected: &str| filesystem.is_empty() || filesystem == expected;
+    // `stat -f -c %T` names ext4 "ext2/ext3".
+    let shown = if filesystem == "ext2/ext3" {
+        "ext4 (ext2/ext3)"
+    } else {
+        filesystem
+    };
     match driver {
-        "overlay2" if OVERLAY2_REFUSED_FILESYSTEMS.contains(&filesystem) => Err(format!(
-            "/var/lib/docker is on {filesystem}, which overlay2 cannot use as its backing filesystem; \
-             use fuse-overlayfs (apt-get install fuse-overlayfs) or put /var/lib/docker on ext4 or xfs"
+        "overlay2" if OVERLAY2_REFUSED_FILESYSTEMS.contains(&filesystem) => Some(format!(
+            "/var/lib/docker is on {shown}, which overlay2 cannot use as its backing filesystem \
+             (use fuse-overlayfs, or put /var/lib/docker on ext4 or xfs)"
         )),
-        "btrfs" if !on("btrfs") => Err(format!(
-            "/var/lib/docker must be on a btrfs filesystem, and it is on {filesystem}"
+        "overlay2" if !facts.overlay_filesystem => Some(
+            "the kernel has no overlay filesystem (no 'overlay' in /proc/filesystems; try modprobe overlay)"
+                .to_string(),
+        ),
+        "overlay2" if facts.xfs_ftype == Some(false) => Some(
+            "/var/lib/docker is on xfs made with ftype=0, which overlay2 cannot use (d_type); \
+             re-create it with mkfs.xfs -n ftype=1"
+                .to_string(),
+        ),
+        "btrfs" if !on("btrfs") => Some(format!(
+            "/var/lib/docker must be on a btrfs filesystem, and it is on {shown}"
         )),
-        "zfs" if !on("zfs") => Err(format!(
-            "/var/lib/docker must be a ZFS dataset, and it is on {filesystem}"
+        "zfs" if !on("zfs") => Some(format!(
+            "/var/lib/docker must be a ZFS dataset, and it is on {shown}"
         )),
-        "fuse-overlayfs" if !facts.fuse_device => Err("the host has no /dev/fuse".to_string()),
-        "fuse-overlayfs" if facts.program("fuse-overlayfs").is_none() => Err(
+        "fuse-overlayfs" if !facts.fuse_device => Some("the host has no /dev/fuse".to_string()),
+        "fuse-overlayfs" if facts.program("fuse-overlayfs").is_none() => Some(
             "the fuse-overlayfs program is not installed (apt-get install fuse-overlayfs)"
                 .to_string(),
         ),
-        _ => Ok(()),
+        _ => None,
     }
 }
 
@@ -68,6 +113,7 @@ mod tests {
 
     fn facts(filesystem: &str, fuse_device: bool, fuse_program: bool) -> HostFacts {
         let mut facts = HostFacts::for_tests();
+        facts.overlay_filesystem = true;
         facts.docker_root_filesystem = Some(filesystem.to_string()).filter(|name| !name.is_empty());
         facts.fuse_device = fuse_device;
         if fuse_program {
@@ -103,5 +149,51 @@ mod tests {
         assert!(check_host_can_run("fuse-overlayfs", &facts("overlayfs", false, true)).is_err());
         assert!(check_host_can_run("fuse-overlayfs", &facts("overlayfs", true, false)).is_err());
         assert!(check_host_can_run("vfs", &facts("overlayfs", false, false)).is_ok());
+    }
+
+    #[test]
+    fn a_refusal_names_the_drivers_that_would_work() {
+        let reason = check_host_can_run("overlay2", &facts("overlayfs", true, true)).unwrap_err();
+        assert!(
+            reason.ends_with("drivers that would work on this host: fuse-overlayfs, vfs"),
+            "{reason}"
+        );
+        let reason = check_host_can_run("btrfs", &facts("ext2/ext3", false, false)).unwrap_err();
+        assert!(reason.contains("it is on ext4 (ext2/ext3)"), "{reason}");
+        assert!(
+            reason.ends_with("would work on this host: overlay2, vfs"),
+            "{reason}"
+        );
+    }
+
+    #[test]
+    fn overlay2_needs_the_kernel_module_and_xfs_ftype() {
+        let mut without_overlay = facts("ext2/ext3", false, false);
+        without_overlay.overlay_filesystem = false;
+        let reason = check_host_can_run("overlay2", &without_overlay).unwrap_err();
+        assert!(reason.contains("/proc/filesystems"), "{reason}");
+        let mut xfs = facts("xfs", false, false);
+        xfs.xfs_ftype = Some(false);
+        assert!(
+            check_host_can_run("overlay2", &xfs)
+                .unwrap_err()
+                .contains("ftype=1")
+        );
+        xfs.xfs_ftype = Some(true);
+        assert!(check_host_can_run("overlay2", &xfs).is_ok());
+    }
+
+    #[test]
+    fn the_running_driver_is_kept_when_known() {
+        let mut running = facts("btrfs", false, false);
+        assert_eq!(driver_to_keep(&running), None);
+        running.storage_driver_in_use = Some("btrfs".into());
+        assert_eq!(driver_to_keep(&running).as_deref(), Some("btrfs"));
+        running.storage_driver_in_use = Some("overlayfs".into());
+        assert_eq!(
+            driver_to_keep(&running),
+            None,
+            "a containerd snapshotter is not a graph driver"
+        );
     }
 }

@@ -6,6 +6,9 @@ use serde_json::Value;
 use crate::engine_options::EngineOptions;
 use crate::managed_files::DAEMON_JSON_PATH;
 
+/// daemon.json keys that rmachine's own options set or leave out.
+const MANAGED_KEYS: &[&str] = &["userns-remap", "storage-driver"];
+
 /// Warnings for replacing the host's daemon.json (`previous`: its text, None when missing) with
 /// the rendered `new` one. `storage_driver_in_use` is what the running engine reports;
 /// `freshly_installed` means there is nothing on the host to hide yet.
@@ -37,7 +40,8 @@ pub(crate) fn configuration_warnings(
 
     if !freshly_installed {
         let previous_remap = previous_string("userns-remap");
-        match (&previous_remap, &options.userns_remap) {
+        let remap = options.effective_userns_remap().map(str::to_string);
+        match (&previous_remap, &remap) {
             (previous_remap, Some(remap)) if previous_remap.as_ref() != Some(remap) => warnings.push(format!(
                 "userns-remap is now {remap:?}: images and containers made before are hidden (not deleted; \
                  they come back when it is turned off), and containers that use --privileged, --pid=host \
@@ -68,6 +72,8 @@ pub(crate) fn configuration_warnings(
         let dropped: Vec<&str> = previous_document
             .keys()
             .filter(|key| !new_document.contains_key(*key))
+            // Settings rmachine manages itself (turned off on purpose) are not "lost".
+            .filter(|key| !MANAGED_KEYS.contains(&key.as_str()))
             .map(String::as_str)
             .collect();
         if !dropped.is_empty() {
@@ -113,6 +119,22 @@ mod tests {
         assert!(unchanged.is_empty(), "{unchanged:?}");
         let fresh = configuration_warnings(None, "{}", &options(Some("default"), None), None, true);
         assert!(fresh.is_empty(), "nothing to hide on a fresh install");
+    }
+
+    #[test]
+    fn off_turns_remapping_off_without_a_lost_setting_warning() {
+        let warnings = configuration_warnings(
+            Some("{\"userns-remap\":\"remapper\"}"),
+            "{}",
+            &options(Some("off"), None),
+            None,
+            false,
+        );
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(
+            warnings[0].contains("(\"remapper\") is now off"),
+            "{warnings:?}"
+        );
     }
 
     #[test]

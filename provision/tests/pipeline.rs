@@ -26,15 +26,22 @@ async fn fresh_debian_host_gets_docker_io_configured_and_checked() {
             "rmachine-install-packages",
             "rmachine-facts",
             "rmachine-write-files",
-            "rmachine-restart-docker"
+            "rmachine-restart-docker",
+            "rmachine-verify-engine"
         ]
     );
     assert_eq!(host.commands()[2].arguments, ["docker.io"]);
+    // The driver the freshly installed engine chose is kept, written down and checked.
+    assert!(
+        host.file(DAEMON_JSON)
+            .unwrap()
+            .contains("\"storage-driver\": \"overlay2\"")
+    );
     assert_eq!(report.os_pretty_name, "Debian GNU/Linux 12 (bookworm)");
     assert_eq!(report.family, "debian");
     assert!(report.engine_installed && report.changed);
     assert_eq!(report.engine_version, "20.10.24");
-    assert_eq!(report.remote_commands, 6);
+    assert_eq!(report.remote_commands, 7);
     assert!(report.warnings.is_empty(), "{:?}", report.warnings);
     assert_eq!(check.calls(), 1);
 
@@ -64,6 +71,7 @@ async fn fresh_debian_host_gets_docker_io_configured_and_checked() {
             "writing /etc/docker/daemon.json, /etc/systemd/system/docker.service.d/10-rmachine.conf, /etc/docker/ca.pem, /etc/docker/server.pem, /etc/docker/server-key.pem",
             "restarting docker",
             "waiting for the engine",
+            "checking what the engine runs",
         ]
     );
 }
@@ -107,7 +115,11 @@ async fn a_current_configuration_that_does_not_answer_gets_a_restart() {
         .unwrap();
     assert_eq!(
         host.command_names(),
-        ["rmachine-facts", "rmachine-restart-docker"]
+        [
+            "rmachine-facts",
+            "rmachine-restart-docker",
+            "rmachine-verify-engine"
+        ]
     );
     assert!(report.changed);
     assert_eq!(check.calls(), 2);
@@ -377,33 +389,45 @@ async fn password_sudo_is_refused_with_the_fix() {
 #[tokio::test]
 async fn an_unsupported_os_is_named() {
     let host = FakeHost::debian().with(|state| {
-        state.os_release = include_str!("fixtures/os-release/fedora-40").into();
+        state.os_release = include_str!("fixtures/os-release/nixos-24.05").into();
     });
     let error = run(&host, &FakeCheck::ready(), &EngineOptions::default())
         .await
         .0
         .unwrap_err();
     let message = error.to_string();
+    assert!(message.contains("ID=nixos"), "{message}");
     assert!(
-        message.contains("Fedora Linux 40 (Server Edition)"),
+        message.contains("Debian, Fedora") && message.contains("Flatcar"),
         "{message}"
     );
-    assert!(message.contains("ID=fedora, ID_LIKE=none"), "{message}");
-    assert!(message.contains("Debian and Ubuntu"), "{message}");
     assert_eq!(host.command_names(), ["rmachine-facts"]);
 }
 
 #[tokio::test]
-async fn a_non_systemd_host_is_not_supported_yet() {
-    let host = FakeHost::debian().with(|state| state.init_process = "init".into());
+async fn a_fedora_host_gets_moby_engine_through_the_same_pipeline() {
+    let host = FakeHost::debian().with(|state| {
+        state.os_release = include_str!("fixtures/os-release/fedora-40").into();
+    });
+    let report = run(&host, &FakeCheck::ready(), &EngineOptions::default())
+        .await
+        .0
+        .unwrap();
+    assert_eq!(report.family, "fedora");
+    let install = &host.commands()[2];
+    assert_eq!(install.name, "rmachine-packages");
+    assert_eq!(install.arguments, ["dnf", "install", "moby-engine"]);
+}
+
+#[tokio::test]
+async fn an_unknown_init_system_is_refused() {
+    let host = FakeHost::debian().with(|state| state.init_process = "tini".into());
     let error = run(&host, &FakeCheck::ready(), &EngineOptions::default())
         .await
         .0
         .unwrap_err();
     assert!(matches!(error, ProvisionError::UnsupportedInit { .. }));
-    assert!(
-        error.to_string().contains("sysvinit") && error.to_string().contains("not supported yet")
-    );
+    assert!(error.to_string().contains("tini"), "{error}");
     assert_eq!(host.command_names(), ["rmachine-facts"]);
 }
 
@@ -494,4 +518,78 @@ fn the_fake_splits_words_like_sh() {
         split_shell_words("sh -c 'a '\\''b' x"),
         ["sh", "-c", "a 'b", "x"]
     );
+}
+
+#[tokio::test]
+async fn a_named_remap_user_gets_a_range_after_the_existing_ones_once() {
+    let host = FakeHost::debian_with_docker().with(|state| {
+        state.files.insert(
+            "/etc/subuid".into(),
+            (b"dockremap:100000:65536\n".to_vec(), 0o644),
+        );
+        state.files.insert(
+            "/etc/subgid".into(),
+            (b"dockremap:100000:65536\n".to_vec(), 0o644),
+        );
+    });
+    let engine = EngineOptions {
+        userns_remap: Some("remapper:remappers".into()),
+        ..EngineOptions::default()
+    };
+    let report = run(&host, &FakeCheck::ready(), &engine).await.0.unwrap();
+    let ensure = host
+        .commands()
+        .into_iter()
+        .find(|command| command.name == "rmachine-ensure-remap-user")
+        .expect("the user is created");
+    assert_eq!(
+        ensure.arguments,
+        ["remapper", "remappers", "165536", "65536"]
+    );
+    assert!(
+        host.file(DAEMON_JSON)
+            .unwrap()
+            .contains("\"userns-remap\": \"remapper:remappers\"")
+    );
+    assert!(
+        report
+            .warnings
+            .iter()
+            .any(|warning| warning.contains("--userns=host")),
+        "{:?}",
+        report.warnings
+    );
+    let verify = host.commands().last().unwrap().clone();
+    assert_eq!(verify.name, "rmachine-verify-engine");
+    assert_eq!(verify.arguments, ["--smoke", "--remap-user", "remapper"]);
+
+    let before = host.commands().len();
+    let again = run(&host, &FakeCheck::ready(), &engine).await.0.unwrap();
+    assert!(!again.changed);
+    assert!(
+        host.commands()[before..]
+            .iter()
+            .all(|command| command.name != "rmachine-ensure-remap-user"),
+        "the user exists now"
+    );
+}
+
+#[tokio::test]
+async fn a_storage_driver_the_host_cannot_run_is_refused_before_any_change() {
+    let host = FakeHost::debian_with_docker();
+    let engine = EngineOptions {
+        storage_driver: Some("btrfs".into()),
+        ..EngineOptions::default()
+    };
+    let error = run(&host, &FakeCheck::ready(), &engine)
+        .await
+        .0
+        .unwrap_err();
+    let message = error.to_string();
+    assert!(message.contains("it is on ext4 (ext2/ext3)"), "{message}");
+    assert!(
+        message.contains("would work on this host: overlay2, vfs"),
+        "{message}"
+    );
+    assert_eq!(host.command_names(), ["rmachine-facts"]);
 }

@@ -10,12 +10,16 @@ use std::process::ExitCode;
 #[derive(Debug, Parser)]
 pub struct Args {
     /// Machine
+    #[arg(add = clap_complete::ArgValueCandidates::new(crate::completion_candidates::machine_names))]
     pub name: String,
 }
 
 pub fn run(args: Args, context: &Context) -> anyhow::Result<ExitCode> {
     let store = open_store(context)?;
     let record = load_machine(&store, &args.name)?;
+    if let Some(notice) = crate::commands::regenerate_certs::certificate_notice(&store, &record) {
+        output::warning(&notice);
+    }
     let folder = store.machine_directory(&record.name);
     let file = |name: &str| folder.join(name).display().to_string();
     output::data(&format!(

@@ -1,10 +1,13 @@
 //! `rmachine create`: make a machine with a driver, provision its engine and verify it.
 
+pub(crate) mod aws;
+
 use crate::context::Context;
 use crate::flows::create::{create_machine, CreateRequest};
 use anyhow::bail;
 use clap::Parser;
-use rmachine_drivers::{DriverConfig, GenericConfig, NoneConfig, DRIVER_NAMES};
+use crate::driver_config::{DriverConfig, DRIVER_NAMES};
+use rmachine_drivers::{GenericConfig, NoneConfig};
 use rmachine_provision::EngineOptions;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -16,12 +19,16 @@ pub struct Args {
     /// Name of the machine (letters, digits, '.' and '-'; up to 63 characters)
     pub name: String,
 
-    /// Driver that makes the host: generic (an existing host over SSH) or none (an engine rmachine does not manage)
+    /// Driver that makes the host: generic (an existing host over SSH), aws (an EC2 instance; alias amazonec2)
+    /// or none (an engine rmachine does not manage)
     #[arg(short = 'd', long, env = "RMACHINE_DRIVER", value_name = "DRIVER")]
     pub driver: Option<String>,
 
     #[command(flatten)]
     pub generic: GenericArgs,
+
+    #[command(flatten)]
+    pub aws: aws::AwsArgs,
 
     /// none driver: URL of the engine, tcp://HOST:PORT
     #[arg(long, value_name = "URL", help_heading = "none driver")]
@@ -35,7 +42,7 @@ pub struct Args {
     pub tls_sans: Vec<String>,
 
     /// Seconds to wait for the host to answer SSH
-    #[arg(long, default_value_t = 120, value_name = "SECONDS")]
+    #[arg(long, visible_alias = "aws-ssh-timeout", default_value_t = 120, value_name = "SECONDS")]
     pub ssh_timeout: u64,
 
     /// Seconds to wait for the engine's TLS endpoint after a restart
@@ -102,6 +109,40 @@ pub struct EngineArgs {
     /// Environment variable KEY=VALUE for the engine's service (repeatable)
     #[arg(long = "engine-env", value_name = "KEY=VALUE")]
     pub engine_env: Vec<String>,
+
+    /// How docker reaches the engine: tls (TCP port with TLS client certificates, as
+    /// docker-machine) or ssh (no TCP port; DOCKER_HOST=ssh://USER@IP)
+    #[arg(long = "engine-transport", value_name = "TRANSPORT", default_value = "tls", value_parser = ["tls", "ssh"])]
+    pub engine_transport: String,
+
+    /// Engine version to install, e.g. 20.10.24 or 27.3.1; an error when the install method
+    /// cannot give it (the install script gets VERSION=)
+    #[arg(long, value_name = "VERSION")]
+    pub engine_version: Option<String>,
+
+    /// Extra OCI runtime to install and register with the engine: youki
+    #[arg(long, value_name = "RUNTIME")]
+    pub engine_runtime: Option<String>,
+
+    /// The engine's default runtime: runc, or the runtime of --engine-runtime
+    #[arg(long, value_name = "RUNTIME")]
+    pub engine_default_runtime: Option<String>,
+
+    /// Local runtime binary to upload to the host (instead of downloading the pinned release)
+    #[arg(long, value_name = "PATH")]
+    pub engine_runtime_binary: Option<String>,
+
+    /// Release tarball the host downloads the runtime from (instead of the pinned release)
+    #[arg(long, value_name = "URL")]
+    pub engine_runtime_url: Option<String>,
+
+    /// SHA-256 the downloaded runtime tarball must have
+    #[arg(long, value_name = "HEX")]
+    pub engine_runtime_sha256: Option<String>,
+
+    /// Register the runtime even when a container under it does not run with seccomp
+    #[arg(long)]
+    pub engine_runtime_accept_unverified: bool,
 }
 
 impl Args {
@@ -117,6 +158,7 @@ impl Args {
                 ssh_key: self.generic.generic_ssh_key.clone(),
                 engine_port: self.generic.generic_engine_port,
             })),
+            "aws" | "amazonec2" => Ok(DriverConfig::Aws(Box::new(self.aws.config(&self.name)?))),
             "none" => {
                 let Some(url) = self.url.clone() else {
                     bail!("--url is required with --driver none: the engine's address, tcp://HOST:PORT")
@@ -139,6 +181,17 @@ impl Args {
             options: engine.engine_options.clone(),
             env: engine.engine_env.clone(),
             port: engine_port,
+            transport: rmachine_provision::EngineTransport::from_name(&engine.engine_transport).unwrap_or_default(),
+            engine_version: engine.engine_version.clone(),
+            runtime: engine.engine_runtime.clone(),
+            default_runtime: engine.engine_default_runtime.clone(),
+            // Absolute, so that a later `rmachine provision` from another folder finds it.
+            runtime_binary: engine.engine_runtime_binary.as_ref().map(|path| {
+                std::fs::canonicalize(path).map_or_else(|_| path.clone(), |absolute| absolute.display().to_string())
+            }),
+            runtime_url: engine.engine_runtime_url.clone(),
+            runtime_sha256: engine.engine_runtime_sha256.clone(),
+            runtime_accept_unverified: engine.engine_runtime_accept_unverified,
         }
     }
 }
@@ -148,6 +201,7 @@ pub async fn run(args: Args, context: &Context) -> anyhow::Result<ExitCode> {
     let engine_port = match &driver {
         DriverConfig::Generic(generic) => generic.engine_port,
         DriverConfig::None(_) => EngineOptions::default().port,
+        DriverConfig::Aws(aws) => aws.engine_port,
     };
     let request = CreateRequest {
         name: args.name.clone(),

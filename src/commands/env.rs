@@ -13,7 +13,7 @@ use std::process::ExitCode;
 #[derive(Debug, Parser)]
 pub struct Args {
     /// Machine (not with --unset)
-    #[arg(required_unless_present = "unset", conflicts_with = "unset")]
+    #[arg(required_unless_present = "unset", conflicts_with = "unset", add = clap_complete::ArgValueCandidates::new(crate::completion_candidates::machine_names))]
     pub name: Option<String>,
 
     /// Shell syntax: bash, zsh, fish, powershell, cmd, tcsh or emacs [default: from $SHELL]
@@ -27,6 +27,11 @@ pub struct Args {
     /// Add the machine's IP to NO_PROXY (or no_proxy, whichever is set)
     #[arg(long)]
     pub no_proxy: bool,
+
+    /// tls: DOCKER_HOST=tcp://IP:2376 with certificates; ssh: DOCKER_HOST=ssh://USER@IP, with the
+    /// machine's pinned host key added to ~/.ssh/known_hosts [default: the machine's engine transport]
+    #[arg(long, value_parser = ["tls", "ssh"])]
+    pub transport: Option<String>,
 }
 
 const VARIABLES: [&str; 4] = ["DOCKER_TLS_VERIFY", "DOCKER_HOST", "DOCKER_CERT_PATH", "DOCKER_MACHINE_NAME"];
@@ -56,12 +61,29 @@ pub fn run(args: Args, context: &Context) -> anyhow::Result<ExitCode> {
                 record.last_error.as_deref().unwrap_or("no error recorded")
             ),
         }
-        let mut assignments = vec![
-            ("DOCKER_TLS_VERIFY", Some("1".to_string())),
-            ("DOCKER_HOST", Some(engine_url(&record))),
-            ("DOCKER_CERT_PATH", Some(store.machine_directory(name).display().to_string())),
-            ("DOCKER_MACHINE_NAME", Some(name.to_string())),
-        ];
+        if let Some(notice) = crate::commands::regenerate_certs::certificate_notice(&store, &record) {
+            output::warning(&notice);
+        }
+        let transport = args.transport.clone().unwrap_or_else(|| record.engine.transport.to_string());
+        let mut assignments = if transport == "ssh" {
+            let Some(url) = crate::docker_context::ssh_url(&record) else {
+                bail!("machine '{name}' is not reached over SSH (driver {}); use --transport tls", record.driver_name())
+            };
+            crate::known_hosts::ensure_pinned(&record, context)?;
+            vec![
+                ("DOCKER_TLS_VERIFY", None),
+                ("DOCKER_HOST", Some(url)),
+                ("DOCKER_CERT_PATH", None),
+                ("DOCKER_MACHINE_NAME", Some(name.to_string())),
+            ]
+        } else {
+            vec![
+                ("DOCKER_TLS_VERIFY", Some("1".to_string())),
+                ("DOCKER_HOST", Some(engine_url(&record))),
+                ("DOCKER_CERT_PATH", Some(store.machine_directory(name).display().to_string())),
+                ("DOCKER_MACHINE_NAME", Some(name.to_string())),
+            ]
+        };
         if args.no_proxy {
             let current = context.no_proxy.as_ref().map(|(_, value)| value.as_str()).unwrap_or("");
             assignments.push((no_proxy_name, Some(shell_env::no_proxy_with(current, &record.driver.driver().ip()))));

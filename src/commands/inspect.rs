@@ -1,6 +1,7 @@
 //! `rmachine inspect`: a machine's record as JSON.
 
 use crate::context::Context;
+use crate::listing::{render_template, Template};
 use crate::machine_access::{load_machine, open_store};
 use crate::output;
 use clap::Parser;
@@ -10,8 +11,13 @@ use std::process::ExitCode;
 #[derive(Debug, Parser)]
 pub struct Args {
     /// Machines to inspect
-    #[arg(required = true)]
+    #[arg(required = true, add = clap_complete::ArgValueCandidates::new(crate::completion_candidates::machine_names))]
     pub names: Vec<String>,
+
+    /// A template applied to each record, one line each: '{{.driver.settings.ip_address}}',
+    /// '{{json .engine}}'; 'json' (the default) prints the records as pretty JSON
+    #[arg(short, long, value_name = "TEMPLATE")]
+    pub format: Option<String>,
 }
 
 pub fn run(args: Args, context: &Context) -> anyhow::Result<ExitCode> {
@@ -19,6 +25,11 @@ pub fn run(args: Args, context: &Context) -> anyhow::Result<ExitCode> {
     let mut documents = Vec::new();
     for name in &args.names {
         documents.push(serde_json::to_value(load_machine(&store, name)?)?);
+    }
+    if let Some(text) = args.format.as_deref().filter(|text| *text != "json") {
+        let template = Template::parse(text)?;
+        output::data(&render_template(&template, &documents, &|field: &str| field.to_uppercase())?);
+        return Ok(ExitCode::SUCCESS);
     }
     let value = if documents.len() == 1 { documents.remove(0) } else { serde_json::Value::Array(documents) };
     output::data(&format!("{}\n", serde_json::to_string_pretty(&value)?));

@@ -10,14 +10,25 @@ use std::process::ExitCode;
 #[derive(Debug, Parser)]
 pub struct Args {
     /// Machines
-    #[arg(required = true)]
+    #[arg(required = true, add = clap_complete::ArgValueCandidates::new(crate::completion_candidates::machine_names))]
     pub names: Vec<String>,
+
+    /// Print [{"Name": ..., "IP": ...}] as JSON
+    #[arg(long)]
+    pub json: bool,
 }
 
 pub fn run(args: Args, context: &Context) -> anyhow::Result<ExitCode> {
     let store = open_store(context)?;
+    let mut values = Vec::new();
     for name in &args.names {
-        output::data(&format!("{}\n", load_machine(&store, name)?.driver.driver().ip()));
+        values.push((name.clone(), load_machine(&store, name)?.driver.driver().ip()));
+    }
+    if args.json {
+        let documents: Vec<_> = values.iter().map(|(name, value)| serde_json::json!({"Name": name, "IP": value})).collect();
+        output::data(&format!("{}\n", serde_json::to_string_pretty(&documents)?));
+    } else {
+        output::data(&values.iter().map(|(_, value)| format!("{value}\n")).collect::<String>());
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -2,6 +2,7 @@
 //! with a timeout so one dead host never holds up the rest.
 
 use crate::context::Context;
+use crate::listing::{render_template, EngineGates, Filters, Template};
 use crate::machine_access::{docker_client, engine_url, open_store};
 use crate::output;
 use crate::store::{MachineRecord, ProvisioningStatus, StoreError};
@@ -19,45 +20,124 @@ pub struct Args {
     #[arg(short, long)]
     pub quiet: bool,
 
-    /// Seconds to wait for each host to answer
+    /// Seconds to wait for the hosts to answer; rows still unanswered then say Timeout
     #[arg(short, long, default_value_t = 10, value_name = "SECONDS")]
     pub timeout: u64,
+
+    /// Only machines matching KEY=VALUE: driver=NAME, state=STATE, name=REGEX, label=K=V
+    /// (different keys must all match, repeated keys any; case-insensitive)
+    #[arg(short, long, value_name = "KEY=VALUE")]
+    pub filter: Vec<String>,
+
+    /// table (default), json (an array of rows with the template fields below), or a template
+    /// such as 'table {{.Name}}\t{{.State}}' or '{{.Name}} {{.URL}}'. Fields: .Name .Active
+    /// .DriverName .State .URL .DockerVersion .Error .Swarm
+    #[arg(long, value_name = "FORMAT")]
+    pub format: Option<String>,
+
+    /// Same as --format json
+    #[arg(long, conflicts_with = "format")]
+    pub json: bool,
 }
 
 /// How many hosts are asked at once.
-const CONCURRENT_QUERIES: usize = 32;
+const CONCURRENT_QUERIES: usize = 64;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One machine's line; serialised with docker-machine's template field names, which are also
+/// the keys of `--format json` (a documented, stable interface: add fields, never rename).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Row {
+    #[serde(rename = "Name")]
     pub name: String,
+    #[serde(rename = "Active")]
     pub active: String,
+    #[serde(rename = "DriverName")]
     pub driver: String,
+    #[serde(rename = "State")]
     pub state: String,
+    #[serde(rename = "URL")]
     pub url: String,
+    #[serde(rename = "DockerVersion")]
     pub docker: String,
+    #[serde(rename = "Error")]
     pub error: String,
+    /// The machine's swarm role (manager, worker), empty outside a swarm.
+    #[serde(rename = "Swarm")]
+    pub swarm: String,
+}
+
+/// The column name `table` templates show for a field.
+fn header_for(field: &str) -> String {
+    match field {
+        "DriverName" => "DRIVER".into(),
+        "DockerVersion" => "DOCKER".into(),
+        "Error" => "ERRORS".into(),
+        other => other.to_uppercase(),
+    }
+}
+
+fn record_matches(filters: &Filters, name: &str, record: &Result<MachineRecord, StoreError>) -> bool {
+    match record {
+        Ok(record) => filters.matches_record(name, record.driver_name(), &record.engine.labels),
+        Err(_) => filters.matches_record(name, "not found", &[]),
+    }
+}
+
+fn names_of<'a>(names: impl Iterator<Item = &'a String>) -> String {
+    names.map(|name| format!("{name}\n")).collect()
+}
+
+/// The rows as `--format` asks: the default table, JSON, or a template.
+fn render(rows: &[Row], format: Option<&str>) -> anyhow::Result<String> {
+    match format {
+        None | Some("table") => Ok(render_table(rows)),
+        Some("json") => Ok(format!("{}\n", serde_json::to_string_pretty(rows)?)),
+        Some(text) => {
+            let template = Template::parse(text)?;
+            let values: Vec<serde_json::Value> = rows.iter().map(serde_json::to_value).collect::<Result<_, _>>()?;
+            Ok(render_template(&template, &values, &header_for)?)
+        }
+    }
 }
 
 pub async fn run(args: Args, context: &Context) -> anyhow::Result<ExitCode> {
+    let filters = Filters::parse(&args.filter)?;
+    let format = if args.json { Some("json") } else { args.format.as_deref() };
+    if let Some(text) = format.filter(|text| !matches!(*text, "table" | "json")) {
+        Template::parse(text)?;
+    }
     let store = open_store(context)?;
-    let machines = store.list()?;
-    if args.quiet {
-        let names: String = machines.iter().map(|(name, _)| format!("{name}\n")).collect();
-        output::data(&names);
+    let machines: Vec<_> =
+        store.list()?.into_iter().filter(|(name, record)| record_matches(&filters, name, record)).collect();
+    if args.quiet && !filters.needs_state() {
+        output::data(&names_of(machines.iter().map(|(name, _)| name)));
         return Ok(ExitCode::SUCCESS);
     }
     let timeout = Duration::from_secs(args.timeout);
     let client = Arc::new(docker_client(&store, timeout)?);
+    let gates = Arc::new(EngineGates::default());
     let semaphore = Arc::new(Semaphore::new(CONCURRENT_QUERIES));
     let docker_host = context.docker_host.clone();
+    // One deadline for all: waiting for a permit counts, so many dead hosts cannot push the
+    // answer past --timeout.
+    let deadline = tokio::time::Instant::now() + timeout + Duration::from_millis(200);
     let tasks: Vec<_> = machines
         .into_iter()
         .map(|(name, record)| {
             let (client, semaphore, docker_host) = (client.clone(), semaphore.clone(), docker_host.clone());
+            let gates = gates.clone();
+            let notice = record.as_ref().ok().and_then(|record| crate::commands::regenerate_certs::certificate_notice(&store, record));
             tokio::spawn(async move {
-                let _permit = semaphore.acquire_owned().await;
-                let query = query_row(&name, record, &client, timeout, docker_host.as_deref());
-                match tokio::time::timeout(timeout + Duration::from_millis(200), query).await {
+                let query = async {
+                    let _permit = semaphore.acquire_owned().await;
+                    let mut row = query_row(&name, record, &client, &gates, timeout, docker_host.as_deref()).await;
+                    // A changed IP explains a TLS failure better than the TLS error itself.
+                    if let Some(notice) = notice {
+                        row.error = notice;
+                    }
+                    row
+                };
+                match tokio::time::timeout_at(deadline, query).await {
                     Ok(row) => row,
                     Err(_) => timed_out_row(&name),
                 }
@@ -68,7 +148,12 @@ pub async fn run(args: Args, context: &Context) -> anyhow::Result<ExitCode> {
     for task in tasks {
         rows.push(task.await?);
     }
-    output::data(&render_table(&rows));
+    rows.retain(|row| filters.matches_state(&row.state));
+    if args.quiet {
+        output::data(&names_of(rows.iter().map(|row| &row.name)));
+    } else {
+        output::data(&render(&rows, format)?);
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -81,6 +166,7 @@ fn timed_out_row(name: &str) -> Row {
         url: String::new(),
         docker: "Unknown".into(),
         error: "no answer within the timeout".into(),
+        swarm: String::new(),
     }
 }
 
@@ -88,6 +174,7 @@ async fn query_row(
     name: &str,
     record: Result<MachineRecord, StoreError>,
     client: &DockerClient,
+    gates: &EngineGates,
     timeout: Duration,
     docker_host: Option<&str>,
 ) -> Row {
@@ -102,10 +189,12 @@ async fn query_row(
                 url: String::new(),
                 docker: "Unknown".into(),
                 error: error.to_string(),
+                swarm: String::new(),
             };
         }
     };
-    let url = engine_url(&record);
+    let over_ssh = record.engine.transport == SSH_TRANSPORT;
+    let url = if over_ssh { crate::docker_context::ssh_url(&record).unwrap_or_default() } else { engine_url(&record) };
     let mut row = Row {
         name: name.to_string(),
         active: if docker_host == Some(url.as_str()) { "*".into() } else { "-".into() },
@@ -114,6 +203,7 @@ async fn query_row(
         url: url.clone(),
         docker: "Unknown".into(),
         error: String::new(),
+        swarm: String::new(),
     };
     if record.status == ProvisioningStatus::Creating {
         row.state = "Creating".into();
@@ -127,27 +217,45 @@ async fn query_row(
     }
     if let (ProvisioningStatus::Failed, Some(error)) = (record.status, &record.last_error) {
         row.error = first_line(error);
-    } else if state.state == rmachine_drivers::MachineState::Running {
-        match client.version(&url).await {
-            Ok(version) => row.docker = format!("v{}", version.version),
+    } else if state.state == rmachine_drivers::MachineState::Running && !over_ssh {
+        let _turn = gates.enter(&url).await;
+        match client.version_quickly(&url).await {
+            Ok(version) => row.docker = format!("v{version}"),
             Err(error) => row.error = first_line(&error.to_string()),
+        }
+        if let Some(role) = crate::cluster::swarm::swarm_role(client, &url).await {
+            row.swarm = role.as_str().to_string();
         }
     }
     row
 }
 
+/// The transport of engines reached only over SSH (their version needs an SSH login: `rmachine version NAME`).
+const SSH_TRANSPORT: rmachine_provision::EngineTransport = rmachine_provision::EngineTransport::Ssh;
+
 fn first_line(text: &str) -> String {
     text.lines().next().unwrap_or_default().to_string()
 }
 
-/// Aligned columns with a header, as docker-machine's tabwriter output.
+/// Aligned columns with a header, as docker-machine's tabwriter output; a SWARM column (the
+/// machine's swarm role) appears when any machine is a swarm node.
 pub fn render_table(rows: &[Row]) -> String {
-    let header = ["NAME", "ACTIVE", "DRIVER", "STATE", "URL", "DOCKER", "ERRORS"];
-    let cells: Vec<[&str; 7]> = rows
+    let with_swarm = rows.iter().any(|row| !row.swarm.is_empty());
+    let mut header = vec!["NAME", "ACTIVE", "DRIVER", "STATE", "URL", "DOCKER", "ERRORS"];
+    if with_swarm {
+        header.insert(5, "SWARM");
+    }
+    let cells: Vec<Vec<&str>> = rows
         .iter()
-        .map(|row| [&*row.name, &*row.active, &*row.driver, &*row.state, &*row.url, &*row.docker, &*row.error])
+        .map(|row| {
+            let mut cells = vec![&*row.name, &*row.active, &*row.driver, &*row.state, &*row.url, &*row.docker, &*row.error];
+            if with_swarm {
+                cells.insert(5, if row.swarm.is_empty() { "-" } else { &*row.swarm });
+            }
+            cells
+        })
         .collect();
-    let mut widths = header.map(str::len);
+    let mut widths: Vec<usize> = header.iter().map(|cell| cell.len()).collect();
     for row in &cells {
         for (width, cell) in widths.iter_mut().zip(row) {
             *width = (*width).max(cell.chars().count());
@@ -183,12 +291,34 @@ mod tests {
             url: "tcp://10.211.0.11:2376".into(),
             docker: "v20.10.24".into(),
             error: String::new(),
+            swarm: String::new(),
         }];
         let table = render_table(&rows);
         assert_eq!(
             table,
             "NAME    ACTIVE   DRIVER    STATE     URL                      DOCKER      ERRORS\n\
              node1   *        generic   Running   tcp://10.211.0.11:2376   v20.10.24\n"
+        );
+    }
+
+    #[test]
+    fn swarm_roles_get_a_column_when_any_machine_is_a_swarm_node() {
+        let row = |name: &str, swarm: &str| Row {
+            name: name.into(),
+            active: "-".into(),
+            driver: "generic".into(),
+            state: "Running".into(),
+            url: "tcp://10.0.0.1:2376".into(),
+            docker: "v20.10.24".into(),
+            error: String::new(),
+            swarm: swarm.into(),
+        };
+        let table = render_table(&[row("m1", "manager"), row("solo", "")]);
+        assert_eq!(
+            table,
+            "NAME   ACTIVE   DRIVER    STATE     URL                   SWARM     DOCKER      ERRORS\n\
+             m1     -        generic   Running   tcp://10.0.0.1:2376   manager   v20.10.24\n\
+             solo   -        generic   Running   tcp://10.0.0.1:2376   -         v20.10.24\n"
         );
     }
 }

@@ -1,7 +1,9 @@
 //! One file per subcommand, each with its `Args` (whose doc comments are the help) and `run`.
 //! Logic that several commands share lives below them, in `flows` and `machine_access`.
 
+pub mod apply;
 pub mod config;
+pub mod destroy;
 pub mod create;
 pub mod env;
 pub mod inspect;
@@ -13,6 +15,17 @@ pub mod ssh;
 pub mod status;
 pub mod url;
 pub mod version;
+pub mod regenerate_certs;
+pub mod upgrade;
+pub mod start;
+pub mod stop;
+pub mod restart;
+pub mod kill;
+pub mod scp;
+pub mod active;
+pub mod use_context;
+pub mod completion;
+pub mod man;
 
 use crate::cli::Command;
 use crate::context::Context;
@@ -61,5 +74,18 @@ pub async fn run(command: Command, context: &Context) -> anyhow::Result<ExitCode
         Command::Env(args) => env::run(args, context),
         Command::Ssh(args) => ssh::run(args, context).await,
         Command::Version(args) => version::run(args, context).await,
+        Command::RegenerateCerts(args) => regenerate_certs::run(args, context).await,
+        Command::Upgrade(args) => upgrade::run(args, context).await,
+        Command::Apply(args) => apply::run(args, context).await,
+        Command::Destroy(args) => destroy::run(args, context).await,
+        Command::Start(args) => start::run(args, context).await,
+        Command::Stop(args) => stop::run(args, context).await,
+        Command::Restart(args) => restart::run(args, context).await,
+        Command::Kill(args) => kill::run(args, context).await,
+        Command::Scp(args) => scp::run(args, context).await,
+        Command::Active(args) => active::run(args, context).await,
+        Command::Use(args) => use_context::run(args, context).await,
+        Command::Completion(args) => completion::run(args, context).await,
+        Command::Man(args) => man::run(args, context).await,
     }
 }

@@ -15,7 +15,7 @@ use std::time::Duration;
 #[derive(Debug, Parser)]
 pub struct Args {
     /// Machines to provision
-    #[arg(required = true)]
+    #[arg(required = true, add = clap_complete::ArgValueCandidates::new(crate::completion_candidates::machine_names))]
     pub names: Vec<String>,
 
     /// Seconds to wait for the engine's TLS endpoint after a restart

@@ -12,7 +12,7 @@ use std::process::ExitCode;
 #[derive(Debug, Parser)]
 pub struct Args {
     /// Machines to remove
-    #[arg(required = true)]
+    #[arg(required = true, add = clap_complete::ArgValueCandidates::new(crate::completion_candidates::machine_names))]
     pub names: Vec<String>,
 
     /// Remove the local record even when the driver fails to remove the host or the record is unreadable
@@ -59,6 +59,9 @@ pub async fn run(args: Args, context: &Context) -> anyhow::Result<ExitCode> {
         }
         store.remove(name)?;
         output::status(&format!("Successfully removed {name}"));
+        if let Ok(true) = crate::docker_context::remove(name) {
+            output::status(&format!("Removed docker context {name}"));
+        }
     }
     if !failures.is_empty() {
         bail!("could not remove {}", failures.join("; "));

@@ -11,6 +11,7 @@ use std::process::ExitCode;
 #[derive(Debug, Parser)]
 pub struct Args {
     /// Machine
+    #[arg(add = clap_complete::ArgValueCandidates::new(crate::completion_candidates::machine_names))]
     pub name: String,
 
     /// Command to run (after --); without one, an interactive shell

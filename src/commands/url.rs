@@ -10,14 +10,25 @@ use std::process::ExitCode;
 #[derive(Debug, Parser)]
 pub struct Args {
     /// Machines
-    #[arg(required = true)]
+    #[arg(required = true, add = clap_complete::ArgValueCandidates::new(crate::completion_candidates::machine_names))]
     pub names: Vec<String>,
+
+    /// Print [{"Name": ..., "URL": ...}] as JSON
+    #[arg(long)]
+    pub json: bool,
 }
 
 pub fn run(args: Args, context: &Context) -> anyhow::Result<ExitCode> {
     let store = open_store(context)?;
+    let mut values = Vec::new();
     for name in &args.names {
-        output::data(&format!("{}\n", engine_url(&load_machine(&store, name)?)));
+        values.push((name.clone(), engine_url(&load_machine(&store, name)?)));
+    }
+    if args.json {
+        let documents: Vec<_> = values.iter().map(|(name, value)| serde_json::json!({"Name": name, "URL": value})).collect();
+        output::data(&format!("{}\n", serde_json::to_string_pretty(&documents)?));
+    } else {
+        output::data(&values.iter().map(|(_, value)| format!("{value}\n")).collect::<String>());
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -12,12 +12,21 @@ use std::time::Duration;
 #[derive(Debug, Parser)]
 pub struct Args {
     /// Machine whose engine version to print
+    #[arg(add = clap_complete::ArgValueCandidates::new(crate::completion_candidates::machine_names))]
     pub name: Option<String>,
+
+    /// Print {"Client": ...} or {"Name": ..., "Server": ...} as JSON
+    #[arg(long)]
+    pub json: bool,
 }
 
 pub async fn run(args: Args, context: &Context) -> anyhow::Result<ExitCode> {
     let Some(name) = args.name else {
-        output::data(&format!("rmachine version {}\n", env!("CARGO_PKG_VERSION")));
+        if args.json {
+            output::data(&format!("{}\n", serde_json::json!({"Client": env!("CARGO_PKG_VERSION")})));
+        } else {
+            output::data(&format!("rmachine version {}\n", env!("CARGO_PKG_VERSION")));
+        }
         return Ok(ExitCode::SUCCESS);
     };
     let store = open_store(context)?;
@@ -25,6 +34,10 @@ pub async fn run(args: Args, context: &Context) -> anyhow::Result<ExitCode> {
     let client = docker_client(&store, Duration::from_secs(10))?;
     let url = engine_url(&record);
     let version = client.version(&url).await.with_context(|| format!("cannot ask machine '{name}' at {url} for its version"))?;
-    output::data(&format!("{}\n", version.version));
+    if args.json {
+        output::data(&format!("{}\n", serde_json::json!({"Name": name, "Server": version.version})));
+    } else {
+        output::data(&format!("{}\n", version.version));
+    }
     Ok(ExitCode::SUCCESS)
 }

@@ -3,7 +3,8 @@
 //!
 //! A failure before the host was touched removes what the create made (driver resources and the
 //! store entry), so nothing half-made is left. A failure while provisioning keeps the record with
-//! its error, shown by `ls`; `rm` removes it and `provision` tries again.
+//! its error, shown by `ls`; `rm` removes it and `provision` tries again. Drivers that launch
+//! hosts (aws) remove them after any failure instead (`Driver::remove_after_failed_create`).
 
 use crate::commands::{ExitStatus, EXIT_PRECREATE_CHECK};
 use crate::context::Context;
@@ -13,7 +14,8 @@ use crate::output::{self, Progress};
 use crate::ssh::{self, Session, SshTarget};
 use crate::store::{validate_machine_name, MachineRecord, ProvisioningStatus, SshSettings, Store, StoreError};
 use anyhow::{anyhow, Context as _};
-use rmachine_drivers::{CreateContext, DriverConfig};
+use crate::driver_config::DriverConfig;
+use rmachine_drivers::CreateContext;
 use rmachine_provision::EngineOptions;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -35,6 +37,17 @@ struct Attempt {
 }
 
 pub async fn create_machine(request: CreateRequest, context: &Context) -> anyhow::Result<()> {
+    let name = request.name.clone();
+    let progress = Progress::new(&name, context.stderr_is_terminal);
+    let summary = create_machine_with_progress(request, context, &progress).await?;
+    output::status(&summary);
+    output::status(&format!("To point your Docker client at it, run: eval \"$(rmachine env {name})\""));
+    Ok(())
+}
+
+/// The create flow with its phases shown on `progress`; returns the closing summary line
+/// instead of printing it (`apply` creates many machines at once and prints a table).
+pub async fn create_machine_with_progress(request: CreateRequest, context: &Context, progress: &Progress) -> anyhow::Result<String> {
     validate_machine_name(&request.name)?;
     request
         .driver
@@ -53,24 +66,19 @@ pub async fn create_machine(request: CreateRequest, context: &Context) -> anyhow
     }
 
     let started = Instant::now();
-    let progress = Progress::new(&request.name, context.stderr_is_terminal);
     let mut attempt = Attempt::default();
     let outcome = tokio::select! {
-        outcome = build(&store, &mut record, &request, context, &progress, &mut attempt) => outcome,
+        outcome = build(&store, &mut record, &request, context, progress, &mut attempt) => outcome,
         _ = tokio::signal::ctrl_c() => Err(anyhow!("interrupted")),
     };
     progress.finish();
     match outcome {
-        Ok(summary) => {
-            output::status(&format!(
-                "({}) {summary}; took {:.0}s over {} SSH connection(s)",
-                request.name,
-                started.elapsed().as_secs_f64(),
-                attempt.ssh_connections
-            ));
-            output::status(&format!("To point your Docker client at it, run: eval \"$(rmachine env {})\"", request.name));
-            Ok(())
-        }
+        Ok(summary) => Ok(format!(
+            "({}) {summary}; took {:.0}s over {} SSH connection(s)",
+            request.name,
+            started.elapsed().as_secs_f64(),
+            attempt.ssh_connections
+        )),
         Err(error) => Err(clean_up_failure(&store, &mut record, &attempt, error).await),
     }
 }
@@ -166,7 +174,7 @@ fn pin_host_key(store: &Store, record: &mut MachineRecord, host_key: &str) -> an
 /// Undoes a failed create as far as is safe, and returns the error to report.
 async fn clean_up_failure(store: &Store, record: &mut MachineRecord, attempt: &Attempt, error: anyhow::Error) -> anyhow::Error {
     let name = record.name.clone();
-    if !attempt.provisioning_started {
+    if record.driver.driver().remove_after_failed_create(attempt.provisioning_started) {
         let driver_cleanup = record.driver.driver().remove().await;
         let store_cleanup = store.remove(&name);
         return match (driver_cleanup, store_cleanup) {

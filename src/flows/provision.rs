@@ -1,7 +1,7 @@
 //! Provisioning one machine over an open SSH session: its server certificate, the client
 //! material for DOCKER_CERT_PATH, then the provisioner with a TLS readiness check.
 
-use crate::engine_check::TlsEngineCheck;
+use crate::engine_check::{AnyEngineCheck, SshEngineCheck, TlsEngineCheck};
 use crate::machine_access::{engine_url, store_certificates, StoreCertificates};
 use crate::output::Progress;
 use crate::ssh::Session;
@@ -81,10 +81,14 @@ pub async fn provision_machine(
     let certificates = store_certificates(store)?;
     let server = ensure_server_certificate(store, record, &certificates)?;
     write_client_material(store, record, &certificates)?;
-    let check = TlsEngineCheck {
-        client: DockerClient::new(&certificates.ca.cert_pem, &certificates.client, Duration::from_secs(5))?,
-        url: engine_url(record),
-        deadline: engine_timeout,
+    let check = if record.engine.transport == rmachine_provision::EngineTransport::Ssh {
+        AnyEngineCheck::Ssh(SshEngineCheck { session, deadline: engine_timeout })
+    } else {
+        AnyEngineCheck::Tls(TlsEngineCheck {
+            client: DockerClient::new(&certificates.ca.cert_pem, &certificates.client, Duration::from_secs(5))?,
+            url: engine_url(record),
+            deadline: engine_timeout,
+        })
     };
     let engine_certificates = EngineCertificates {
         ca_pem: certificates.ca.cert_pem.clone(),

@@ -1,7 +1,7 @@
 //! The machine record: one versioned JSON document per machine, everything rmachine knows about it.
 //! Paths inside it are relative to the store root so that a store can be moved.
 
-use rmachine_drivers::DriverConfig;
+use crate::driver_config::DriverConfig;
 use rmachine_provision::EngineOptions;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -43,6 +43,9 @@ pub struct MachineRecord {
     /// Extra subject alternative names for the engine's server certificate (`--tls-san`).
     #[serde(default)]
     pub tls_sans: Vec<String>,
+    /// The cluster file (`rmachine apply`) that declared this machine, by cluster name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<String>,
     /// `None` for machines rmachine does not reach over SSH (driver `none`).
     pub ssh: Option<SshSettings>,
     pub status: ProvisioningStatus,
@@ -61,6 +64,7 @@ impl MachineRecord {
             driver,
             engine,
             tls_sans,
+            cluster: None,
             ssh: None,
             status: ProvisioningStatus::Creating,
             last_error: None,

@@ -1,7 +1,8 @@
 //! Tests of the store: atomic records, the lock under concurrent writers, names, corrupt records.
 
 use super::*;
-use rmachine_drivers::{DriverConfig, GenericConfig};
+use crate::driver_config::DriverConfig;
+use rmachine_drivers::GenericConfig;
 use rmachine_provision::EngineOptions;
 use std::os::unix::fs::PermissionsExt;
 

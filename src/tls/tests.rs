@@ -274,3 +274,10 @@ async fn docker_client_speaks_mutual_tls_to_a_server_of_our_ca_only() {
     );
     assert!(!message.contains("error sending request"), "{message}");
 }
+
+#[test]
+fn the_ping_server_header_gives_the_engine_version() {
+    assert_eq!(server_header_version("Docker/20.10.24+dfsg1 (linux)").as_deref(), Some("20.10.24+dfsg1"));
+    assert_eq!(server_header_version("Docker/27.3.1"), Some("27.3.1".to_string()));
+    assert_eq!(server_header_version("nginx/1.25"), None);
+}

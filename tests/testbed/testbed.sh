@@ -10,7 +10,9 @@
 #   testbed.sh root                         build/prepare the cached base root (bookworm)
 #   testbed.sh docker-root                  build/prepare the cached root with docker.io preinstalled
 #   testbed.sh net-up                       bridge rmtest0 + iptables rules + tinyproxy (idempotent)
-#   testbed.sh host-up NAME IP --authorized-key PUBKEYFILE [--docker]
+#   testbed.sh host-up NAME IP --authorized-key PUBKEYFILE [--docker] [--init sysvinit]
+#                                           --init sysvinit: PID 1 is sysvinit's /sbin/init (Debian's
+#                                           sysvinit-core instead of systemd-sysv; root cached too)
 #   testbed.sh host-down NAME               stop a host and remove everything it left (idempotent)
 #   testbed.sh down-all                     host-down every host, stop the proxy, delete the bridge
 #   testbed.sh list                         the hosts that are up: NAME IP PID
@@ -31,6 +33,7 @@ ROOTS=$CACHE/roots
 HOSTS=$CACHE/hosts
 BASE=$ROOTS/bookworm
 DOCKER_ROOT=$ROOTS/bookworm-docker
+SYSVINIT_ROOT=$ROOTS/bookworm-sysvinit
 MIRROR=${RMACHINE_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 STATE=/run/rmachine-testbed
 LOCKS=$STATE/lock
@@ -44,6 +47,7 @@ PACKAGES=systemd,systemd-sysv,dbus,openssh-server,sudo,iproute2,curl,ca-certific
 # Bump when the one-time preparation of a root changes: the next run re-applies it.
 BASE_PREP_VERSION=5
 DOCKER_PREP_VERSION=1
+SYSVINIT_PREP_VERSION=2
 PWUSER_PASSWORD=pwuser-password
 
 log() { printf 'testbed: %s\n' "$*" >&2; }
@@ -250,6 +254,53 @@ ensure_docker_root_locked() {
 	echo "$want" >"$p/etc/rmachine-testbed/docker-prep"
 	mv "$p" "$DOCKER_ROOT"
 	log "root: $DOCKER_ROOT ready in $((SECONDS - t0)) s"
+}
+
+# A root whose init is sysvinit: base + sysvinit-core (which replaces systemd-sysv), no gettys.
+ensure_sysvinit_root_locked() {
+	ensure_base_locked
+	local want="base=$BASE_PREP_VERSION sysvinit=$SYSVINIT_PREP_VERSION"
+	[ "$(cat "$SYSVINIT_ROOT/etc/rmachine-testbed/sysvinit-prep" 2>/dev/null)" = "$want" ] && return 0
+	if hosts_running && grep -qs "^INIT=sysvinit" "$STATE"/hosts/*/config; then
+		die "root: $SYSVINIT_ROOT must be rebuilt but hosts are running on it; stop them first"
+	fi
+	log "root: building $SYSVINIT_ROOT (base + apt-get install sysvinit-core; about a minute)"
+	local t0=$SECONDS p=$SYSVINIT_ROOT.partial
+	rm -rf --one-file-system "$p" "$SYSVINIT_ROOT"
+	cp -a --reflink=auto "$BASE" "$p"
+	if ! unshare --mount --propagation private bash -euo pipefail -c '
+		r=$1
+		mount -t proc proc "$r/proc"
+		mount --rbind /dev "$r/dev"
+		mount -t sysfs -o ro sysfs "$r/sys"
+		mount -t tmpfs tmpfs "$r/run"
+		mount -t tmpfs tmpfs "$r/tmp"
+		mount --bind /etc/resolv.conf "$r/etc/resolv.conf"
+		printf "#!/bin/sh\nexit 101\n" >"$r/usr/sbin/policy-rc.d"; chmod 755 "$r/usr/sbin/policy-rc.d"
+		export DEBIAN_FRONTEND=noninteractive LC_ALL=C.UTF-8
+		chroot "$r" apt-get -o Acquire::http::Proxy=false update
+		chroot "$r" apt-get -o Acquire::http::Proxy=false install -y sysvinit-core
+		chroot "$r" apt-get clean
+		rm -f "$r/usr/sbin/policy-rc.d"
+	' _ "$p" >"$ROOTS/sysvinit-root.log" 2>&1; then
+		tail -n 30 "$ROOTS/sysvinit-root.log" >&2 || true
+		die "root: installing sysvinit-core into $p failed (full log: $ROOTS/sysvinit-root.log)"
+	fi
+	rm -rf "$p"/var/lib/apt/lists/*
+	# No terminals in a test host: no gettys.
+	sed -i '/getty/d' "$p/etc/inittab"
+	# This machine lacks CAP_SYS_RESOURCE, so no process here can raise RLIMIT_NOFILE above its hard
+	# limit; Debian's /etc/init.d/docker runs "ulimit -n 1048576" under set -e and would stop there
+	# (on a real sysvinit machine it works). It sources /etc/default/docker first: tolerate it there.
+	cat >"$p/etc/default/docker" <<-'EOF'
+		# written by rmachine's tests/testbed/testbed.sh: this test machine cannot raise open-file
+		# limits (no CAP_SYS_RESOURCE); do not stop /etc/init.d/docker for that.
+		ulimit() { command ulimit "$@" 2>/dev/null || true; }
+	EOF
+	[ -x "$p/sbin/init" ] && [ ! -L "$p/sbin/init" ] || die "root: /sbin/init in $p is not sysvinit's"
+	echo "$want" >"$p/etc/rmachine-testbed/sysvinit-prep"
+	mv "$p" "$SYSVINIT_ROOT"
+	log "root: $SYSVINIT_ROOT ready in $((SECONDS - t0)) s"
 }
 
 cmd_root() { need_root; with_lock root ensure_base_locked; log "root: $BASE is ready"; }
@@ -550,18 +601,19 @@ claim_host() {
 
 cmd_host_up() {
 	need_root
-	local name="" ip="" key="" docker=0
+	local name="" ip="" key="" docker=0 init=systemd
 	while [ $# -gt 0 ]; do
 		case $1 in
 		--authorized-key) [ $# -ge 2 ] || die "--authorized-key needs a file"; key=$2; shift 2 ;;
 		--authorized-key=*) key=${1#*=}; shift ;;
 		--docker) docker=1; shift ;;
+		--init) [ $# -ge 2 ] || die "--init needs systemd or sysvinit"; init=$2; shift 2 ;;
 		-*) die "host-up: unknown option $1" ;;
 		*) if [ -z "$name" ]; then name=$1; elif [ -z "$ip" ]; then ip=$1; else die "host-up: unexpected argument $1"; fi; shift ;;
 		esac
 	done
 	[ -n "$name" ] && [ -n "$ip" ] && [ -n "$key" ] ||
-		die "usage: testbed.sh host-up NAME IP --authorized-key PUBKEYFILE [--docker]"
+		die "usage: testbed.sh host-up NAME IP --authorized-key PUBKEYFILE [--docker] [--init sysvinit]"
 	valid_name "$name"
 	valid_ip "$ip"
 	[ -r "$key" ] || die "host-up: public key file '$key' is not readable"
@@ -570,8 +622,13 @@ cmd_host_up() {
 	need_cmd unshare util-linux
 	need_cmd nsenter util-linux
 
+	case $init in systemd | sysvinit) ;; *) die "host-up: --init must be systemd or sysvinit" ;; esac
+	[ "$init" = sysvinit ] && [ $docker = 1 ] && die "host-up: --docker and --init sysvinit do not go together (rmachine installs docker.io there)"
 	local t0=$SECONDS lower=$BASE
-	if [ $docker = 1 ]; then
+	if [ "$init" = sysvinit ]; then
+		with_lock root ensure_sysvinit_root_locked
+		lower=$SYSVINIT_ROOT
+	elif [ $docker = 1 ]; then
 		with_lock root ensure_docker_root_locked
 		lower=$DOCKER_ROOT
 	else
@@ -593,8 +650,8 @@ cmd_host_up() {
 	: >"$sd/console"
 	: >"$sd/log"
 	{
-		printf 'NAME=%q\nIP=%q\nLOWER=%q\nHOSTDIR=%q\nVETH=%q\nDOCKER=%q\n' \
-			"$name" "$ip" "$lower" "$hd" "$veth" "$docker"
+		printf 'NAME=%q\nIP=%q\nLOWER=%q\nHOSTDIR=%q\nVETH=%q\nDOCKER=%q\nINIT=%q\n' \
+			"$name" "$ip" "$lower" "$hd" "$veth" "$docker" "$init"
 	} >"$sd/config.tmp"
 
 	# per-host files in the upper layer
@@ -646,7 +703,14 @@ cmd_host_up() {
 	[ "$banner" = SSH- ] || fail_boot "$name" "sshd did not answer on $ip:22 within $BOOT_TIMEOUT s"
 	local state left=$((deadline - SECONDS))
 	((left < 5)) && left=5
-	state=$(timeout "$left" bash "$SCRIPT" exec "$name" systemctl is-system-running --wait 2>/dev/null || true)
+	if [ "$init" = sysvinit ]; then
+		# sysvinit has no "finished booting" to ask for: runlevel 2 and sshd answering will do.
+		state=running
+		timeout "$left" bash "$SCRIPT" exec "$name" sh -c 'until runlevel | grep -q " 2$"; do sleep 0.2; done' ||
+			fail_boot "$name" "sysvinit did not reach runlevel 2"
+	else
+		state=$(timeout "$left" bash "$SCRIPT" exec "$name" systemctl is-system-running --wait 2>/dev/null || true)
+	fi
 	case $state in
 	running) ;;
 	degraded)
@@ -663,7 +727,7 @@ cmd_host_up() {
 		[ $ok = 1 ] || fail_boot "$name" "dockerd did not come up under systemd"
 	fi
 	trap - EXIT
-	log "host-up: $name is up at $ip (pid $pid, systemd $state) in $((SECONDS - t0)) s; console: $sd/log"
+	log "host-up: $name is up at $ip (pid $pid, $init $state) in $((SECONDS - t0)) s; console: $sd/log"
 }
 
 fail_boot() {
@@ -728,6 +792,10 @@ cmd_boot() {
 	pivot_root . mnt
 	cd /
 	umount -l /mnt
+	if [ "${INIT:-systemd}" = sysvinit ]; then
+		echo "boot $NAME: exec /sbin/init (sysvinit)"
+		exec /usr/bin/env -i container=lxc PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin /sbin/init
+	fi
 	echo "boot $NAME: exec /lib/systemd/systemd"
 	exec /usr/bin/env -i container=lxc PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
 		/lib/systemd/systemd --show-status=yes

@@ -212,6 +212,13 @@ impl HostState {
                     "",
                 )
             }
+            "rmachine-packages" => {
+                if arguments[1] == "install" {
+                    self.dockerd = Some("/usr/bin/dockerd".into());
+                    self.docker_active = true;
+                }
+                output(0, "", "")
+            }
             "rmachine-install-from-url" => {
                 self.dockerd = Some("/usr/bin/dockerd".into());
                 self.docker_active = true;
@@ -232,8 +239,61 @@ impl HostState {
                 }
             }
             "rmachine-journal" => output(0, self.journal.clone(), ""),
+            "rmachine-verify-engine" => output(0, self.verify_engine(&arguments), ""),
+            "rmachine-ensure-remap-user" => {
+                let (user, group, start, count) =
+                    (&arguments[0], &arguments[1], &arguments[2], &arguments[3]);
+                for (path, line) in [
+                    (
+                        "/etc/passwd",
+                        format!("{user}:x:999:999::/:/usr/sbin/nologin\n"),
+                    ),
+                    ("/etc/group", format!("{group}:x:999:\n")),
+                    ("/etc/subuid", format!("{user}:{start}:{count}\n")),
+                    ("/etc/subgid", format!("{group}:{start}:{count}\n")),
+                ] {
+                    let text = self.text(path) + &line;
+                    self.write(path, text.into_bytes(), 0o644);
+                }
+                output(0, format!("created user {user}\n"), "")
+            }
             other => panic!("unexpected script {other}"),
         })
+    }
+
+    /// What verify-engine.sh reports: the engine does what daemon.json says.
+    fn verify_engine(&self, arguments: &[String]) -> String {
+        let daemon: serde_json::Value =
+            serde_json::from_str(&self.text("/etc/docker/daemon.json")).unwrap_or_default();
+        let driver = daemon["storage-driver"].as_str().unwrap_or("overlay2");
+        let userns = daemon["userns-remap"].as_str().is_some();
+        let mut lines = vec![
+            format!("driver={driver}"),
+            format!(
+                "security-options=[\"name=seccomp,profile=default\"{}]",
+                if userns { ",\"name=userns\"" } else { "" }
+            ),
+            "default-runtime=runc".to_string(),
+            "runtimes=io.containerd.runc.v2 runc ".to_string(),
+        ];
+        if let Some(position) = arguments
+            .iter()
+            .position(|argument| argument == "--remap-user")
+        {
+            let user = &arguments[position + 1];
+            let line = self
+                .text("/etc/subuid")
+                .lines()
+                .find(|line| line.starts_with(&format!("{user}:")))
+                .unwrap_or("dockremap:100000:65536")
+                .to_string();
+            let fields: Vec<&str> = line.split(':').collect();
+            lines.push(format!("subuid={line}"));
+            lines.push(format!("uid-map=0 {} {}", fields[1], fields[2]));
+            lines.push("seccomp=2".into());
+            lines.push("container-runtime=runc".into());
+        }
+        lines.join("\n") + "\n"
     }
 
     fn write(&mut self, path: &str, content: Vec<u8>, mode: u32) {
@@ -309,12 +369,17 @@ impl HostState {
             "/etc/hosts",
             "/etc/default/docker",
             "/etc/docker/daemon.json",
+            "/etc/subuid",
+            "/etc/subgid",
+            "/etc/passwd",
+            "/etc/group",
         ] {
             if self.files.contains_key(path) {
                 sections.push((format!("file {path}"), self.text(path)));
             }
         }
         sections.push(("docker-root-filesystem".into(), "ext2/ext3".into()));
+        sections.push(("overlay-filesystem".into(), "yes".into()));
         for path in managed_paths {
             if let Some((content, mode)) = self.files.get(path) {
                 let hash: String = Sha256::digest(content)

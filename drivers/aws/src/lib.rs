@@ -1,0 +1,85 @@
+//! rmachine's AWS EC2 driver, on aws-sdk-ec2. `create` resolves the region, subnet and image
+//! (DescribeImages by owner and name, never a hard-coded map), imports a fresh ed25519 key, shares
+//! or creates the security group without racing, and launches one instance with tags, IMDSv2 and
+//! optionally spot; `remove` undoes all of it. Credentials come from the standard AWS chain and
+//! are never stored. It lives in its own crate because aws-sdk-ec2 takes minutes to compile.
+
+mod client;
+mod image;
+mod launch;
+mod lifecycle;
+mod network;
+mod settings;
+
+pub use launch::KEY_FILE_NAME;
+pub use settings::{
+    image_family, parse_tags, AwsConfig, Created, ImageFamily, DEFAULT_IMAGE_FAMILY, DEFAULT_SECURITY_GROUP, IMAGE_FAMILIES,
+    MACHINE_TAG, MANAGED_GROUP_TAG,
+};
+
+use rmachine_drivers::{CreateContext, Driver, DriverError, DriverFuture, PowerOperation, PowerOutcome, SshEndpoint, StateReport};
+use std::time::Duration;
+
+/// The names `--driver` accepts for this driver (`amazonec2` for docker-machine users).
+pub const DRIVER_NAMES: &[&str] = &["aws", "amazonec2"];
+
+/// A token unique to one create: tags what it makes and is RunInstances' idempotency token.
+pub fn new_create_token() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos());
+    hasher.write_u32(std::process::id());
+    format!("{:016x}", hasher.finish())
+}
+
+impl Driver for AwsConfig {
+    fn name(&self) -> &'static str {
+        "aws"
+    }
+
+    fn pre_create_check(&self) -> Result<(), DriverError> {
+        self.check()
+    }
+
+    fn create<'a>(&'a mut self, context: &'a CreateContext<'a>) -> DriverFuture<'a, Result<(), DriverError>> {
+        Box::pin(launch::create(self, context))
+    }
+
+    fn ip(&self) -> String {
+        self.address().unwrap_or_default().to_string()
+    }
+
+    fn engine_url(&self) -> String {
+        format!("tcp://{}:{}", self.ip(), self.engine_port)
+    }
+
+    fn ssh_endpoint(&self) -> Option<SshEndpoint> {
+        Some(SshEndpoint {
+            host: self.ip(),
+            port: self.ssh_port,
+            user: self.ssh_user.clone(),
+            private_key: self.created.ssh_key.clone(),
+        })
+    }
+
+    fn state(&self, timeout: Duration) -> DriverFuture<'_, StateReport> {
+        Box::pin(lifecycle::state(self, timeout))
+    }
+
+    fn remove(&self) -> DriverFuture<'_, Result<(), DriverError>> {
+        Box::pin(lifecycle::remove(self))
+    }
+
+    /// Any failure after RunInstances terminates the instance and deletes the key pair, unless
+    /// `--aws-keep-on-failure` (then the record stays, marked failed, for `provision` or `rm`).
+    fn remove_after_failed_create(&self, _provisioning_started: bool) -> bool {
+        !self.keep_on_failure
+    }
+
+    fn power(&mut self, operation: PowerOperation) -> DriverFuture<'_, Result<PowerOutcome, DriverError>> {
+        Box::pin(lifecycle::power(self, operation))
+    }
+}
+
+#[cfg(test)]
+mod race_tests;

@@ -1,0 +1,45 @@
+//! `rmachine active`: the machine `DOCKER_HOST` points at (the docker-machine definition), or,
+//! when DOCKER_HOST is unset, the machine whose docker context is current (`rmachine use`).
+
+use crate::context::Context;
+use crate::docker_context;
+use crate::machine_access::{engine_url, open_store};
+use crate::output;
+use anyhow::bail;
+use clap::Parser;
+use std::process::ExitCode;
+
+/// Print the name of the active machine: the one DOCKER_HOST (or the current docker context) points at
+#[derive(Debug, Parser)]
+pub struct Args {
+    /// Print {"name": ..., "url": ...} as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub async fn run(args: Args, context: &Context) -> anyhow::Result<ExitCode> {
+    let store = open_store(context)?;
+    // With a docker context, the context names the machine; DOCKER_HOST names only a URL.
+    let (preferred, target) = match &context.docker_host {
+        Some(host) => (None, Some(host.clone())),
+        None => match docker_context::current_machine(context) {
+            Some((name, host)) => (Some(name), Some(host)),
+            None => (None, None),
+        },
+    };
+    let Some(target) = target else { bail!("no active machine: DOCKER_HOST is not set and no rmachine docker context is current") };
+    let mut machines = store.list()?;
+    machines.sort_by_key(|(name, _)| Some(name) != preferred.as_ref());
+    for (name, record) in machines {
+        let Ok(record) = record else { continue };
+        if engine_url(&record) == target || docker_context::ssh_url(&record).as_deref() == Some(target.as_str()) {
+            if args.json {
+                output::data(&format!("{}\n", serde_json::json!({"name": name, "url": target})));
+            } else {
+                output::data(&format!("{name}\n"));
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
+    }
+    bail!("no active machine: no machine in the store has the URL {target}")
+}

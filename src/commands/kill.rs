@@ -1,0 +1,25 @@
+//! `rmachine kill`: force machines off (drivers that control power; not generic hosts). Machines are handled concurrently.
+
+use crate::context::Context;
+use crate::flows::power;
+use clap::Parser;
+use rmachine_drivers::PowerOperation;
+use std::process::ExitCode;
+use std::time::Duration;
+
+/// Force machines off (drivers that control power; not generic hosts)
+#[derive(Debug, Parser)]
+pub struct Args {
+    /// Machines
+    #[arg(required = true, add = clap_complete::ArgValueCandidates::new(crate::completion_candidates::machine_names))]
+    pub names: Vec<String>,
+
+    /// Seconds to wait for the Stopped state afterwards
+    #[arg(short, long, default_value_t = 300, value_name = "SECONDS")]
+    pub timeout: u64,
+}
+
+pub async fn run(args: Args, context: &Context) -> anyhow::Result<ExitCode> {
+    power::run(PowerOperation::Kill, &args.names, Duration::from_secs(args.timeout), context).await?;
+    Ok(ExitCode::SUCCESS)
+}

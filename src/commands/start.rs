@@ -1,0 +1,25 @@
+//! `rmachine start`: start machines (drivers that control power; generic hosts cannot) and wait for their engines. Machines are handled concurrently.
+
+use crate::context::Context;
+use crate::flows::power;
+use clap::Parser;
+use rmachine_drivers::PowerOperation;
+use std::process::ExitCode;
+use std::time::Duration;
+
+/// Start machines (drivers that control power; generic hosts cannot) and wait for their engines
+#[derive(Debug, Parser)]
+pub struct Args {
+    /// Machines
+    #[arg(required = true, add = clap_complete::ArgValueCandidates::new(crate::completion_candidates::machine_names))]
+    pub names: Vec<String>,
+
+    /// Seconds to wait for the engine to answer afterwards
+    #[arg(short, long, default_value_t = 300, value_name = "SECONDS")]
+    pub timeout: u64,
+}
+
+pub async fn run(args: Args, context: &Context) -> anyhow::Result<ExitCode> {
+    power::run(PowerOperation::Start, &args.names, Duration::from_secs(args.timeout), context).await?;
+    Ok(ExitCode::SUCCESS)
+}

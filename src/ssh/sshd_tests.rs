@@ -288,7 +288,8 @@ async fn unreachable_and_silent_hosts_fail_within_the_connect_timeout() {
         .err()
         .unwrap()
         .to_string();
-    assert!(started.elapsed() < Duration::from_secs(3));
+    // The silent server would hold the connection forever: the timeout, not the server, ended it.
+    assert!(started.elapsed() < Duration::from_secs(60));
     assert_eq!(
         message,
         format!(
@@ -316,7 +317,8 @@ async fn a_command_over_its_timeout_is_stopped_and_the_session_stays_usable() {
         .err()
         .unwrap()
         .to_string();
-    assert!(started.elapsed() < Duration::from_secs(5));
+    // Stopped well before `sleep 30` would have ended (a bound, not a speed target).
+    assert!(started.elapsed() < Duration::from_secs(25));
     assert_eq!(
         message,
         format!(

@@ -185,7 +185,7 @@ pub fn parse_tags(text: &str) -> Result<Vec<(String, String)>, DriverError> {
             })
             .collect();
     }
-    if parts.len() % 2 == 0 && parts.iter().all(|part| !part.contains('=')) {
+    if parts.len().is_multiple_of(2) && parts.iter().all(|part| !part.contains('=')) {
         return Ok(parts.chunks(2).map(|pair| (pair[0].to_string(), pair[1].to_string())).collect());
     }
     Err(invalid(format!("'{text}' is neither k=v,k2=v2 nor k,v,k2,v2")))

@@ -7,15 +7,15 @@
 mod common;
 mod moto;
 
-use common::TestHost;
+use common::{fails, succeeds, text, TestHost};
 use moto::{block_on, bridge_subnet, instances, key_pair_names, live_instances, security_groups_named, tag, MotoServer};
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 fn rmachine_command(moto: &MotoServer, store: &Path, args: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_rmachine"));
-    command.arg("-s").arg(store).args(args).env_remove("DOCKER_HOST").env_remove("SSH_AUTH_SOCK").env_remove("AWS_PROFILE");
+    let mut command = common::rmachine_command(store);
+    command.args(args).env_remove("AWS_PROFILE");
     for (name, value) in moto.aws_env() {
         command.env(name, value);
     }
@@ -24,20 +24,6 @@ fn rmachine_command(moto: &MotoServer, store: &Path, args: &[&str]) -> Command {
 
 fn rmachine(moto: &MotoServer, store: &Path, args: &[&str]) -> Output {
     rmachine_command(moto, store, args).stdin(Stdio::null()).output().expect("rmachine runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn succeeds(what: &str, output: Output) -> String {
-    assert!(output.status.success(), "{what} failed ({}):\nstdout: {}\nstderr: {}", output.status, text(&output.stdout), text(&output.stderr));
-    text(&output.stdout)
-}
-
-fn fails(what: &str, output: Output) -> String {
-    assert!(!output.status.success(), "{what} succeeded but should have failed:\n{}", text(&output.stderr));
-    text(&output.stderr)
 }
 
 fn state_of(moto: &MotoServer, instance_id: &str) -> String {

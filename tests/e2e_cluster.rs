@@ -6,37 +6,18 @@
 
 mod common;
 
-use common::{image_tarball, ssh_keypair, TestHost};
+use common::{image_tarball, rmachine_command, ssh_keypair, succeeds, text, with_env, TestHost};
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 use std::time::{Duration, Instant};
 
 fn rmachine(home: &Path, store: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_rmachine"))
-        .arg("-s")
-        .arg(store)
-        .args(args)
-        .env("HOME", home)
-        .env_remove("DOCKER_HOST")
-        .env_remove("SSH_AUTH_SOCK")
-        .output()
-        .expect("rmachine runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn succeeds(what: &str, output: Output) -> String {
-    assert!(output.status.success(), "{what} failed ({}):\nstdout: {}\nstderr: {}", output.status, text(&output.stdout), text(&output.stderr));
-    text(&output.stdout)
+    rmachine_command(store).args(args).env("HOME", home).output().expect("rmachine runs")
 }
 
 /// Runs a shell snippet with the docker CLI pointed at `machine` by `rmachine env`.
 fn docker_on(store: &Path, machine: &str, script: &str) -> String {
-    let eval = format!("set -e; eval \"$('{}' -s '{}' env --shell bash {machine})\"; {script}", env!("CARGO_BIN_EXE_rmachine"), store.display());
-    let output = Command::new("bash").arg("-c").arg(eval).env_remove("DOCKER_HOST").output().expect("bash runs");
-    succeeds(&format!("docker on {machine}: {script}"), output)
+    succeeds(&format!("docker on {machine}: {script}"), with_env(store, machine, script))
 }
 
 /// "HOSTNAME STATUS MANAGER-STATUS" of every node, sorted.

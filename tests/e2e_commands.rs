@@ -7,35 +7,17 @@
 
 mod common;
 
-use common::{ssh_keypair, TestHost};
+use common::{fails, rmachine, rmachine_command, ssh_keypair, succeeds, text, TestHost};
 use std::path::Path;
 use std::process::{Command, Output};
 
 fn rmachine_with(store: &Path, args: &[&str], environment: &[(&str, &Path)]) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_rmachine"));
-    command.arg("-s").arg(store).args(args).env_remove("DOCKER_HOST").env_remove("SSH_AUTH_SOCK").env("SHELL", "/bin/bash");
+    let mut command = rmachine_command(store);
+    command.args(args);
     for (name, value) in environment {
         command.env(name, value);
     }
     command.output().expect("rmachine runs")
-}
-
-fn rmachine(store: &Path, args: &[&str]) -> Output {
-    rmachine_with(store, args, &[])
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn succeeds(what: &str, output: Output) -> String {
-    assert!(output.status.success(), "{what} failed ({}):\nstdout: {}\nstderr: {}", output.status, text(&output.stdout), text(&output.stderr));
-    text(&output.stdout)
-}
-
-fn fails(what: &str, output: Output) -> String {
-    assert!(!output.status.success(), "{what} succeeded but should have failed:\n{}", text(&output.stdout));
-    text(&output.stderr)
 }
 
 fn json(text: &str) -> serde_json::Value {

@@ -6,52 +6,10 @@
 
 mod common;
 
-use common::{image_tarball, ssh_keypair, TestHost};
+use common::{fails, image_tarball, rmachine, ssh_keypair, succeeds, text, with_env, TestHost};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Instant;
-
-fn rmachine(store: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_rmachine"))
-        .arg("-s")
-        .arg(store)
-        .args(args)
-        .env_remove("DOCKER_HOST")
-        .env_remove("SSH_AUTH_SOCK")
-        .env("SHELL", "/bin/bash")
-        .output()
-        .expect("rmachine runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn succeeds(what: &str, output: Output) -> String {
-    assert!(
-        output.status.success(),
-        "{what} failed ({}):\nstdout: {}\nstderr: {}",
-        output.status,
-        text(&output.stdout),
-        text(&output.stderr)
-    );
-    text(&output.stdout)
-}
-
-fn fails(what: &str, output: Output) -> String {
-    assert!(!output.status.success(), "{what} succeeded but should have failed:\n{}", text(&output.stderr));
-    text(&output.stderr)
-}
-
-/// Runs a shell snippet the way a user would after `eval "$(rmachine env NAME)"`.
-fn with_env(store: &Path, machine: &str, script: &str) -> Output {
-    let eval = format!(
-        "set -e; eval \"$('{}' -s '{}' env {machine})\"; {script}",
-        env!("CARGO_BIN_EXE_rmachine"),
-        store.display()
-    );
-    Command::new("bash").arg("-c").arg(eval).env_remove("DOCKER_HOST").output().expect("bash runs")
-}
 
 /// `rmachine create --driver generic` for `host` with `extra` flags.
 fn create(store: &Path, key: &Path, host: &TestHost, name: &str, extra: &[&str]) -> Output {

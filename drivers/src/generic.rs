@@ -2,8 +2,7 @@
 //! the store; its state is whether its SSH port answers; removing it leaves the host alone.
 
 use crate::driver::DriverFuture;
-use crate::probe::{probe_tcp, ProbeOutcome};
-use crate::state::MachineState;
+use crate::probe::state_from_probe;
 use crate::{CreateContext, Driver, DriverError, PowerOperation, PowerOutcome, SshEndpoint, StateReport, REBOOT_COMMAND};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -103,20 +102,8 @@ impl Driver for GenericConfig {
     fn state(&self, timeout: Duration) -> DriverFuture<'_, StateReport> {
         Box::pin(async move {
             let (host, port) = (self.ip_address.as_str(), self.ssh_port);
-            match probe_tcp(host, port, timeout).await {
-                ProbeOutcome::Open => StateReport::running(),
-                ProbeOutcome::Refused => StateReport::with_reason(
-                    MachineState::Stopped,
-                    format!("the host answers but nothing listens on SSH port {port}"),
-                ),
-                ProbeOutcome::TimedOut => StateReport::with_reason(
-                    MachineState::Timeout,
-                    format!("{host}:{port} did not answer within {}s", timeout.as_secs()),
-                ),
-                ProbeOutcome::Failed(reason) => {
-                    StateReport::with_reason(MachineState::Error, format!("{host}:{port}: {reason}"))
-                }
-            }
+            let refused = format!("the host answers but nothing listens on SSH port {port}");
+            state_from_probe(host, port, timeout, refused).await
         })
     }
 

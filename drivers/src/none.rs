@@ -1,6 +1,6 @@
 //! The `none` driver: an engine that already runs somewhere, which rmachine only points docker at.
 
-use crate::probe::{probe_tcp, ProbeOutcome};
+use crate::probe::state_from_probe;
 use crate::state::MachineState;
 use crate::{CreateContext, Driver, DriverError, SshEndpoint, StateReport};
 use crate::driver::DriverFuture;
@@ -66,19 +66,8 @@ impl Driver for NoneConfig {
                 Ok(address) => address,
                 Err(error) => return StateReport::with_reason(MachineState::Error, error.to_string()),
             };
-            match probe_tcp(&host, port, timeout).await {
-                ProbeOutcome::Open => StateReport::running(),
-                ProbeOutcome::Refused => {
-                    StateReport::with_reason(MachineState::Stopped, format!("nothing listens on {host}:{port}"))
-                }
-                ProbeOutcome::TimedOut => StateReport::with_reason(
-                    MachineState::Timeout,
-                    format!("{host}:{port} did not answer within {}s", timeout.as_secs()),
-                ),
-                ProbeOutcome::Failed(reason) => {
-                    StateReport::with_reason(MachineState::Error, format!("{host}:{port}: {reason}"))
-                }
-            }
+            let refused = format!("nothing listens on {host}:{port}");
+            state_from_probe(&host, port, timeout, refused).await
         })
     }
 

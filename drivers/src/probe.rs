@@ -1,5 +1,6 @@
 //! A TCP probe: does anything answer on HOST:PORT within a timeout, and if not, why not.
 
+use crate::{MachineState, StateReport};
 use std::io::ErrorKind;
 use std::time::Duration;
 
@@ -23,6 +24,19 @@ pub async fn probe_tcp(host: &str, port: u16, timeout: Duration) -> ProbeOutcome
         Ok(Err(error)) if error.kind() == ErrorKind::ConnectionRefused => ProbeOutcome::Refused,
         Ok(Err(error)) if error.kind() == ErrorKind::TimedOut => ProbeOutcome::TimedOut,
         Ok(Err(error)) => ProbeOutcome::Failed(error.to_string()),
+    }
+}
+
+/// The machine state a TCP probe of HOST:PORT tells; `refused` says what a refused port means.
+pub async fn state_from_probe(host: &str, port: u16, timeout: Duration, refused: String) -> StateReport {
+    match probe_tcp(host, port, timeout).await {
+        ProbeOutcome::Open => StateReport::running(),
+        ProbeOutcome::Refused => StateReport::with_reason(MachineState::Stopped, refused),
+        ProbeOutcome::TimedOut => StateReport::with_reason(
+            MachineState::Timeout,
+            format!("{host}:{port} did not answer within {}s", timeout.as_secs()),
+        ),
+        ProbeOutcome::Failed(reason) => StateReport::with_reason(MachineState::Error, format!("{host}:{port}: {reason}")),
     }
 }
 

@@ -3,6 +3,9 @@
 // 10.211.0.N) come from tests/testbed/testbed.sh; `testbed` wraps it. std only.
 #![allow(dead_code)]
 
+pub mod cli;
 pub mod testbed;
 
+#[allow(unused_imports)]
+pub use cli::*;
 pub use testbed::*;

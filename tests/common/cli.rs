@@ -1,0 +1,60 @@
+// tests/common/cli.rs — owns running the real rmachine binary in tests: a command with a clean
+// environment (no DOCKER_HOST, no ssh-agent, a bash $SHELL), the checks every test makes of its
+// output, and running a shell snippet after `eval "$(rmachine env NAME)"` as a user would.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+/// `rmachine -s STORE` with an environment that can't leak into the test.
+pub fn rmachine_command(store: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_rmachine"));
+    command
+        .arg("-s")
+        .arg(store)
+        .env_remove("DOCKER_HOST")
+        .env_remove("SSH_AUTH_SOCK")
+        .env_remove("RMACHINE_STORAGE_PATH")
+        .env("SHELL", "/bin/bash");
+    command
+}
+
+pub fn rmachine(store: &Path, args: &[&str]) -> Output {
+    rmachine_command(store).args(args).output().expect("rmachine runs")
+}
+
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Asserts success and returns stdout.
+pub fn succeeds(what: &str, output: Output) -> String {
+    assert!(
+        output.status.success(),
+        "{what} failed ({}):\nstdout: {}\nstderr: {}",
+        output.status,
+        text(&output.stdout),
+        text(&output.stderr)
+    );
+    text(&output.stdout)
+}
+
+/// Asserts failure and returns stderr.
+pub fn fails(what: &str, output: Output) -> String {
+    assert!(
+        !output.status.success(),
+        "{what} succeeded but should have failed:\nstdout: {}\nstderr: {}",
+        text(&output.stdout),
+        text(&output.stderr)
+    );
+    text(&output.stderr)
+}
+
+/// Runs a shell snippet the way a user would after `eval "$(rmachine env NAME)"`.
+pub fn with_env(store: &Path, machine: &str, script: &str) -> Output {
+    let eval = format!(
+        "set -e; eval \"$('{}' -s '{}' env --shell bash {machine})\"; {script}",
+        env!("CARGO_BIN_EXE_rmachine"),
+        store.display()
+    );
+    Command::new("bash").arg("-c").arg(eval).env_remove("DOCKER_HOST").output().expect("bash runs")
+}

@@ -11,6 +11,7 @@ use rmachine_provision::{CommandOutput, Remote, RemoteError};
 use sha2::{Digest, Sha256};
 
 mod harness;
+#[allow(unused_imports)] // not every test file uses every helper
 pub use harness::{FakeCheck, certificates, run};
 
 pub const DEBIAN_12: &str = include_str!("../fixtures/os-release/debian-12");

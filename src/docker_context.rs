@@ -22,16 +22,17 @@ pub struct Endpoint {
 pub fn ssh_url(record: &MachineRecord) -> Option<String> {
     let ssh = record.ssh.as_ref()?;
     let host = if ssh.host.contains(':') { format!("[{}]", ssh.host) } else { ssh.host.clone() };
-    Some(if ssh.port == 22 { format!("ssh://{}@{host}", ssh.user) } else { format!("ssh://{}@{host}:{}", ssh.user, ssh.port) })
+    Some(if ssh.port == 22 {
+        format!("ssh://{}@{host}", ssh.user)
+    } else {
+        format!("ssh://{}@{host}:{}", ssh.user, ssh.port)
+    })
 }
 
 fn docker(arguments: &[&str]) -> anyhow::Result<std::process::Output> {
-    Command::new("docker")
-        .args(arguments)
-        .env_remove("DOCKER_HOST")
-        .env_remove("DOCKER_CONTEXT")
-        .output()
-        .with_context(|| format!("cannot run 'docker {}': 'rmachine use' needs the docker CLI on PATH", arguments.join(" ")))
+    Command::new("docker").args(arguments).env_remove("DOCKER_HOST").env_remove("DOCKER_CONTEXT").output().with_context(
+        || format!("cannot run 'docker {}': 'rmachine use' needs the docker CLI on PATH", arguments.join(" ")),
+    )
 }
 
 fn checked(arguments: &[&str]) -> anyhow::Result<String> {
@@ -56,7 +57,8 @@ fn inspect(name: Option<&str>) -> anyhow::Result<Option<(String, String)>> {
     if !output.status.success() {
         return Ok(None);
     }
-    let documents: serde_json::Value = serde_json::from_slice(&output.stdout).context("cannot read 'docker context inspect' output")?;
+    let documents: serde_json::Value =
+        serde_json::from_slice(&output.stdout).context("cannot read 'docker context inspect' output")?;
     let document = &documents[0];
     let text = |value: &serde_json::Value| value.as_str().unwrap_or_default().to_string();
     Ok(Some((text(&document["Metadata"]["Description"]), text(&document["Endpoints"]["docker"]["Host"]))))
@@ -78,8 +80,12 @@ pub fn create_and_use(name: &str, endpoint: &Endpoint) -> anyhow::Result<()> {
         Some(existing) if !existing.starts_with(DESCRIPTION_PREFIX) => bail!(
             "a docker context named '{name}' exists and was not made by rmachine ('{existing}'); remove or rename it first"
         ),
-        Some(_) => checked(&["context", "update", "--description", &description_text, "--docker", &docker_endpoint, name])?,
-        None => checked(&["context", "create", "--description", &description_text, "--docker", &docker_endpoint, name])?,
+        Some(_) => {
+            checked(&["context", "update", "--description", &description_text, "--docker", &docker_endpoint, name])?
+        }
+        None => {
+            checked(&["context", "create", "--description", &description_text, "--docker", &docker_endpoint, name])?
+        }
     };
     checked(&["context", "use", name])?;
     Ok(())

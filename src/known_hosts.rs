@@ -21,7 +21,8 @@ pub fn ensure_pinned(record: &MachineRecord, context: &Context) -> anyhow::Resul
     let existing = std::fs::read_to_string(&path).unwrap_or_default();
     let (updated, changed) = with_pinned_line(&existing, &line);
     if changed {
-        crate::store::write_atomically(&path, updated.as_bytes(), 0o600).with_context(|| format!("cannot write {}", path.display()))?;
+        crate::store::write_atomically(&path, updated.as_bytes(), 0o600)
+            .with_context(|| format!("cannot write {}", path.display()))?;
     }
     Ok(())
 }

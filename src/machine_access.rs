@@ -48,7 +48,8 @@ pub fn store_certificates(store: &Store) -> anyhow::Result<StoreCertificates> {
         });
     }
     let ca = tls::generate_ca("rmachine").context("cannot create the store's certificate authority")?;
-    let client = tls::issue_client_certificate(&ca, "rmachine client").context("cannot create the client certificate")?;
+    let client =
+        tls::issue_client_certificate(&ca, "rmachine client").context("cannot create the client certificate")?;
     store.write_file(Path::new(CA_KEY), ca.key_pem.as_bytes(), 0o600)?;
     store.write_file(Path::new(CA_CERTIFICATE), ca.cert_pem.as_bytes(), 0o644)?;
     store.write_file(Path::new(CLIENT_KEY), client.key_pem.as_bytes(), 0o600)?;
@@ -71,7 +72,11 @@ pub fn ssh_target(
     command_timeout: Duration,
 ) -> anyhow::Result<SshTarget> {
     let Some(ssh) = &record.ssh else {
-        bail!("machine '{}' uses the {} driver, which rmachine does not reach over SSH", record.name, record.driver_name())
+        bail!(
+            "machine '{}' uses the {} driver, which rmachine does not reach over SSH",
+            record.name,
+            record.driver_name()
+        )
     };
     Ok(SshTarget {
         host: ssh.host.clone(),

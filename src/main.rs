@@ -6,13 +6,13 @@ mod cli;
 mod cluster;
 mod commands;
 mod completion_candidates;
+mod context;
 mod docker_context;
 mod driver_config;
-mod context;
 mod engine_check;
+mod flows;
 mod known_hosts;
 mod listing;
-mod flows;
 mod machine_access;
 mod natural_order;
 mod output;
@@ -26,7 +26,9 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     // A completion request from the shell (RMACHINE_COMPLETE set) is answered here, then exits.
-    clap_complete::CompleteEnv::with_factory(cli::Cli::command).var(completion_candidates::COMPLETE_VARIABLE).complete();
+    clap_complete::CompleteEnv::with_factory(cli::Cli::command)
+        .var(completion_candidates::COMPLETE_VARIABLE)
+        .complete();
     let cli = cli::Cli::parse();
     let context = match context::Context::from_environment(&cli) {
         Ok(context) => context,

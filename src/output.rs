@@ -115,7 +115,9 @@ impl TransferProgress {
     pub fn new(label: &str, total_bytes: u64, on_terminal: bool) -> TransferProgress {
         let bar = on_terminal.then(|| {
             let bar = ProgressBar::new(total_bytes);
-            if let Ok(style) = ProgressStyle::with_template("{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} {eta}") {
+            if let Ok(style) =
+                ProgressStyle::with_template("{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} {eta}")
+            {
                 bar.set_style(style.progress_chars("=> "));
             }
             bar.set_message(label.to_string());

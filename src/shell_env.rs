@@ -65,7 +65,9 @@ pub fn render(shell: Shell, assignments: &[(&str, Option<String>)], command: &st
         Shell::Bash | Shell::Zsh => format!("# Run this command to configure your shell:\n# eval \"$({command})\""),
         Shell::Fish => format!("# Run this command to configure your shell:\n# eval ({command})"),
         Shell::PowerShell => format!("# Run this command to configure your shell:\n# & {command} | Invoke-Expression"),
-        Shell::Cmd => format!("REM Run this command to configure your shell:\nREM \t@FOR /f \"tokens=*\" %i IN ('{command}') DO @%i"),
+        Shell::Cmd => format!(
+            "REM Run this command to configure your shell:\nREM \t@FOR /f \"tokens=*\" %i IN ('{command}') DO @%i"
+        ),
         Shell::Tcsh => format!("# Run this command to configure your shell:\n# eval `{command}`"),
         Shell::Emacs => format!(
             ";; Run this command to configure your shell:\n;; (with-temp-buffer (shell-command \"{}\" (current-buffer)) (eval-buffer))",
@@ -93,8 +95,7 @@ pub fn quote_command_line(words: &[String]) -> String {
 }
 
 fn quote_word(word: &str) -> String {
-    let plain = !word.is_empty()
-        && word.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=:@,+%".contains(c));
+    let plain = !word.is_empty() && word.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=:@,+%".contains(c));
     if plain { word.to_string() } else { format!("'{}'", word.replace('\'', "'\\''")) }
 }
 
@@ -181,7 +182,9 @@ mod tests {
     fn emacs() {
         let output = render(Shell::Emacs, &sample(), "rmachine env node1");
         assert!(output.starts_with("(setenv \"DOCKER_TLS_VERIFY\" \"1\")\n"));
-        assert!(output.ends_with(";; (with-temp-buffer (shell-command \"rmachine env node1\" (current-buffer)) (eval-buffer))\n"));
+        assert!(output.ends_with(
+            ";; (with-temp-buffer (shell-command \"rmachine env node1\" (current-buffer)) (eval-buffer))\n"
+        ));
     }
 
     #[test]
@@ -204,14 +207,19 @@ mod tests {
     fn values_are_escaped_for_the_shell() {
         let tricky = [("DOCKER_CERT_PATH", Some("/tmp/a \"b\" $c".to_string()))];
         assert!(render(Shell::Bash, &tricky, "x").starts_with("export DOCKER_CERT_PATH=\"/tmp/a \\\"b\\\" \\$c\"\n"));
-        assert!(render(Shell::PowerShell, &tricky, "x").starts_with("$Env:DOCKER_CERT_PATH = \"/tmp/a `\"b`\" `$c\"\n"));
+        assert!(
+            render(Shell::PowerShell, &tricky, "x").starts_with("$Env:DOCKER_CERT_PATH = \"/tmp/a `\"b`\" `$c\"\n")
+        );
     }
 
     #[test]
     fn the_shell_is_detected_from_its_path() {
         assert_eq!(Shell::detect(Some("/usr/bin/fish")), Shell::Fish);
         assert_eq!(Shell::detect(Some("/bin/zsh")), Shell::Zsh);
-        assert_eq!(Shell::detect(Some("C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe")), Shell::PowerShell);
+        assert_eq!(
+            Shell::detect(Some("C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe")),
+            Shell::PowerShell
+        );
         assert_eq!(Shell::detect(None), Shell::Bash);
         assert_eq!(Shell::detect(Some("/usr/bin/unknown")), Shell::Bash);
     }
@@ -225,7 +233,8 @@ mod tests {
 
     #[test]
     fn the_hint_quotes_what_needs_it() {
-        let words: Vec<String> = ["rmachine", "-s", "/tmp/my store", "env", "node1"].iter().map(|w| w.to_string()).collect();
+        let words: Vec<String> =
+            ["rmachine", "-s", "/tmp/my store", "env", "node1"].iter().map(|w| w.to_string()).collect();
         assert_eq!(quote_command_line(&words), "rmachine -s '/tmp/my store' env node1");
     }
 }

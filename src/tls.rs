@@ -8,8 +8,8 @@ use std::net::IpAddr;
 use std::time::{Duration, SystemTime};
 
 use rcgen::{
-    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
-    KeyUsagePurpose, SanType,
+    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose,
+    SanType,
 };
 use serde::{Deserialize, Serialize};
 
@@ -55,11 +55,7 @@ pub enum TlsError {
     Request { url: String, reason: String },
 
     #[error("the Docker API at {url} answered HTTP {status}: {body}")]
-    HttpStatus {
-        url: String,
-        status: u16,
-        body: String,
-    },
+    HttpStatus { url: String, status: u16, body: String },
 
     #[error("the Docker API at {url} sent a /version answer that is not Docker's JSON: {reason}")]
     UnexpectedAnswer { url: String, reason: String },
@@ -79,79 +75,42 @@ fn set_validity(params: &mut CertificateParams, lifetime: Duration) {
 
 /// A new self-signed CA (ECDSA P-256, valid 10 years) that may sign only end-entity certificates.
 pub fn generate_ca(organization: &str) -> Result<PemPair, TlsError> {
-    let failed = |reason: rcgen::Error| TlsError::Generation {
-        what: "CA certificate",
-        reason: reason.to_string(),
-    };
+    let failed = |reason: rcgen::Error| TlsError::Generation { what: "CA certificate", reason: reason.to_string() };
     let key = KeyPair::generate().map_err(failed)?;
     let mut params = CertificateParams::new(Vec::<String>::new()).map_err(failed)?;
-    params
-        .distinguished_name
-        .push(DnType::CommonName, format!("{organization} CA"));
-    params
-        .distinguished_name
-        .push(DnType::OrganizationName, organization);
+    params.distinguished_name.push(DnType::CommonName, format!("{organization} CA"));
+    params.distinguished_name.push(DnType::OrganizationName, organization);
     params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
-    params.key_usages = vec![
-        KeyUsagePurpose::KeyCertSign,
-        KeyUsagePurpose::CrlSign,
-        KeyUsagePurpose::DigitalSignature,
-    ];
+    params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
     set_validity(&mut params, CA_VALIDITY);
     let certificate = params.self_signed(&key).map_err(failed)?;
-    Ok(PemPair {
-        cert_pem: certificate.pem(),
-        key_pem: key.serialize_pem(),
-    })
+    Ok(PemPair { cert_pem: certificate.pem(), key_pem: key.serialize_pem() })
 }
 
 /// A client certificate (ExtendedKeyUsage ClientAuth) signed by `ca`, for talking to dockerd.
 pub fn issue_client_certificate(ca: &PemPair, organization: &str) -> Result<PemPair, TlsError> {
     let mut params = leaf_params(organization, "client certificate", Vec::new())?;
-    params
-        .distinguished_name
-        .push(DnType::CommonName, format!("{organization} client"));
+    params.distinguished_name.push(DnType::CommonName, format!("{organization} client"));
     params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
     sign_leaf(ca, params, "client certificate")
 }
 
 /// A server certificate (ExtendedKeyUsage ServerAuth) signed by `ca` for dockerd. Each SAN that
 /// parses as an IP address becomes an IP SAN, any other a DNS name.
-pub fn issue_server_certificate(
-    ca: &PemPair,
-    organization: &str,
-    sans: &[String],
-) -> Result<PemPair, TlsError> {
+pub fn issue_server_certificate(ca: &PemPair, organization: &str, sans: &[String]) -> Result<PemPair, TlsError> {
     let subject_alt_names = sans
         .iter()
-        .map(|san| {
-            match san
-                .trim_start_matches('[')
-                .trim_end_matches(']')
-                .parse::<IpAddr>()
-            {
-                Ok(ip) => Ok(SanType::IpAddress(ip)),
-                Err(_) => san
-                    .as_str()
-                    .try_into()
-                    .map(SanType::DnsName)
-                    .map_err(|error| TlsError::Generation {
-                        what: "server certificate",
-                        reason: format!(
-                            "{san:?} is neither an IP address nor a valid DNS name: {error}"
-                        ),
-                    }),
-            }
+        .map(|san| match san.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>() {
+            Ok(ip) => Ok(SanType::IpAddress(ip)),
+            Err(_) => san.as_str().try_into().map(SanType::DnsName).map_err(|error| TlsError::Generation {
+                what: "server certificate",
+                reason: format!("{san:?} is neither an IP address nor a valid DNS name: {error}"),
+            }),
         })
         .collect::<Result<Vec<_>, _>>()?;
     let mut params = leaf_params(organization, "server certificate", subject_alt_names)?;
-    let common_name = sans
-        .first()
-        .cloned()
-        .unwrap_or_else(|| format!("{organization} server"));
-    params
-        .distinguished_name
-        .push(DnType::CommonName, common_name);
+    let common_name = sans.first().cloned().unwrap_or_else(|| format!("{organization} server"));
+    params.distinguished_name.push(DnType::CommonName, common_name);
     params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
     sign_leaf(ca, params, "server certificate")
 }
@@ -161,94 +120,52 @@ fn leaf_params(
     what: &'static str,
     subject_alt_names: Vec<SanType>,
 ) -> Result<CertificateParams, TlsError> {
-    let mut params =
-        CertificateParams::new(Vec::<String>::new()).map_err(|error| TlsError::Generation {
-            what,
-            reason: error.to_string(),
-        })?;
+    let mut params = CertificateParams::new(Vec::<String>::new())
+        .map_err(|error| TlsError::Generation { what, reason: error.to_string() })?;
     params.subject_alt_names = subject_alt_names;
-    params
-        .distinguished_name
-        .push(DnType::OrganizationName, organization);
+    params.distinguished_name.push(DnType::OrganizationName, organization);
     params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
     params.use_authority_key_identifier_extension = true;
     set_validity(&mut params, LEAF_VALIDITY);
     Ok(params)
 }
 
-fn sign_leaf(
-    ca: &PemPair,
-    params: CertificateParams,
-    what: &'static str,
-) -> Result<PemPair, TlsError> {
-    let ca_key = KeyPair::from_pem(&ca.key_pem).map_err(|error| TlsError::UnusableCa {
-        reason: format!("the CA key: {error}"),
-    })?;
-    let issuer =
-        Issuer::from_ca_cert_pem(&ca.cert_pem, ca_key).map_err(|error| TlsError::UnusableCa {
-            reason: format!("the CA certificate: {error}"),
-        })?;
-    let key = KeyPair::generate().map_err(|error| TlsError::Generation {
-        what,
-        reason: error.to_string(),
-    })?;
-    let certificate = params
-        .signed_by(&key, &issuer)
-        .map_err(|error| TlsError::Generation {
-            what,
-            reason: error.to_string(),
-        })?;
-    Ok(PemPair {
-        cert_pem: certificate.pem(),
-        key_pem: key.serialize_pem(),
-    })
+fn sign_leaf(ca: &PemPair, params: CertificateParams, what: &'static str) -> Result<PemPair, TlsError> {
+    let ca_key = KeyPair::from_pem(&ca.key_pem)
+        .map_err(|error| TlsError::UnusableCa { reason: format!("the CA key: {error}") })?;
+    let issuer = Issuer::from_ca_cert_pem(&ca.cert_pem, ca_key)
+        .map_err(|error| TlsError::UnusableCa { reason: format!("the CA certificate: {error}") })?;
+    let key = KeyPair::generate().map_err(|error| TlsError::Generation { what, reason: error.to_string() })?;
+    let certificate =
+        params.signed_by(&key, &issuer).map_err(|error| TlsError::Generation { what, reason: error.to_string() })?;
+    Ok(PemPair { cert_pem: certificate.pem(), key_pem: key.serialize_pem() })
 }
 
 /// Whether the certificate has a SAN for `address`: an IP SAN equal to it if it is an IP address
 /// (brackets allowed for IPv6), otherwise a DNS SAN matching it (case-insensitive, `*.` wildcards).
 pub fn certificate_covers(cert_pem: &str, address: &str) -> Result<bool, TlsError> {
     let unreadable = |reason: String| TlsError::UnreadableCertificate { reason };
-    let (_, pem) = x509_parser::pem::parse_x509_pem(cert_pem.as_bytes())
-        .map_err(|error| unreadable(error.to_string()))?;
-    let certificate = pem
-        .parse_x509()
-        .map_err(|error| unreadable(error.to_string()))?;
-    let Some(names) = certificate
-        .subject_alternative_name()
-        .map_err(|error| unreadable(error.to_string()))?
-    else {
+    let (_, pem) =
+        x509_parser::pem::parse_x509_pem(cert_pem.as_bytes()).map_err(|error| unreadable(error.to_string()))?;
+    let certificate = pem.parse_x509().map_err(|error| unreadable(error.to_string()))?;
+    let Some(names) = certificate.subject_alternative_name().map_err(|error| unreadable(error.to_string()))? else {
         return Ok(false);
     };
-    let wanted_ip = address
-        .trim_start_matches('[')
-        .trim_end_matches(']')
-        .parse::<IpAddr>()
-        .ok();
-    Ok(names
-        .value
-        .general_names
-        .iter()
-        .any(|name| match (name, wanted_ip) {
-            (x509_parser::extensions::GeneralName::IPAddress(bytes), Some(ip)) => match ip {
-                IpAddr::V4(v4) => *bytes == v4.octets().as_slice(),
-                IpAddr::V6(v6) => *bytes == v6.octets().as_slice(),
-            },
-            (x509_parser::extensions::GeneralName::DNSName(pattern), None) => {
-                dns_name_matches(pattern, address)
-            }
-            _ => false,
-        }))
+    let wanted_ip = address.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>().ok();
+    Ok(names.value.general_names.iter().any(|name| match (name, wanted_ip) {
+        (x509_parser::extensions::GeneralName::IPAddress(bytes), Some(ip)) => match ip {
+            IpAddr::V4(v4) => *bytes == v4.octets().as_slice(),
+            IpAddr::V6(v6) => *bytes == v6.octets().as_slice(),
+        },
+        (x509_parser::extensions::GeneralName::DNSName(pattern), None) => dns_name_matches(pattern, address),
+        _ => false,
+    }))
 }
 
 fn dns_name_matches(pattern: &str, name: &str) -> bool {
-    let (pattern, name) = (
-        pattern.to_ascii_lowercase(),
-        name.trim_end_matches('.').to_ascii_lowercase(),
-    );
+    let (pattern, name) = (pattern.to_ascii_lowercase(), name.trim_end_matches('.').to_ascii_lowercase());
     match pattern.strip_prefix("*.") {
-        Some(suffix) => name
-            .split_once('.')
-            .is_some_and(|(label, rest)| !label.is_empty() && rest == suffix),
+        Some(suffix) => name.split_once('.').is_some_and(|(label, rest)| !label.is_empty() && rest == suffix),
         None => pattern == name,
     }
 }
@@ -265,8 +182,8 @@ impl DockerClient {
         let setup = |what: &str, error: reqwest::Error| TlsError::ClientSetup {
             reason: format!("{what}: {}", error_chain(&error)),
         };
-        let ca = reqwest::Certificate::from_pem(ca_pem.as_bytes())
-            .map_err(|error| setup("the CA certificate", error))?;
+        let ca =
+            reqwest::Certificate::from_pem(ca_pem.as_bytes()).map_err(|error| setup("the CA certificate", error))?;
         let identity_pem = format!("{}\n{}", client.cert_pem.trim_end(), client.key_pem);
         let identity = reqwest::Identity::from_pem(identity_pem.as_bytes())
             .map_err(|error| setup("the client certificate and key", error))?;
@@ -286,21 +203,10 @@ impl DockerClient {
     /// (the DOCKER_HOST form; "https://HOST:PORT" is accepted too).
     pub async fn version(&self, url: &str) -> Result<EngineVersion, TlsError> {
         let endpoint = version_endpoint(url)?;
-        let request_failed = |reason: String| TlsError::Request {
-            url: endpoint.to_string(),
-            reason,
-        };
-        let response = self
-            .http
-            .get(endpoint.clone())
-            .send()
-            .await
-            .map_err(|error| request_failed(explain(&error)))?;
+        let request_failed = |reason: String| TlsError::Request { url: endpoint.to_string(), reason };
+        let response = self.http.get(endpoint.clone()).send().await.map_err(|error| request_failed(explain(&error)))?;
         let status = response.status();
-        let body = response
-            .bytes()
-            .await
-            .map_err(|error| request_failed(explain(&error)))?;
+        let body = response.bytes().await.map_err(|error| request_failed(explain(&error)))?;
         if !status.is_success() {
             return Err(TlsError::HttpStatus {
                 url: endpoint.to_string(),
@@ -308,10 +214,8 @@ impl DockerClient {
                 body: String::from_utf8_lossy(&body).chars().take(500).collect(),
             });
         }
-        serde_json::from_slice(&body).map_err(|error| TlsError::UnexpectedAnswer {
-            url: endpoint.to_string(),
-            reason: error.to_string(),
-        })
+        serde_json::from_slice(&body)
+            .map_err(|error| TlsError::UnexpectedAnswer { url: endpoint.to_string(), reason: error.to_string() })
     }
 
     /// The engine's version the cheap way, for `ls`: `GET /_ping` answers with a
@@ -320,10 +224,12 @@ impl DockerClient {
     /// header is missing (engines other than dockerd).
     pub async fn version_quickly(&self, url: &str) -> Result<String, TlsError> {
         let endpoint = api_endpoint(url, "/_ping")?;
-        let response = self.http.get(endpoint.clone()).send().await.map_err(|error| TlsError::Request {
-            url: endpoint.to_string(),
-            reason: explain(&error),
-        })?;
+        let response = self
+            .http
+            .get(endpoint.clone())
+            .send()
+            .await
+            .map_err(|error| TlsError::Request { url: endpoint.to_string(), reason: explain(&error) })?;
         let from_header = response
             .headers()
             .get(reqwest::header::SERVER)
@@ -347,23 +253,14 @@ impl DockerClient {
         body: Option<&serde_json::Value>,
     ) -> Result<Vec<u8>, TlsError> {
         let endpoint = api_endpoint(url, path)?;
-        let request_failed = |reason: String| TlsError::Request {
-            url: format!("{method} {endpoint}"),
-            reason,
-        };
+        let request_failed = |reason: String| TlsError::Request { url: format!("{method} {endpoint}"), reason };
         let mut request = self.http.request(method.clone(), endpoint.clone());
         if let Some(body) = body {
             request = request.json(body);
         }
-        let response = request
-            .send()
-            .await
-            .map_err(|error| request_failed(explain(&error)))?;
+        let response = request.send().await.map_err(|error| request_failed(explain(&error)))?;
         let status = response.status();
-        let answer = response
-            .bytes()
-            .await
-            .map_err(|error| request_failed(explain(&error)))?;
+        let answer = response.bytes().await.map_err(|error| request_failed(explain(&error)))?;
         if !status.is_success() {
             return Err(TlsError::HttpStatus {
                 url: format!("{method} {endpoint}"),
@@ -388,10 +285,7 @@ fn version_endpoint(url: &str) -> Result<reqwest::Url, TlsError> {
 
 /// "tcp://1.2.3.4:2376" and "/swarm" → "https://1.2.3.4:2376/swarm".
 fn api_endpoint(url: &str, path: &str) -> Result<reqwest::Url, TlsError> {
-    let invalid = |reason: String| TlsError::InvalidUrl {
-        url: url.to_string(),
-        reason,
-    };
+    let invalid = |reason: String| TlsError::InvalidUrl { url: url.to_string(), reason };
     let authority = url
         .strip_prefix("tcp://")
         .or_else(|| url.strip_prefix("https://"))
@@ -400,8 +294,7 @@ fn api_endpoint(url: &str, path: &str) -> Result<reqwest::Url, TlsError> {
     if authority.is_empty() || authority.contains('/') {
         return Err(invalid("expected tcp://HOST:PORT".to_string()));
     }
-    reqwest::Url::parse(&format!("https://{authority}{path}"))
-        .map_err(|error| invalid(error.to_string()))
+    reqwest::Url::parse(&format!("https://{authority}{path}")).map_err(|error| invalid(error.to_string()))
 }
 
 /// The error and its causes in one line, without repeats ("a: b: c").
@@ -434,12 +327,7 @@ fn explain(error: &reqwest::Error) -> String {
         " (the engine's certificate is not signed by this machine's CA: regenerate the machine's certificates)"
     } else if has(&["Expired"]) {
         " (a certificate has expired: regenerate the machine's certificates)"
-    } else if has(&[
-        "UnknownCA",
-        "BadCertificate",
-        "CertificateRequired",
-        "CertificateUnknown",
-    ]) {
+    } else if has(&["UnknownCA", "BadCertificate", "CertificateRequired", "CertificateUnknown"]) {
         " (the engine refused our client certificate: regenerate the machine's certificates)"
     } else if has(&["Connection refused"]) {
         " (is the engine running and listening on that port?)"

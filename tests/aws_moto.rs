@@ -7,8 +7,10 @@
 mod common;
 mod moto;
 
-use common::{fails, succeeds, text, TestHost};
-use moto::{block_on, bridge_subnet, instances, key_pair_names, live_instances, security_groups_named, tag, MotoServer};
+use common::{TestHost, fails, succeeds, text};
+use moto::{
+    MotoServer, block_on, bridge_subnet, instances, key_pair_names, live_instances, security_groups_named, tag,
+};
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -27,7 +29,8 @@ fn rmachine(moto: &MotoServer, store: &Path, args: &[&str]) -> Output {
 }
 
 fn state_of(moto: &MotoServer, instance_id: &str) -> String {
-    let instance = instances(&moto.ec2()).into_iter().find(|instance| instance.instance_id() == Some(instance_id)).unwrap();
+    let instance =
+        instances(&moto.ec2()).into_iter().find(|instance| instance.instance_id() == Some(instance_id)).unwrap();
     instance.state().unwrap().name().unwrap().as_str().to_string()
 }
 
@@ -44,7 +47,9 @@ fn newest_al2023(moto: &MotoServer) -> String {
     let mut found: Vec<(String, String)> = images
         .images()
         .iter()
-        .map(|image| (format!("{:?}{}", image.creation_date(), image.name().unwrap()), image.image_id().unwrap().to_string()))
+        .map(|image| {
+            (format!("{:?}{}", image.creation_date(), image.name().unwrap()), image.image_id().unwrap().to_string())
+        })
         .collect();
     found.sort();
     found.last().expect("moto ships al2023 images").1.clone()
@@ -81,16 +86,36 @@ fn create_runs_all_the_way_through_at_the_private_ip_moto_assigns_and_rm_leaves_
     let store = folder.path().join("store");
 
     let started = Instant::now();
-    let mut create = rmachine_command(&moto, &store, &[
-        "create", "--driver", "amazonec2", "--aws-subnet-id", &subnet_id, "--aws-use-private-address",
-        "--aws-image-family", "al2023", "--aws-ssh-user", "root", "--aws-tags", "team=a4", "--ssh-timeout", "300", "a4-node",
-    ])
+    let mut create = rmachine_command(
+        &moto,
+        &store,
+        &[
+            "create",
+            "--driver",
+            "amazonec2",
+            "--aws-subnet-id",
+            &subnet_id,
+            "--aws-use-private-address",
+            "--aws-image-family",
+            "al2023",
+            "--aws-ssh-user",
+            "root",
+            "--aws-tags",
+            "team=a4",
+            "--ssh-timeout",
+            "300",
+            "a4-node",
+        ],
+    )
     .stdout(Stdio::piped())
     .stderr(Stdio::piped())
     .spawn()
     .unwrap();
     let (instance_id, ip) = wait_for_launch(&moto, &store, "a4-node", &mut create);
-    eprintln!("figure: create against moto, from start to a running instance with an address: {:.2}s", started.elapsed().as_secs_f64());
+    eprintln!(
+        "figure: create against moto, from start to a running instance with an address: {:.2}s",
+        started.elapsed().as_secs_f64()
+    );
     assert!(ip.starts_with("10.211.0.") && ip.rsplit('.').next().unwrap().parse::<u8>().unwrap() >= 128, "{ip}");
     let public_key = store.join("machines/a4-node/id_ed25519.pub");
     let host = TestHost::start("a4-node", &ip, &public_key, true);
@@ -114,7 +139,8 @@ fn create_runs_all_the_way_through_at_the_private_ip_moto_assigns_and_rm_leaves_
 
     // What moto holds: one tagged instance from the newest al2023 image with IMDSv2 required, our
     // key pair, and a group with SSH and the engine port only.
-    let instance = instances(&ec2).into_iter().find(|instance| instance.instance_id() == Some(instance_id.as_str())).unwrap();
+    let instance =
+        instances(&ec2).into_iter().find(|instance| instance.instance_id() == Some(instance_id.as_str())).unwrap();
     assert_eq!(instance.state().unwrap().name().unwrap().as_str(), "running");
     assert_eq!(tag(&instance, "Name"), Some("a4-node"));
     assert_eq!(tag(&instance, "team"), Some("a4"));
@@ -173,11 +199,30 @@ fn a_create_nobody_answers_terminates_its_instance_and_deletes_its_key_pair() {
     let folder = tempfile::tempdir().unwrap();
     let store = folder.path().join("store");
     let started = Instant::now();
-    let error = fails("create", rmachine(&moto, &store, &[
-        "create", "--driver", "aws", "--aws-subnet-id", &subnet_id, "--aws-use-private-address", "--aws-image-family", "al2023",
-        "--aws-ssh-timeout", "3", "a4-fail",
-    ]));
-    eprintln!("figure: a create that fails at SSH (3s timeout) and cleans up took {:.2}s", started.elapsed().as_secs_f64());
+    let error = fails(
+        "create",
+        rmachine(
+            &moto,
+            &store,
+            &[
+                "create",
+                "--driver",
+                "aws",
+                "--aws-subnet-id",
+                &subnet_id,
+                "--aws-use-private-address",
+                "--aws-image-family",
+                "al2023",
+                "--aws-ssh-timeout",
+                "3",
+                "a4-fail",
+            ],
+        ),
+    );
+    eprintln!(
+        "figure: a create that fails at SSH (3s timeout) and cleans up took {:.2}s",
+        started.elapsed().as_secs_f64()
+    );
     assert!(error.contains("did not answer SSH") && error.contains("nothing was left behind"), "{error}");
     let all = instances(&ec2);
     assert_eq!(all.len(), 1, "{all:?}");
@@ -194,7 +239,10 @@ fn api_errors_are_one_line_with_the_aws_code_and_leave_nothing() {
     let ec2 = moto.ec2();
     let folder = tempfile::tempdir().unwrap();
     let store = folder.path().join("store");
-    let error = fails("create", rmachine(&moto, &store, &["create", "--driver", "aws", "--aws-ami", "ami-12345678", "a4-badami"]));
+    let error = fails(
+        "create",
+        rmachine(&moto, &store, &["create", "--driver", "aws", "--aws-ami", "ami-12345678", "a4-badami"]),
+    );
     let line = error.lines().find(|line| line.contains("InvalidAMIID")).unwrap_or_else(|| panic!("{error}"));
     assert!(line.contains("EC2 DescribeImages failed: InvalidAMIID.NotFound"), "{error}");
     // Moto has no official Debian images: the lookup says what it looked for.
@@ -202,7 +250,10 @@ fn api_errors_are_one_line_with_the_aws_code_and_leave_nothing() {
     assert!(error.contains("no available image named 'debian-12-amd64-*' (x86_64) from owner 136693071363"), "{error}");
     assert!(instances(&ec2).is_empty() && key_pair_names(&ec2).is_empty());
     assert!(!store.join("machines/a4-badami").exists() && !store.join("machines/a4-nodebian").exists());
-    let error = fails("create", rmachine(&moto, &store, &["create", "--driver", "aws", "--aws-image-family", "gentoo", "a4-x"]));
+    let error = fails(
+        "create",
+        rmachine(&moto, &store, &["create", "--driver", "aws", "--aws-image-family", "gentoo", "a4-x"]),
+    );
     assert!(error.contains("--aws-image-family") && error.contains("gentoo"), "{error}");
 }
 
@@ -221,10 +272,24 @@ fn five_parallel_creates_share_one_security_group_and_rm_cleans_up_even_without_
     let children: Vec<Child> = names
         .iter()
         .map(|name| {
-            rmachine_command(&moto, &store, &[
-                "create", "--driver", "aws", "--aws-subnet-id", &subnet_id, "--aws-use-private-address", "--aws-image-family",
-                "al2023", "--aws-keep-on-failure", "--ssh-timeout", "2", name,
-            ])
+            rmachine_command(
+                &moto,
+                &store,
+                &[
+                    "create",
+                    "--driver",
+                    "aws",
+                    "--aws-subnet-id",
+                    &subnet_id,
+                    "--aws-use-private-address",
+                    "--aws-image-family",
+                    "al2023",
+                    "--aws-keep-on-failure",
+                    "--ssh-timeout",
+                    "2",
+                    name,
+                ],
+            )
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -235,7 +300,10 @@ fn five_parallel_creates_share_one_security_group_and_rm_cleans_up_even_without_
         let error = fails("create", child.wait_with_output().unwrap());
         assert!(error.contains("did not answer SSH") && error.contains("is kept"), "{error}");
     }
-    eprintln!("figure: five parallel creates (each failing at a 2s SSH wait) took {:.2}s", started.elapsed().as_secs_f64());
+    eprintln!(
+        "figure: five parallel creates (each failing at a 2s SSH wait) took {:.2}s",
+        started.elapsed().as_secs_f64()
+    );
     let groups = security_groups_named(&ec2, "rmachine");
     assert_eq!(groups.len(), 1, "{groups:?}");
     assert_eq!(groups[0].vpc_id(), Some(vpc_id.as_str()));
@@ -257,7 +325,13 @@ fn five_parallel_creates_share_one_security_group_and_rm_cleans_up_even_without_
 
     let removals: Vec<Child> = names
         .iter()
-        .map(|name| rmachine_command(&moto, &store, &["rm", "-y", name]).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap())
+        .map(|name| {
+            rmachine_command(&moto, &store, &["rm", "-y", name])
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
         .collect();
     for removal in removals {
         succeeds("rm", removal.wait_with_output().unwrap());
@@ -275,10 +349,23 @@ fn an_interrupted_create_terminates_its_instance_and_deletes_its_key_pair() {
     common::net_up();
     let folder = tempfile::tempdir().unwrap();
     let store = folder.path().join("store");
-    let mut create = rmachine_command(&moto, &store, &[
-        "create", "--driver", "aws", "--aws-subnet-id", &subnet_id, "--aws-use-private-address", "--aws-image-family", "al2023",
-        "--ssh-timeout", "300", "a4-int",
-    ])
+    let mut create = rmachine_command(
+        &moto,
+        &store,
+        &[
+            "create",
+            "--driver",
+            "aws",
+            "--aws-subnet-id",
+            &subnet_id,
+            "--aws-use-private-address",
+            "--aws-image-family",
+            "al2023",
+            "--ssh-timeout",
+            "300",
+            "a4-int",
+        ],
+    )
     .stdout(Stdio::null())
     .stderr(Stdio::piped())
     .spawn()
@@ -306,10 +393,31 @@ fn an_existing_key_pair_is_used_and_rm_leaves_it_alone() {
     let created = block_on(ec2.create_key_pair().key_name("mine").send()).unwrap();
     let key = folder.path().join("mine.pem");
     std::fs::write(&key, created.key_material().unwrap()).unwrap();
-    let error = fails("create", rmachine(&moto, &store, &[
-        "create", "--driver", "aws", "--aws-subnet-id", &subnet_id, "--aws-use-private-address", "--aws-image-family", "al2023",
-        "--aws-keypair-name", "mine", "--aws-ssh-keypath", key.to_str().unwrap(), "--aws-keep-on-failure", "--ssh-timeout", "2", "a4-mine",
-    ]));
+    let error = fails(
+        "create",
+        rmachine(
+            &moto,
+            &store,
+            &[
+                "create",
+                "--driver",
+                "aws",
+                "--aws-subnet-id",
+                &subnet_id,
+                "--aws-use-private-address",
+                "--aws-image-family",
+                "al2023",
+                "--aws-keypair-name",
+                "mine",
+                "--aws-ssh-keypath",
+                key.to_str().unwrap(),
+                "--aws-keep-on-failure",
+                "--ssh-timeout",
+                "2",
+                "a4-mine",
+            ],
+        ),
+    );
     assert!(error.contains("did not answer SSH"), "{error}");
     let live = live_instances(&ec2);
     assert_eq!(live.len(), 1);

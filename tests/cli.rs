@@ -64,12 +64,30 @@ fn drivers_and_their_flags_are_checked() {
     assert!(stderr(&no_address).contains("--generic-ip-address"), "{}", stderr(&no_address));
     let missing_key = rmachine(
         store,
-        &["create", "--driver", "generic", "--generic-ip-address", "10.211.0.99", "--generic-ssh-key", "/nonexistent/id", "node1"],
+        &[
+            "create",
+            "--driver",
+            "generic",
+            "--generic-ip-address",
+            "10.211.0.99",
+            "--generic-ssh-key",
+            "/nonexistent/id",
+            "node1",
+        ],
     );
     assert!(stderr(&missing_key).contains("/nonexistent/id"), "{}", stderr(&missing_key));
     let bad_storage = rmachine(
         store,
-        &["create", "--driver", "generic", "--generic-ip-address", "10.211.0.99", "--engine-storage-driver", "devicemapper", "node1"],
+        &[
+            "create",
+            "--driver",
+            "generic",
+            "--generic-ip-address",
+            "10.211.0.99",
+            "--engine-storage-driver",
+            "devicemapper",
+            "node1",
+        ],
     );
     assert!(!bad_storage.status.success());
     assert!(stderr(&bad_storage).contains("devicemapper"), "{}", stderr(&bad_storage));
@@ -117,7 +135,8 @@ fn a_none_machine_gets_env_config_ip_url_and_inspect() {
     );
     assert_eq!(stdout(&succeeds(rmachine(store, &["ip", "node1"]))), "127.0.0.1\n");
     assert_eq!(stdout(&succeeds(rmachine(store, &["url", "node1"]))), "tcp://127.0.0.1:2376\n");
-    let inspect: serde_json::Value = serde_json::from_str(&stdout(&succeeds(rmachine(store, &["inspect", "node1"])))).unwrap();
+    let inspect: serde_json::Value =
+        serde_json::from_str(&stdout(&succeeds(rmachine(store, &["inspect", "node1"])))).unwrap();
     assert_eq!(inspect["name"], "node1");
     assert_eq!(inspect["version"], 1);
     assert_eq!(inspect["driver"]["name"], "none");
@@ -138,7 +157,10 @@ fn a_corrupt_record_is_listed_and_removed_with_force() {
     let listing = stdout(&succeeds(rmachine(store, &["ls", "--timeout", "2"])));
     let lines: Vec<&str> = listing.lines().collect();
     assert!(lines[0].starts_with("NAME"), "{listing}");
-    assert!(lines[1].starts_with("broken") && lines[1].contains("Error") && lines[1].contains("rm -f broken"), "{listing}");
+    assert!(
+        lines[1].starts_with("broken") && lines[1].contains("Error") && lines[1].contains("rm -f broken"),
+        "{listing}"
+    );
     assert!(lines[2].starts_with("good") && lines[2].contains("none") && lines[2].contains("Stopped"), "{listing}");
     assert_eq!(stdout(&succeeds(rmachine(store, &["ls", "-q"]))), "broken\ngood\n");
 

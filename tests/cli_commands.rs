@@ -62,11 +62,15 @@ fn ls_filters_and_formats() {
     let either = succeeds(rmachine(&store, &["ls", "-q", "--filter", "name=1$", "--filter", "name=^db"]));
     assert_eq!(either, "db1\nweb1\n");
     assert_eq!(succeeds(rmachine(&store, &["ls", "-q", "--filter", "driver=generic"])), "");
-    assert_eq!(succeeds(rmachine(&store, &["ls", "-q", "-t", "2", "--filter", "state=stopped", "--filter", "name=db"])), "db1\n");
+    assert_eq!(
+        succeeds(rmachine(&store, &["ls", "-q", "-t", "2", "--filter", "state=stopped", "--filter", "name=db"])),
+        "db1\n"
+    );
     let unsupported = fails(rmachine(&store, &["ls", "--filter", "swarm=master"]));
     assert!(unsupported.contains("Unsupported filter key 'swarm'"), "{unsupported}");
 
-    let rows: serde_json::Value = serde_json::from_str(&succeeds(rmachine(&store, &["ls", "--format", "json", "-f", "name=db"]))).unwrap();
+    let rows: serde_json::Value =
+        serde_json::from_str(&succeeds(rmachine(&store, &["ls", "--format", "json", "-f", "name=db"]))).unwrap();
     // The documented keys (more may be added, never renamed).
     let expected = serde_json::json!({
         "Name": "db1", "Active": "-", "DriverName": "none", "State": "Stopped", "URL": "tcp://127.0.0.1:1",
@@ -76,13 +80,24 @@ fn ls_filters_and_formats() {
     for (key, value) in expected.as_object().unwrap() {
         assert_eq!(&rows[0][key], value, "{key} in {rows}");
     }
-    let same: serde_json::Value = serde_json::from_str(&succeeds(rmachine(&store, &["ls", "--json", "-f", "name=db"]))).unwrap();
+    let same: serde_json::Value =
+        serde_json::from_str(&succeeds(rmachine(&store, &["ls", "--json", "-f", "name=db"]))).unwrap();
     assert_eq!(same, rows);
     let template = succeeds(rmachine(&store, &["ls", "-f", "name=web", "--format", "{{.Name}} {{.State}} {{.URL}}"]));
-    assert_eq!(template, "web1 Stopped tcp://127.0.0.1:1\nweb2 Stopped tcp://127.0.0.1:1\nweb10 Stopped tcp://127.0.0.1:1\n");
-    let table = succeeds(rmachine(&store, &["ls", "-f", "name=web1", "--format", "table {{.Name}}\\t{{.DriverName}}\\t{{.DockerVersion}}"]));
+    assert_eq!(
+        template,
+        "web1 Stopped tcp://127.0.0.1:1\nweb2 Stopped tcp://127.0.0.1:1\nweb10 Stopped tcp://127.0.0.1:1\n"
+    );
+    let table = succeeds(rmachine(
+        &store,
+        &["ls", "-f", "name=web1", "--format", "table {{.Name}}\\t{{.DriverName}}\\t{{.DockerVersion}}"],
+    ));
     assert_eq!(table, "NAME    DRIVER   DOCKER\nweb1    none     Unknown\nweb10   none     Unknown\n");
-    let active = rmachine_with(&store, &["ls", "-f", "name=db", "--format", "{{.Name}}{{.Active}}"], &[("DOCKER_HOST", "tcp://127.0.0.1:1")]);
+    let active = rmachine_with(
+        &store,
+        &["ls", "-f", "name=db", "--format", "{{.Name}}{{.Active}}"],
+        &[("DOCKER_HOST", "tcp://127.0.0.1:1")],
+    );
     assert_eq!(stdout(&active), "db1*\n");
     let unknown_field = fails(rmachine(&store, &["ls", "--format", "{{.Nope}}"]));
     assert!(unknown_field.contains("no field .Nope") && unknown_field.contains(".DockerVersion"), "{unknown_field}");
@@ -93,15 +108,18 @@ fn ls_filters_and_formats() {
 fn data_commands_print_json_and_templates() {
     let folder = tempfile::tempdir().unwrap();
     let store = store_with_machines(folder.path());
-    let status: serde_json::Value = serde_json::from_str(&succeeds(rmachine(&store, &["status", "--json", "web1", "db1"]))).unwrap();
+    let status: serde_json::Value =
+        serde_json::from_str(&succeeds(rmachine(&store, &["status", "--json", "web1", "db1"]))).unwrap();
     assert_eq!(status[0]["Name"], "web1");
     assert_eq!(status[1]["State"], "Stopped");
     assert_eq!(status[1]["Reason"], "nothing listens on 127.0.0.1:1");
-    let ips: serde_json::Value = serde_json::from_str(&succeeds(rmachine(&store, &["ip", "--json", "web1", "web2"]))).unwrap();
+    let ips: serde_json::Value =
+        serde_json::from_str(&succeeds(rmachine(&store, &["ip", "--json", "web1", "web2"]))).unwrap();
     assert_eq!(ips, serde_json::json!([{"Name": "web1", "IP": "127.0.0.1"}, {"Name": "web2", "IP": "127.0.0.1"}]));
     let urls: serde_json::Value = serde_json::from_str(&succeeds(rmachine(&store, &["url", "--json", "db1"]))).unwrap();
     assert_eq!(urls, serde_json::json!([{"Name": "db1", "URL": "tcp://127.0.0.1:1"}]));
-    let inspected = succeeds(rmachine(&store, &["inspect", "--format", "{{.name}}={{.driver.settings.url}}", "web1", "db1"]));
+    let inspected =
+        succeeds(rmachine(&store, &["inspect", "--format", "{{.name}}={{.driver.settings.url}}", "web1", "db1"]));
     assert_eq!(inspected, "web1=tcp://127.0.0.1:1\ndb1=tcp://127.0.0.1:1\n");
     let version: serde_json::Value = serde_json::from_str(&succeeds(rmachine(&store, &["version", "--json"]))).unwrap();
     assert_eq!(version["Client"], env!("CARGO_PKG_VERSION"));

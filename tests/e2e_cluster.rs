@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{image_tarball, rmachine_command, ssh_keypair, succeeds, text, with_env, TestHost};
+use common::{TestHost, image_tarball, rmachine_command, ssh_keypair, succeeds, text, with_env};
 use std::path::Path;
 use std::process::Output;
 use std::time::{Duration, Instant};
@@ -55,7 +55,8 @@ fn cluster_file(folder: &Path, machines: &[(&str, &str, &str)], w2_labels: &str)
 
 fn start_hosts(public_key: &Path, hosts: &[(&str, &str)]) -> Vec<TestHost> {
     std::thread::scope(|scope| {
-        let started: Vec<_> = hosts.iter().map(|(name, ip)| scope.spawn(move || TestHost::start(name, ip, public_key, true))).collect();
+        let started: Vec<_> =
+            hosts.iter().map(|(name, ip)| scope.spawn(move || TestHost::start(name, ip, public_key, true))).collect();
         started.into_iter().map(|thread| thread.join().expect("a host starts")).collect()
     })
 }
@@ -65,8 +66,17 @@ fn a_cluster_file_builds_a_swarm_that_runs_a_service_grows_and_shrinks() {
     let folder = tempfile::tempdir().unwrap();
     let (home, store) = (folder.path(), folder.path().join("store"));
     let (_, public_key) = ssh_keypair(home);
-    let hosts = start_hosts(&public_key, &[("s6-e2e-m1", "10.211.0.80"), ("s6-e2e-w1", "10.211.0.81"), ("s6-e2e-w2", "10.211.0.82"), ("s6-e2e-w3", "10.211.0.83")]);
-    let three = [("s6m1", "manager", "10.211.0.80"), ("s6w1", "worker", "10.211.0.81"), ("s6w2", "worker", "10.211.0.82")];
+    let hosts = start_hosts(
+        &public_key,
+        &[
+            ("s6-e2e-m1", "10.211.0.80"),
+            ("s6-e2e-w1", "10.211.0.81"),
+            ("s6-e2e-w2", "10.211.0.82"),
+            ("s6-e2e-w3", "10.211.0.83"),
+        ],
+    );
+    let three =
+        [("s6m1", "manager", "10.211.0.80"), ("s6w1", "worker", "10.211.0.81"), ("s6w2", "worker", "10.211.0.82")];
     let file = cluster_file(home, &three, "env=test");
 
     let plan = succeeds("apply --dry-run", rmachine(home, &store, &["apply", "-f", &file, "--dry-run"]));
@@ -81,11 +91,17 @@ fn a_cluster_file_builds_a_swarm_that_runs_a_service_grows_and_shrinks() {
     let started = Instant::now();
     let applied = rmachine(home, &store, &["apply", "-f", &file, "--parallel", "3"]);
     let summary = succeeds("apply", applied.clone());
-    eprintln!("apply of three machines took {:.1}s:\n{}{summary}", started.elapsed().as_secs_f64(), text(&applied.stderr));
+    eprintln!(
+        "apply of three machines took {:.1}s:\n{}{summary}",
+        started.elapsed().as_secs_f64(),
+        text(&applied.stderr)
+    );
     assert!(summary.contains("s6m1   ok       created, initialised the swarm, node role/labels set"), "{summary}");
     assert!(summary.contains("s6w2   ok       created, joined as worker, node role/labels set"), "{summary}");
     assert!(!text(&applied.stderr).contains("SWMTKN") && !summary.contains("SWMTKN"), "a join token was printed");
-    let records = std::fs::read_dir(store.join("machines")).unwrap().flat_map(|entry| std::fs::read_dir(entry.unwrap().path()).unwrap());
+    let records = std::fs::read_dir(store.join("machines"))
+        .unwrap()
+        .flat_map(|entry| std::fs::read_dir(entry.unwrap().path()).unwrap());
     for file in records {
         let content = std::fs::read(file.unwrap().path()).unwrap();
         assert!(!String::from_utf8_lossy(&content).contains("SWMTKN"), "a join token was stored");
@@ -106,7 +122,11 @@ fn a_cluster_file_builds_a_swarm_that_runs_a_service_grows_and_shrinks() {
             (columns[0].to_string(), columns[5].to_string())
         })
         .collect();
-    assert_eq!(roles, vec![("s6m1".into(), "manager".into()), ("s6w1".into(), "worker".into()), ("s6w2".into(), "worker".into())], "{listing}");
+    assert_eq!(
+        roles,
+        vec![("s6m1".into(), "manager".into()), ("s6w1".into(), "worker".into()), ("s6w2".into(), "worker".into())],
+        "{listing}"
+    );
 
     // No registry here: every node imports the image, then a service runs one replica per node.
     let tarball = image_tarball(home);
@@ -120,9 +140,16 @@ fn a_cluster_file_builds_a_swarm_that_runs_a_service_grows_and_shrinks() {
     );
     let deadline = Instant::now() + Duration::from_secs(120);
     let running = loop {
-        let tasks = docker_on(&store, "s6m1", "docker service ps sleepers --filter desired-state=running --format '{{.Node}} {{.CurrentState}}'");
-        let mut running: Vec<String> =
-            tasks.lines().filter(|line| line.contains("Running")).map(|line| line.split_whitespace().next().unwrap().to_string()).collect();
+        let tasks = docker_on(
+            &store,
+            "s6m1",
+            "docker service ps sleepers --filter desired-state=running --format '{{.Node}} {{.CurrentState}}'",
+        );
+        let mut running: Vec<String> = tasks
+            .lines()
+            .filter(|line| line.contains("Running"))
+            .map(|line| line.split_whitespace().next().unwrap().to_string())
+            .collect();
         running.sort();
         if running.len() == 3 || Instant::now() > deadline {
             break running;
@@ -132,13 +159,17 @@ fn a_cluster_file_builds_a_swarm_that_runs_a_service_grows_and_shrinks() {
     assert_eq!(running, vec!["s6m1", "s6w1", "s6w2"], "the service's three replicas run, one per node");
 
     // Applying again changes nothing.
-    let records_before: Vec<String> =
-        ["s6m1", "s6w1", "s6w2"].iter().map(|name| std::fs::read_to_string(store.join(format!("machines/{name}/machine.json"))).unwrap()).collect();
+    let records_before: Vec<String> = ["s6m1", "s6w1", "s6w2"]
+        .iter()
+        .map(|name| std::fs::read_to_string(store.join(format!("machines/{name}/machine.json"))).unwrap())
+        .collect();
     let again = rmachine(home, &store, &["apply", "-f", &file]);
     assert_eq!(succeeds("apply again", again.clone()), "s6m1: nothing\ns6w1: nothing\ns6w2: nothing\n");
     assert!(text(&again.stderr).contains("nothing to do"), "{}", text(&again.stderr));
-    let records_after: Vec<String> =
-        ["s6m1", "s6w1", "s6w2"].iter().map(|name| std::fs::read_to_string(store.join(format!("machines/{name}/machine.json"))).unwrap()).collect();
+    let records_after: Vec<String> = ["s6m1", "s6w1", "s6w2"]
+        .iter()
+        .map(|name| std::fs::read_to_string(store.join(format!("machines/{name}/machine.json"))).unwrap())
+        .collect();
     assert_eq!(records_before, records_after);
     assert_eq!(nodes(&store), vec!["s6m1 Ready Leader", "s6w1 Ready", "s6w2 Ready"]);
 
@@ -156,7 +187,11 @@ fn a_cluster_file_builds_a_swarm_that_runs_a_service_grows_and_shrinks() {
     while nodes(&store) != vec!["s6m1 Ready Leader", "s6w1 Ready", "s6w2 Ready"] && Instant::now() < deadline {
         std::thread::sleep(Duration::from_secs(1));
     }
-    assert_eq!(nodes(&store), vec!["s6m1 Ready Leader", "s6w1 Ready", "s6w2 Ready"], "s6w2 is back after its engine restarted");
+    assert_eq!(
+        nodes(&store),
+        vec!["s6m1 Ready Leader", "s6w1 Ready", "s6w2 Ready"],
+        "s6w2 is back after its engine restarted"
+    );
 
     // A fourth machine joins; an unreachable fifth fails on its own and the exit code says so.
     let mut five = three.to_vec();
@@ -167,14 +202,18 @@ fn a_cluster_file_builds_a_swarm_that_runs_a_service_grows_and_shrinks() {
     assert!(!grown.status.success(), "one failed machine makes apply fail");
     let summary = text(&grown.stdout);
     assert!(summary.contains("s6w3      ok       created, joined as worker, node role/labels set"), "{summary}");
-    assert!(summary.contains("s6ghost   failed") && summary.contains("10.211.0.89:22 did not answer SSH within 5s"), "{summary}");
+    assert!(
+        summary.contains("s6ghost   failed") && summary.contains("10.211.0.89:22 did not answer SSH within 5s"),
+        "{summary}"
+    );
     assert!(summary.contains("s6m1      ok       nothing to do"), "{summary}");
     assert!(text(&grown.stderr).contains("1 of 5 machine(s) failed"), "{}", text(&grown.stderr));
     assert_eq!(nodes(&store), vec!["s6m1 Ready Leader", "s6w1 Ready", "s6w2 Ready", "s6w3 Ready"]);
 
     // Removed from the file, --prune drains it, makes it leave and removes it.
     let file = cluster_file(home, &three, "env=test, zone=b");
-    let plan = succeeds("apply --dry-run --prune", rmachine(home, &store, &["apply", "-f", &file, "--dry-run", "--prune"]));
+    let plan =
+        succeeds("apply --dry-run --prune", rmachine(home, &store, &["apply", "-f", &file, "--dry-run", "--prune"]));
     assert_eq!(plan, "s6m1: nothing\ns6w1: nothing\ns6w2: nothing\ns6w3: drain, leave the swarm, remove\n");
     let pruned = succeeds("apply --prune", rmachine(home, &store, &["apply", "-f", &file, "--prune"]));
     assert!(pruned.contains("s6w3   ok       drained, left the swarm, removed"), "{pruned}");
@@ -197,12 +236,18 @@ fn a_cluster_file_builds_a_swarm_that_runs_a_service_grows_and_shrinks() {
 fn a_bad_cluster_file_is_refused_with_its_line_and_column() {
     let folder = tempfile::tempdir().unwrap();
     let file = folder.path().join("lab.yaml");
-    std::fs::write(&file, "defaults:\n  driver: generic\nmachines:\n  - name: m1\n    generic: { ip-address: 10.0.0.1, ssh-kee: x }\n").unwrap();
-    let output = rmachine(folder.path(), &folder.path().join("store"), &["apply", "-f", file.to_str().unwrap(), "--dry-run"]);
+    std::fs::write(
+        &file,
+        "defaults:\n  driver: generic\nmachines:\n  - name: m1\n    generic: { ip-address: 10.0.0.1, ssh-kee: x }\n",
+    )
+    .unwrap();
+    let output =
+        rmachine(folder.path(), &folder.path().join("store"), &["apply", "-f", file.to_str().unwrap(), "--dry-run"]);
     assert!(!output.status.success());
     let error = text(&output.stderr);
     assert!(error.contains(&format!("{}:5:", file.display())) && error.contains("unknown field `ssh-kee`"), "{error}");
     std::fs::write(&file, "defaults:\n  driver: generic\n  engine: { storage-driver: aufs }\nmachines: []\n").unwrap();
-    let error = text(&rmachine(folder.path(), &folder.path().join("store"), &["apply", "-f", file.to_str().unwrap()]).stderr);
+    let error =
+        text(&rmachine(folder.path(), &folder.path().join("store"), &["apply", "-f", file.to_str().unwrap()]).stderr);
     assert!(error.contains(&format!("{}:3:", file.display())) && error.contains("aufs"), "{error}");
 }

@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{fails, rmachine, rmachine_command, ssh_keypair, succeeds, text, TestHost};
+use common::{TestHost, fails, rmachine, rmachine_command, ssh_keypair, succeeds, text};
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -33,7 +33,12 @@ fn create_generic(store: &Path, name: &str, ip: &str, key: &Path, extra: &[&str]
 }
 
 fn docker(config: &Path, args: &[&str]) -> Output {
-    Command::new("docker").args(args).env("DOCKER_CONFIG", config).env_remove("DOCKER_HOST").output().expect("docker runs")
+    Command::new("docker")
+        .args(args)
+        .env("DOCKER_CONFIG", config)
+        .env_remove("DOCKER_HOST")
+        .output()
+        .expect("docker runs")
 }
 
 #[test]
@@ -43,7 +48,10 @@ fn scp_lifecycle_formats_and_docker_contexts_on_a_generic_host() {
     let (key, public_key) = ssh_keypair(folder.path());
     let host = TestHost::start("c5-everyday", "10.211.0.52", &public_key, true);
     create_generic(&store, "node1", &host.ip, &key, &["--engine-label", "env=e2e"]);
-    succeeds("create none", rmachine(&store, &["create", "--driver", "none", "--url", "tcp://10.211.0.52:2376", "alias"]));
+    succeeds(
+        "create none",
+        rmachine(&store, &["create", "--driver", "none", "--url", "tcp://10.211.0.52:2376", "alias"]),
+    );
 
     // scp: a small file, a file large enough to travel in chunks, a folder with -r; both ways.
     let local = folder.path().join("local");
@@ -67,8 +75,14 @@ fn scp_lifecycle_formats_and_docker_contexts_on_a_generic_host() {
     assert!(std::fs::read(back.join("big.bin")).unwrap() == big, "the big file came back changed");
     succeeds("scp -r down", rmachine(&store, &["scp", "-r", "node1:/tmp/tree", back.join("copy").to_str().unwrap()]));
     assert_eq!(std::fs::read_to_string(back.join("copy/sub/leaf.txt")).unwrap(), "leaf\n");
-    assert!(fails("scp folder without -r", rmachine(&store, &["scp", "node1:/tmp/tree", back.to_str().unwrap()])).contains("pass -r"));
-    assert!(fails("scp missing", rmachine(&store, &["scp", "node1:/nonexistent", back.to_str().unwrap()])).contains("does not exist"));
+    assert!(
+        fails("scp folder without -r", rmachine(&store, &["scp", "node1:/tmp/tree", back.to_str().unwrap()]))
+            .contains("pass -r")
+    );
+    assert!(
+        fails("scp missing", rmachine(&store, &["scp", "node1:/nonexistent", back.to_str().unwrap()]))
+            .contains("does not exist")
+    );
 
     // Lifecycle: the generic driver says what it cannot do, for every machine named.
     for verb in ["start", "stop", "kill"] {
@@ -83,18 +97,39 @@ fn scp_lifecycle_formats_and_docker_contexts_on_a_generic_host() {
     assert_eq!(status[1]["Name"], "alias");
     let ips = json(&succeeds("ip --json", rmachine(&store, &["ip", "--json", "node1", "alias"])));
     assert_eq!(ips[0]["IP"], "10.211.0.52");
-    assert_eq!(succeeds("url", rmachine(&store, &["url", "node1", "alias"])), "tcp://10.211.0.52:2376\ntcp://10.211.0.52:2376\n");
-    let inspected = succeeds("inspect -f", rmachine(&store, &["inspect", "-f", "{{.name}} {{.driver.settings.ip_address}} {{json .engine.labels}}", "node1"]));
+    assert_eq!(
+        succeeds("url", rmachine(&store, &["url", "node1", "alias"])),
+        "tcp://10.211.0.52:2376\ntcp://10.211.0.52:2376\n"
+    );
+    let inspected = succeeds(
+        "inspect -f",
+        rmachine(
+            &store,
+            &["inspect", "-f", "{{.name}} {{.driver.settings.ip_address}} {{json .engine.labels}}", "node1"],
+        ),
+    );
     assert_eq!(inspected, "node1 10.211.0.52 [\"env=e2e\"]\n");
     let rows = json(&succeeds("ls json", rmachine(&store, &["ls", "--format", "json"])));
     let names: Vec<_> = rows.as_array().unwrap().iter().map(|row| row["Name"].as_str().unwrap().to_string()).collect();
     assert_eq!(names, ["alias", "node1"]);
     assert!(rows[1]["DockerVersion"].as_str().unwrap().starts_with("v20.10"), "{rows}");
-    let labelled = succeeds("ls label", rmachine(&store, &["ls", "--filter", "label=ENV=e2e", "--filter", "state=running", "--format", "{{.Name}}:{{.DriverName}}"]));
+    let labelled = succeeds(
+        "ls label",
+        rmachine(
+            &store,
+            &["ls", "--filter", "label=ENV=e2e", "--filter", "state=running", "--format", "{{.Name}}:{{.DriverName}}"],
+        ),
+    );
     assert_eq!(labelled, "node1:generic\n");
-    let table = succeeds("ls table", rmachine(&store, &["ls", "--filter", "driver=none", "--format", "table {{.Name}}\\t{{.State}}"]));
+    let table = succeeds(
+        "ls table",
+        rmachine(&store, &["ls", "--filter", "driver=none", "--format", "table {{.Name}}\\t{{.State}}"]),
+    );
     assert_eq!(table, "NAME    STATE\nalias   Running\n");
-    assert_eq!(succeeds("version", rmachine(&store, &["version", "--json", "node1"])).contains("\"Server\":\"20.10"), true);
+    assert_eq!(
+        succeeds("version", rmachine(&store, &["version", "--json", "node1"])).contains("\"Server\":\"20.10"),
+        true
+    );
 
     // Docker contexts through the docker CLI, in a private docker config folder.
     let docker_config = folder.path().join("docker-config");
@@ -103,7 +138,8 @@ fn scp_lifecycle_formats_and_docker_contexts_on_a_generic_host() {
     succeeds("use", rmachine_with(&store, &["use", "node1"], &environment));
     succeeds("use again (update)", rmachine_with(&store, &["use", "node1"], &environment));
     assert_eq!(text(&docker(&docker_config, &["context", "show"]).stdout).trim(), "node1");
-    let version = succeeds("docker through the context", docker(&docker_config, &["version", "--format", "{{.Server.Version}}"]));
+    let version =
+        succeeds("docker through the context", docker(&docker_config, &["version", "--format", "{{.Server.Version}}"]));
     assert!(version.starts_with("20.10"), "{version}");
     assert_eq!(succeeds("active", rmachine_with(&store, &["active"], &environment)), "node1\n");
     succeeds("use --unset", rmachine_with(&store, &["use", "--unset"], &environment));
@@ -148,8 +184,18 @@ fn the_ssh_transport_opens_no_tcp_port_and_docker_connects_over_ssh() {
     // env wrote (no prompt: BatchMode-like failure would show as "Host key verification failed").
     let agent = Command::new("ssh-agent").arg("-s").output().expect("ssh-agent runs");
     let agent_text = text(&agent.stdout);
-    let socket = agent_text.split("SSH_AUTH_SOCK=").nth(1).and_then(|rest| rest.split(';').next()).expect("agent socket").to_string();
-    let pid = agent_text.split("SSH_AGENT_PID=").nth(1).and_then(|rest| rest.split(';').next()).expect("agent pid").to_string();
+    let socket = agent_text
+        .split("SSH_AUTH_SOCK=")
+        .nth(1)
+        .and_then(|rest| rest.split(';').next())
+        .expect("agent socket")
+        .to_string();
+    let pid = agent_text
+        .split("SSH_AGENT_PID=")
+        .nth(1)
+        .and_then(|rest| rest.split(';').next())
+        .expect("agent pid")
+        .to_string();
     let added = Command::new("ssh-add").arg(&key).env("SSH_AUTH_SOCK", &socket).output().unwrap();
     assert!(added.status.success(), "{}", text(&added.stderr));
     let script = format!(
@@ -157,7 +203,13 @@ fn the_ssh_transport_opens_no_tcp_port_and_docker_connects_over_ssh() {
         env!("CARGO_BIN_EXE_rmachine"),
         store.display()
     );
-    let docker_over_ssh = Command::new("bash").arg("-c").arg(script).env("SSH_AUTH_SOCK", &socket).env_remove("DOCKER_HOST").output().unwrap();
+    let docker_over_ssh = Command::new("bash")
+        .arg("-c")
+        .arg(script)
+        .env("SSH_AUTH_SOCK", &socket)
+        .env_remove("DOCKER_HOST")
+        .output()
+        .unwrap();
     let _ = Command::new("kill").arg(&pid).status();
     assert!(succeeds("docker over ssh", docker_over_ssh).starts_with("20.10"));
 }
@@ -200,8 +252,20 @@ fn ls_marks_hosts_that_drop_packets_as_timeout_and_completes_the_others() {
     let _hole = BlackHole::start("c5-hole", "10.211.0.68");
     create_generic(&store, "alive", &host.ip, &key, &[]);
     for index in 1..=5 {
-        succeeds("create none", rmachine(&store, &["create", "--driver", "none", "--url", "tcp://10.211.0.68:2376", &format!("dead{index}")]));
-        succeeds("create none", rmachine(&store, &["create", "--driver", "none", "--url", "tcp://10.211.0.54:2376", &format!("live{index}")]));
+        succeeds(
+            "create none",
+            rmachine(
+                &store,
+                &["create", "--driver", "none", "--url", "tcp://10.211.0.68:2376", &format!("dead{index}")],
+            ),
+        );
+        succeeds(
+            "create none",
+            rmachine(
+                &store,
+                &["create", "--driver", "none", "--url", "tcp://10.211.0.54:2376", &format!("live{index}")],
+            ),
+        );
     }
     let rows = json(&succeeds("ls", rmachine(&store, &["ls", "--timeout", "2", "--json"])));
     let rows = rows.as_array().unwrap();

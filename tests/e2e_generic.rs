@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{fails, image_tarball, rmachine, ssh_keypair, succeeds, text, with_env, TestHost};
+use common::{TestHost, fails, image_tarball, rmachine, ssh_keypair, succeeds, text, with_env};
 use std::path::Path;
 use std::process::{Command, Output};
 use std::time::Instant;
@@ -14,8 +14,16 @@ use std::time::Instant;
 fn host_ssh(key: &Path, ip: &str, command: &str, stdin: Option<&Path>) -> Output {
     let mut ssh = Command::new("ssh");
     ssh.args(["-i"]).arg(key).args([
-        "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-o", "BatchMode=yes",
-        &format!("root@{ip}"), command,
+        "-o",
+        "StrictHostKeyChecking=no",
+        "-o",
+        "UserKnownHostsFile=/dev/null",
+        "-o",
+        "LogLevel=ERROR",
+        "-o",
+        "BatchMode=yes",
+        &format!("root@{ip}"),
+        command,
     ]);
     if let Some(file) = stdin {
         ssh.stdin(std::fs::File::open(file).unwrap());
@@ -39,10 +47,25 @@ fn create_installs_and_secures_docker_on_a_fresh_debian_host() {
     let key_text = key.to_str().unwrap();
 
     let started = Instant::now();
-    let create = rmachine(&store, &[
-        "create", "--driver", "generic", "--generic-ip-address", &host.ip, "--generic-ssh-key", key_text,
-        "--engine-storage-driver", "overlay2", "--engine-userns-remap", "default", "--engine-label", "env=test", "node1",
-    ]);
+    let create = rmachine(
+        &store,
+        &[
+            "create",
+            "--driver",
+            "generic",
+            "--generic-ip-address",
+            &host.ip,
+            "--generic-ssh-key",
+            key_text,
+            "--engine-storage-driver",
+            "overlay2",
+            "--engine-userns-remap",
+            "default",
+            "--engine-label",
+            "env=test",
+            "node1",
+        ],
+    );
     succeeds("create", create.clone());
     eprintln!("create on a host without Docker took {:.1}s: {}", started.elapsed().as_secs_f64(), text(&create.stderr));
     assert!(text(&create.stderr).contains("freshly installed"), "{}", text(&create.stderr));
@@ -54,7 +77,10 @@ fn create_installs_and_secures_docker_on_a_fresh_debian_host() {
     assert!(!files.contains("ca-key") && !files.contains("/key.pem"), "a store key reached the host: {files}");
 
     // The docker CLI on this machine talks to the engine over TLS with what env printed.
-    let info = succeeds("docker info", with_env(&store, "node1", "docker info --format '{{.Driver}}|{{json .SecurityOptions}}|{{json .Labels}}'"));
+    let info = succeeds(
+        "docker info",
+        with_env(&store, "node1", "docker info --format '{{.Driver}}|{{json .SecurityOptions}}|{{json .Labels}}'"),
+    );
     let parts: Vec<&str> = info.trim().split('|').collect();
     assert_eq!(parts[0], "overlay2", "{info}");
     assert!(parts[1].contains("name=userns"), "{info}");
@@ -62,29 +88,57 @@ fn create_installs_and_secures_docker_on_a_fresh_debian_host() {
 
     // A container sees the remapped user namespace.
     let tarball = image_tarball(folder.path());
-    let uid_map = succeeds("docker run", with_env(&store, "node1", &format!(
-        "docker import '{}' rmtest/busybox:1 >/dev/null && docker run --rm rmtest/busybox:1 cat /proc/self/uid_map",
-        tarball.display()
-    )));
+    let uid_map = succeeds(
+        "docker run",
+        with_env(
+            &store,
+            "node1",
+            &format!(
+                "docker import '{}' rmtest/busybox:1 >/dev/null && docker run --rm rmtest/busybox:1 cat /proc/self/uid_map",
+                tarball.display()
+            ),
+        ),
+    );
     assert_eq!(uid_map.split_whitespace().collect::<Vec<_>>(), vec!["0", "100000", "65536"], "{uid_map}");
 
     // Without TLS the engine refuses us.
-    let plain = Command::new("docker").args(["-H", &format!("tcp://{}:2376", host.ip), "info"]).env_remove("DOCKER_TLS_VERIFY").output().unwrap();
+    let plain = Command::new("docker")
+        .args(["-H", &format!("tcp://{}:2376", host.ip), "info"])
+        .env_remove("DOCKER_TLS_VERIFY")
+        .output()
+        .unwrap();
     assert!(!plain.status.success(), "the engine answered without a client certificate");
 
     let listing = succeeds("ls", rmachine(&store, &["ls"]));
     let row = listing.lines().find(|line| line.starts_with("node1")).unwrap_or_else(|| panic!("{listing}"));
     let columns: Vec<&str> = row.split_whitespace().collect();
     // Debian's docker.io reports its version as 20.10.24+dfsg1; ls shows what the engine says.
-    assert_eq!(columns, vec!["node1", "-", "generic", "Running", "tcp://10.211.0.11:2376", "v20.10.24+dfsg1"], "{listing}");
+    assert_eq!(
+        columns,
+        vec!["node1", "-", "generic", "Running", "tcp://10.211.0.11:2376", "v20.10.24+dfsg1"],
+        "{listing}"
+    );
 
     assert_eq!(succeeds("ssh", rmachine(&store, &["ssh", "node1", "--", "uname", "-n"])), "node1\n");
     assert_eq!(rmachine(&store, &["ssh", "node1", "--", "exit", "7"]).status.code(), Some(7));
     assert_eq!(succeeds("version", rmachine(&store, &["version", "node1"])), "20.10.24+dfsg1\n");
 
-    let duplicate = fails("a second create with the same name", rmachine(&store, &[
-        "create", "--driver", "generic", "--generic-ip-address", &host.ip, "--generic-ssh-key", key_text, "node1",
-    ]));
+    let duplicate = fails(
+        "a second create with the same name",
+        rmachine(
+            &store,
+            &[
+                "create",
+                "--driver",
+                "generic",
+                "--generic-ip-address",
+                &host.ip,
+                "--generic-ssh-key",
+                key_text,
+                "node1",
+            ],
+        ),
+    );
     assert!(duplicate.contains("machine 'node1' already exists"), "{duplicate}");
 
     // Provisioning again changes nothing.
@@ -104,10 +158,21 @@ fn create_installs_and_secures_docker_on_a_fresh_debian_host() {
     assert!(broken.contains("no-such-directive"), "the daemon's own error is shown: {broken}");
     assert!(broken.contains("restored"), "{broken}");
     std::fs::write(&record_path, &original).unwrap();
-    assert_eq!(succeeds("docker info after rollback", with_env(&store, "node1", "docker info --format '{{.Driver}}'")).trim(), "overlay2");
+    assert_eq!(
+        succeeds("docker info after rollback", with_env(&store, "node1", "docker info --format '{{.Driver}}'")).trim(),
+        "overlay2"
+    );
 
     // A changed host key is refused, naming both fingerprints.
-    succeeds("host key change", host_ssh(&key, &host.ip, "rm -f /etc/ssh/ssh_host_* && ssh-keygen -A >/dev/null && systemctl restart ssh", None));
+    succeeds(
+        "host key change",
+        host_ssh(
+            &key,
+            &host.ip,
+            "rm -f /etc/ssh/ssh_host_* && ssh-keygen -A >/dev/null && systemctl restart ssh",
+            None,
+        ),
+    );
     let refused = fails("ssh after the host key changed", rmachine(&store, &["ssh", "node1", "--", "true"]));
     assert!(refused.contains("host key for 10.211.0.11:22 has changed"), "{refused}");
     assert_eq!(refused.matches("SHA256:").count(), 2, "{refused}");
@@ -126,19 +191,48 @@ fn create_adopts_a_host_that_already_runs_docker_through_sudo() {
 
     // The host already has an image and a container of its own.
     let tarball = image_tarball(folder.path());
-    succeeds("import on the host", host_ssh(&key, &host.ip, "docker import - existing/image:1 >/dev/null && docker create --name keeper existing/image:1 sleep 1 >/dev/null", Some(&tarball)));
+    succeeds(
+        "import on the host",
+        host_ssh(
+            &key,
+            &host.ip,
+            "docker import - existing/image:1 >/dev/null && docker create --name keeper existing/image:1 sleep 1 >/dev/null",
+            Some(&tarball),
+        ),
+    );
 
     let started = Instant::now();
-    let create = rmachine(&store, &[
-        "create", "--driver", "generic", "--generic-ip-address", &host.ip, "--generic-ssh-user", "tester",
-        "--generic-ssh-key", key.to_str().unwrap(), "adopted",
-    ]);
+    let create = rmachine(
+        &store,
+        &[
+            "create",
+            "--driver",
+            "generic",
+            "--generic-ip-address",
+            &host.ip,
+            "--generic-ssh-user",
+            "tester",
+            "--generic-ssh-key",
+            key.to_str().unwrap(),
+            "adopted",
+        ],
+    );
     succeeds("create as a sudo user", create.clone());
     eprintln!("create on a host with Docker took {:.1}s: {}", started.elapsed().as_secs_f64(), text(&create.stderr));
     assert!(!text(&create.stderr).contains("freshly installed"), "{}", text(&create.stderr));
 
-    let kept = succeeds("docker on the adopted host", with_env(&store, "adopted", "docker image ls --format '{{.Repository}}:{{.Tag}}'; docker ps -a --format '{{.Names}}'"));
-    assert!(kept.contains("existing/image:1") && kept.contains("keeper"), "adoption lost the host's images or containers: {kept}");
+    let kept = succeeds(
+        "docker on the adopted host",
+        with_env(
+            &store,
+            "adopted",
+            "docker image ls --format '{{.Repository}}:{{.Tag}}'; docker ps -a --format '{{.Names}}'",
+        ),
+    );
+    assert!(
+        kept.contains("existing/image:1") && kept.contains("keeper"),
+        "adoption lost the host's images or containers: {kept}"
+    );
     assert_eq!(succeeds("ssh", rmachine(&store, &["ssh", "adopted", "--", "id", "-un"])), "tester\n");
 
     succeeds("rm", rmachine(&store, &["rm", "-y", "adopted"]));
@@ -155,24 +249,65 @@ fn failed_creates_say_why_and_leave_nothing_half_made() {
     let (wrong_key, _) = ssh_keypair(&other);
     let host = TestHost::start("e2e-fail", "10.211.0.13", &public_key, false);
 
-    let refused = fails("create with a key the host does not know", rmachine(&store, &[
-        "create", "--driver", "generic", "--generic-ip-address", &host.ip, "--generic-ssh-key", wrong_key.to_str().unwrap(), "wrongkey",
-    ]));
+    let refused = fails(
+        "create with a key the host does not know",
+        rmachine(
+            &store,
+            &[
+                "create",
+                "--driver",
+                "generic",
+                "--generic-ip-address",
+                &host.ip,
+                "--generic-ssh-key",
+                wrong_key.to_str().unwrap(),
+                "wrongkey",
+            ],
+        ),
+    );
     assert!(refused.contains("SSH authentication failed for root@10.211.0.13:22"), "{refused}");
     assert!(refused.contains("nothing was left behind"), "{refused}");
     assert!(machines(&store).is_empty(), "{:?}", machines(&store));
 
-    let unreachable = fails("create at an address nobody answers", rmachine(&store, &[
-        "create", "--driver", "generic", "--generic-ip-address", "10.211.0.250", "--generic-ssh-key", wrong_key.to_str().unwrap(),
-        "--ssh-timeout", "5", "nobody",
-    ]));
+    let unreachable = fails(
+        "create at an address nobody answers",
+        rmachine(
+            &store,
+            &[
+                "create",
+                "--driver",
+                "generic",
+                "--generic-ip-address",
+                "10.211.0.250",
+                "--generic-ssh-key",
+                wrong_key.to_str().unwrap(),
+                "--ssh-timeout",
+                "5",
+                "nobody",
+            ],
+        ),
+    );
     assert!(unreachable.contains("10.211.0.250:22 did not answer SSH within 5s"), "{unreachable}");
     assert!(machines(&store).is_empty(), "{:?}", machines(&store));
 
-    let password_sudo = fails("create as a user whose sudo wants a password", rmachine(&store, &[
-        "create", "--driver", "generic", "--generic-ip-address", &host.ip, "--generic-ssh-user", "pwuser",
-        "--generic-ssh-key", key.to_str().unwrap(), "pwsudo",
-    ]));
+    let password_sudo = fails(
+        "create as a user whose sudo wants a password",
+        rmachine(
+            &store,
+            &[
+                "create",
+                "--driver",
+                "generic",
+                "--generic-ip-address",
+                &host.ip,
+                "--generic-ssh-user",
+                "pwuser",
+                "--generic-ssh-key",
+                key.to_str().unwrap(),
+                "pwsudo",
+            ],
+        ),
+    );
     assert!(password_sudo.contains("passwordless sudo"), "{password_sudo}");
     let listing = succeeds("ls", rmachine(&store, &["ls", "--timeout", "5"]));
     let row = listing.lines().find(|line| line.starts_with("pwsudo")).unwrap_or_else(|| panic!("{listing}"));

@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{fails, image_tarball, rmachine, ssh_keypair, succeeds, text, with_env, TestHost};
+use common::{TestHost, fails, image_tarball, rmachine, ssh_keypair, succeeds, text, with_env};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Instant;
@@ -14,7 +14,13 @@ use std::time::Instant;
 /// `rmachine create --driver generic` for `host` with `extra` flags.
 fn create(store: &Path, key: &Path, host: &TestHost, name: &str, extra: &[&str]) -> Output {
     let mut args = vec![
-        "create", "--driver", "generic", "--generic-ip-address", &host.ip, "--generic-ssh-key", key.to_str().unwrap(),
+        "create",
+        "--driver",
+        "generic",
+        "--generic-ip-address",
+        &host.ip,
+        "--generic-ssh-key",
+        key.to_str().unwrap(),
     ];
     args.extend_from_slice(extra);
     args.push(name);
@@ -81,20 +87,31 @@ fn overlay2_on_an_overlayfs_backed_docker_root_is_refused_and_fuse_overlayfs_wor
     let (key, public_key) = ssh_keypair(folder.path());
     let host = TestHost::start("p3-ovl", "10.211.0.31", &public_key, true);
     // Take away the ext4 bind mount: /var/lib/docker is now on the host's overlayfs root.
-    on_host(&host, "systemctl stop docker.socket docker.service && umount /var/lib/docker && stat -f -c %T /var/lib/docker");
+    on_host(
+        &host,
+        "systemctl stop docker.socket docker.service && umount /var/lib/docker && stat -f -c %T /var/lib/docker",
+    );
 
-    let refused = fails("create with overlay2 on overlayfs", create(&store, &key, &host, "ovl", &["--engine-storage-driver", "overlay2"]));
+    let refused = fails(
+        "create with overlay2 on overlayfs",
+        create(&store, &key, &host, "ovl", &["--engine-storage-driver", "overlay2"]),
+    );
     assert!(refused.contains("the storage driver overlay2 cannot run on"), "{refused}");
     assert!(refused.contains("/var/lib/docker is on overlayfs"), "{refused}");
     assert!(refused.contains("fuse-overlayfs") && refused.contains("would work on this host: "), "{refused}");
     assert_eq!(
-        on_host(&host, "ls /etc/docker/daemon.json /etc/systemd/system/docker.service.d 2>&1 || true").matches("No such file").count(),
+        on_host(&host, "ls /etc/docker/daemon.json /etc/systemd/system/docker.service.d 2>&1 || true")
+            .matches("No such file")
+            .count(),
         2,
         "nothing was written"
     );
 
     // What the refusal suggests works: fuse-overlayfs, once installed.
-    on_host(&host, "DEBIAN_FRONTEND=noninteractive apt-get -qq update && DEBIAN_FRONTEND=noninteractive apt-get -qq install -y fuse-overlayfs >/dev/null");
+    on_host(
+        &host,
+        "DEBIAN_FRONTEND=noninteractive apt-get -qq update && DEBIAN_FRONTEND=noninteractive apt-get -qq install -y fuse-overlayfs >/dev/null",
+    );
     succeeds("provision with fuse-overlayfs", {
         set_engine_option(&store, "ovl", "storage-driver", serde_json::json!("fuse-overlayfs"));
         rmachine(&store, &["provision", "ovl"])
@@ -120,7 +137,10 @@ fn btrfs_on_a_loop_file_mounted_at_var_lib_docker() {
     let (key, public_key) = ssh_keypair(folder.path());
     let image = folder.path().join("btrfs.img");
     succeeds("truncate", Command::new("truncate").args(["-s", "1G"]).arg(&image).output().unwrap());
-    succeeds("mkfs.btrfs (apt-get install btrfs-progs)", Command::new("mkfs.btrfs").arg("-q").arg(&image).output().unwrap());
+    succeeds(
+        "mkfs.btrfs (apt-get install btrfs-progs)",
+        Command::new("mkfs.btrfs").arg("-q").arg(&image).output().unwrap(),
+    );
     let device = succeeds("losetup", Command::new("losetup").args(["--find", "--show"]).arg(&image).output().unwrap());
     let device = LoopDevice(device.trim().to_string());
     let host = TestHost::start("p3-btrfs", "10.211.0.32", &public_key, true);
@@ -129,9 +149,17 @@ fn btrfs_on_a_loop_file_mounted_at_var_lib_docker() {
     succeeds("create with btrfs", create(&store, &key, &host, "btrfs", &["--engine-storage-driver", "btrfs"]));
     assert_eq!(driver_of(&store, "btrfs"), "btrfs");
     let tarball = image_tarball(folder.path());
-    let ran = succeeds("a container on btrfs", with_env(&store, "btrfs", &format!(
-        "docker import '{}' rmtest/busybox:1 >/dev/null && docker run --rm rmtest/busybox:1 echo on-btrfs", tarball.display()
-    )));
+    let ran = succeeds(
+        "a container on btrfs",
+        with_env(
+            &store,
+            "btrfs",
+            &format!(
+                "docker import '{}' rmtest/busybox:1 >/dev/null && docker run --rm rmtest/busybox:1 echo on-btrfs",
+                tarball.display()
+            ),
+        ),
+    );
     assert_eq!(ran.trim(), "on-btrfs");
     succeeds("rm", rmachine(&store, &["rm", "-y", "btrfs"]));
     drop(host);
@@ -161,7 +189,8 @@ fn userns_remap_with_a_named_user_then_off() {
     );
     let uid_map = succeeds("a remapped container", with_env(&store, "remapped", &run));
     assert_eq!(uid_map.split_whitespace().collect::<Vec<_>>(), ["0", "165536", "65536"], "{uid_map}");
-    let options = succeeds("docker info", with_env(&store, "remapped", "docker info --format '{{json .SecurityOptions}}'"));
+    let options =
+        succeeds("docker info", with_env(&store, "remapped", "docker info --format '{{json .SecurityOptions}}'"));
     assert!(options.contains("name=userns"), "{options}");
 
     set_engine_option(&store, "remapped", "userns-remap", serde_json::json!("off"));
@@ -169,7 +198,8 @@ fn userns_remap_with_a_named_user_then_off() {
     let off_stderr = text(&off.stderr);
     succeeds("provision with userns-remap off", off);
     assert!(off_stderr.contains("is now off"), "{off_stderr}");
-    let options = succeeds("docker info", with_env(&store, "remapped", "docker info --format '{{json .SecurityOptions}}'"));
+    let options =
+        succeeds("docker info", with_env(&store, "remapped", "docker info --format '{{json .SecurityOptions}}'"));
     assert!(!options.contains("name=userns"), "{options}");
     let uid_map = succeeds("a container without remapping", with_env(&store, "remapped", &run));
     assert_eq!(uid_map.split_whitespace().collect::<Vec<_>>(), ["0", "0", "4294967295"], "{uid_map}");
@@ -181,7 +211,11 @@ fn userns_remap_with_a_named_user_then_off() {
 fn youki_build(folder: &str) -> PathBuf {
     let cache = std::env::var("RMACHINE_CACHE").unwrap_or_else(|_| "/var/cache/rmachine-ci".into());
     let path = PathBuf::from(cache).join(folder).join("bin/youki");
-    assert!(path.is_file(), "{} is missing: .ci/run builds it (cargo install youki --version 0.7.0 --locked ...)", path.display());
+    assert!(
+        path.is_file(),
+        "{} is missing: .ci/run builds it (cargo install youki --version 0.7.0 --locked ...)",
+        path.display()
+    );
     path
 }
 
@@ -195,27 +229,57 @@ fn youki_becomes_the_default_runtime_and_a_featureless_build_is_refused() {
     let seccomp = youki_build("youki");
 
     // A youki without seccomp is refused; the host keeps a working engine with runc.
-    let refused = fails("create with a featureless youki", create(&store, &key, &host, "youki", &[
-        "--engine-runtime", "youki", "--engine-default-runtime", "youki",
-        "--engine-runtime-binary", featureless.to_str().unwrap(),
-    ]));
+    let refused = fails(
+        "create with a featureless youki",
+        create(
+            &store,
+            &key,
+            &host,
+            "youki",
+            &[
+                "--engine-runtime",
+                "youki",
+                "--engine-default-runtime",
+                "youki",
+                "--engine-runtime-binary",
+                featureless.to_str().unwrap(),
+            ],
+        ),
+    );
     // On this cgroup v1 host youki's own error says why (on a cgroup v2 host it would run the
     // smoke container with Seccomp: 0, refused the same way: see provision/src/verify_tests.rs).
     assert!(refused.contains("a smoke container failed to run"), "{refused}");
-    assert!(refused.contains("the runtime's own error: ") && refused.contains("v1 cgroup feature is required"), "{refused}");
+    assert!(
+        refused.contains("the runtime's own error: ") && refused.contains("v1 cgroup feature is required"),
+        "{refused}"
+    );
     assert!(refused.contains("previous configuration was restored") && refused.contains("running again"), "{refused}");
     let runtime = on_host(&host, "docker info --format '{{.DefaultRuntime}}'");
     assert_eq!(runtime.trim(), "runc");
 
     set_engine_option(&store, "youki", "runtime-binary", serde_json::json!(seccomp.to_str().unwrap()));
     succeeds("provision with youki built with seccomp", rmachine(&store, &["provision", "youki"]));
-    let info = succeeds("docker info", with_env(&store, "youki", "docker info --format '{{.DefaultRuntime}}|{{range $name, $_ := .Runtimes}}{{$name}} {{end}}'"));
+    let info = succeeds(
+        "docker info",
+        with_env(
+            &store,
+            "youki",
+            "docker info --format '{{.DefaultRuntime}}|{{range $name, $_ := .Runtimes}}{{$name}} {{end}}'",
+        ),
+    );
     assert!(info.starts_with("youki|") && info.contains("runc"), "{info}");
     let tarball = image_tarball(folder.path());
-    let ran = succeeds("a container under youki", with_env(&store, "youki", &format!(
-        "docker import '{}' rmtest/busybox:1 >/dev/null && docker run --name under-youki rmtest/busybox:1 sh -c 'grep ^Seccomp: /proc/self/status' && docker inspect -f '{{{{.HostConfig.Runtime}}}}' under-youki",
-        tarball.display()
-    )));
+    let ran = succeeds(
+        "a container under youki",
+        with_env(
+            &store,
+            "youki",
+            &format!(
+                "docker import '{}' rmtest/busybox:1 >/dev/null && docker run --name under-youki rmtest/busybox:1 sh -c 'grep ^Seccomp: /proc/self/status' && docker inspect -f '{{{{.HostConfig.Runtime}}}}' under-youki",
+                tarball.display()
+            ),
+        ),
+    );
     assert_eq!(ran.split_whitespace().collect::<Vec<_>>(), ["Seccomp:", "2", "youki"], "{ran}");
     succeeds("rm", rmachine(&store, &["rm", "-y", "youki"]));
     drop(host);
@@ -229,21 +293,30 @@ fn an_engine_version_pin_is_honoured_or_refused_and_upgrade_keeps_it() {
     let host = TestHost::start("p3-pin", "10.211.0.36", &public_key, false);
 
     // Debian 12's docker.io is 20.10.24 only: a pin of 27.3.1 is an error, and nothing is installed.
-    let refused = fails("create with a pin bookworm cannot honour", create(&store, &key, &host, "pinned", &["--engine-version", "27.3.1"]));
+    let refused = fails(
+        "create with a pin bookworm cannot honour",
+        create(&store, &key, &host, "pinned", &["--engine-version", "27.3.1"]),
+    );
     assert!(refused.contains("the engine version 27.3.1 was asked for"), "{refused}");
     assert!(refused.contains("offers only 20.10.24+dfsg1"), "{refused}");
     assert!(refused.contains("--engine-install-url https://get.docker.com"), "{refused}");
     assert!(on_host(&host, "command -v dockerd || echo none").trim() == "none", "nothing was installed");
     succeeds("rm", rmachine(&store, &["rm", "-y", "pinned"]));
 
-    succeeds("create with a pin it can honour", create(&store, &key, &host, "pinned", &["--engine-version", "20.10.24"]));
+    succeeds(
+        "create with a pin it can honour",
+        create(&store, &key, &host, "pinned", &["--engine-version", "20.10.24"]),
+    );
     let version = succeeds("version", rmachine(&store, &["version", "pinned"]));
     assert!(version.starts_with("20.10.24"), "{version}");
 
     let upgraded = rmachine(&store, &["upgrade", "pinned"]);
     let upgraded_stderr = text(&upgraded.stderr);
     succeeds("upgrade", upgraded);
-    assert!(upgraded_stderr.contains("Docker 20.10.24+dfsg1 is running (docker.io=20.10.24+dfsg1-"), "{upgraded_stderr}");
+    assert!(
+        upgraded_stderr.contains("Docker 20.10.24+dfsg1 is running (docker.io=20.10.24+dfsg1-"),
+        "{upgraded_stderr}"
+    );
     succeeds("rm", rmachine(&store, &["rm", "-y", "pinned"]));
     drop(host);
 }
@@ -266,24 +339,36 @@ fn a_changed_ip_is_noticed_and_regenerate_certs_fixes_it() {
     let env = rmachine(&store, &["env", "moved"]);
     assert!(text(&env.stderr).contains("'rmachine regenerate-certs moved' fixes it"), "{}", text(&env.stderr));
     let config = rmachine(&store, &["config", "moved"]);
-    assert!(text(&config.stderr).contains("10.211.0.38, which its engine certificate does not name"), "{}", text(&config.stderr));
+    assert!(
+        text(&config.stderr).contains("10.211.0.38, which its engine certificate does not name"),
+        "{}",
+        text(&config.stderr)
+    );
     let listing = succeeds("ls", rmachine(&store, &["ls"]));
     assert!(listing.contains("regenerate-certs moved"), "{listing}");
 
-    let unconfirmed = fails("regenerate-certs without -y and no terminal", rmachine(&store, &["regenerate-certs", "moved"]));
+    let unconfirmed =
+        fails("regenerate-certs without -y and no terminal", rmachine(&store, &["regenerate-certs", "moved"]));
     assert!(unconfirmed.contains("without confirmation: pass -y"), "{unconfirmed}");
     succeeds("regenerate-certs", rmachine(&store, &["regenerate-certs", "-y", "moved"]));
     assert_ne!(std::fs::read_to_string(store.join("machines/moved/server-key.pem")).unwrap(), old_key);
     let env = rmachine(&store, &["env", "moved"]);
     assert!(!text(&env.stderr).contains("regenerate-certs"), "{}", text(&env.stderr));
-    let info = succeeds("docker info at the new address", with_env(&store, "moved", "docker info --format '{{.Name}}'"));
+    let info =
+        succeeds("docker info at the new address", with_env(&store, "moved", "docker info --format '{{.Name}}'"));
     assert_eq!(info.trim(), "moved");
 
     // --client-certs renews the CA and the client certificate too; the engine trusts the new ones.
     let old_ca = std::fs::read_to_string(store.join("certs/ca.pem")).unwrap();
-    succeeds("regenerate-certs --client-certs", rmachine(&store, &["regenerate-certs", "-f", "--client-certs", "moved"]));
+    succeeds(
+        "regenerate-certs --client-certs",
+        rmachine(&store, &["regenerate-certs", "-f", "--client-certs", "moved"]),
+    );
     assert_ne!(std::fs::read_to_string(store.join("certs/ca.pem")).unwrap(), old_ca);
-    let info = succeeds("docker info with the new client certificate", with_env(&store, "moved", "docker info --format '{{.Name}}'"));
+    let info = succeeds(
+        "docker info with the new client certificate",
+        with_env(&store, "moved", "docker info --format '{{.Name}}'"),
+    );
     assert_eq!(info.trim(), "moved");
     succeeds("rm", rmachine(&store, &["rm", "-y", "moved"]));
     drop(host);
@@ -296,7 +381,13 @@ fn a_sysvinit_debian_host_is_provisioned_through_its_init_script() {
     let (key, public_key) = ssh_keypair(folder.path());
     common::net_up();
     let host = match common::run_testbed(&[
-        "host-up", "p3-sysv", "10.211.0.39", "--authorized-key", public_key.to_str().unwrap(), "--init", "sysvinit",
+        "host-up",
+        "p3-sysv",
+        "10.211.0.39",
+        "--authorized-key",
+        public_key.to_str().unwrap(),
+        "--init",
+        "sysvinit",
     ]) {
         Ok(_) => TestHost { name: "p3-sysv".into(), ip: "10.211.0.39".into() },
         Err(error) => panic!("starting the sysvinit host: {error}"),
@@ -306,11 +397,23 @@ fn a_sysvinit_debian_host_is_provisioned_through_its_init_script() {
     succeeds("create on sysvinit", create(&store, &key, &host, "sysv", &["--engine-label", "init=sysvinit"]));
     let labels = succeeds("docker info", with_env(&store, "sysv", "docker info --format '{{json .Labels}}'"));
     assert!(labels.contains("init=sysvinit"), "{labels}");
-    assert_eq!(on_host(&host, "ls /etc/systemd/system/docker.service.d 2>/dev/null | wc -l").trim(), "0", "no drop-in without systemd");
+    assert_eq!(
+        on_host(&host, "ls /etc/systemd/system/docker.service.d 2>/dev/null | wc -l").trim(),
+        "0",
+        "no drop-in without systemd"
+    );
     let tarball = image_tarball(folder.path());
-    let ran = succeeds("a container", with_env(&store, "sysv", &format!(
-        "docker import '{}' rmtest/busybox:1 >/dev/null && docker run --rm rmtest/busybox:1 echo under-sysvinit", tarball.display()
-    )));
+    let ran = succeeds(
+        "a container",
+        with_env(
+            &store,
+            "sysv",
+            &format!(
+                "docker import '{}' rmtest/busybox:1 >/dev/null && docker run --rm rmtest/busybox:1 echo under-sysvinit",
+                tarball.display()
+            ),
+        ),
+    );
     assert_eq!(ran.trim(), "under-sysvinit");
     let again = rmachine(&store, &["provision", "sysv"]);
     assert!(text(&again.stderr).contains("no change"), "{}", text(&again.stderr));
@@ -323,14 +426,18 @@ fn a_sysvinit_debian_host_is_provisioned_through_its_init_script() {
     assert!(broken.contains("no-such-directive"), "{broken}");
     assert!(broken.contains("previous configuration was restored") && broken.contains("running again"), "{broken}");
     std::fs::write(&record_path, &original).unwrap();
-    let labels = succeeds("docker info after the rollback", with_env(&store, "sysv", "docker info --format '{{json .Labels}}'"));
+    let labels =
+        succeeds("docker info after the rollback", with_env(&store, "sysv", "docker info --format '{{json .Labels}}'"));
     assert!(labels.contains("init=sysvinit"), "{labels}");
 
     // -H in DOCKER_OPTS would clash with daemon.json's hosts: refused before anything changes.
     on_host(&host, "echo 'DOCKER_OPTS=\"-H tcp://0.0.0.0:2375\"' >>/etc/default/docker");
     set_engine_option(&store, "sysv", "labels", serde_json::json!(["init=sysvinit", "changed=yes"]));
     let clash = fails("provision with -H in DOCKER_OPTS", rmachine(&store, &["provision", "sysv"]));
-    assert!(clash.contains("/etc/default/docker") && clash.contains("-H") && clash.contains("Nothing was changed"), "{clash}");
+    assert!(
+        clash.contains("/etc/default/docker") && clash.contains("-H") && clash.contains("Nothing was changed"),
+        "{clash}"
+    );
     succeeds("rm", rmachine(&store, &["rm", "-y", "sysv"]));
     drop(host);
 }
@@ -345,7 +452,8 @@ fn serve_on_bridge(body: Vec<u8>) -> String {
             let mut stream = stream;
             let mut request = [0u8; 4096];
             let _ = stream.read(&mut request);
-            let header = format!("HTTP/1.0 200 OK\r\nContent-Length: {}\r\nContent-Type: application/gzip\r\n\r\n", body.len());
+            let header =
+                format!("HTTP/1.0 200 OK\r\nContent-Length: {}\r\nContent-Type: application/gzip\r\n\r\n", body.len());
             let _ = stream.write_all(header.as_bytes()).and_then(|()| stream.write_all(&body));
         }
     });
@@ -360,21 +468,47 @@ fn a_downloaded_runtime_is_checked_against_its_sha256() {
     let host = TestHost::start("p3-download", "10.211.0.40", &public_key, true);
     let seccomp = youki_build("youki");
     let tarball = folder.path().join("youki.tar.gz");
-    succeeds("tar", Command::new("tar").arg("-czf").arg(&tarball).arg("-C").arg(seccomp.parent().unwrap()).arg("youki").output().unwrap());
+    succeeds(
+        "tar",
+        Command::new("tar")
+            .arg("-czf")
+            .arg(&tarball)
+            .arg("-C")
+            .arg(seccomp.parent().unwrap())
+            .arg("youki")
+            .output()
+            .unwrap(),
+    );
     let bytes = std::fs::read(&tarball).unwrap();
-    let sha = text(&succeeds_output("sha256sum", Command::new("sha256sum").arg(&tarball).output().unwrap()).stdout)[..64].to_string();
+    let sha = text(&succeeds_output("sha256sum", Command::new("sha256sum").arg(&tarball).output().unwrap()).stdout)
+        [..64]
+        .to_string();
     let url = serve_on_bridge(bytes);
 
     let wrong = "0".repeat(64);
-    let refused = fails("create with a wrong checksum", create(&store, &key, &host, "download", &[
-        "--engine-runtime", "youki", "--engine-runtime-url", &url, "--engine-runtime-sha256", &wrong,
-    ]));
+    let refused = fails(
+        "create with a wrong checksum",
+        create(
+            &store,
+            &key,
+            &host,
+            "download",
+            &["--engine-runtime", "youki", "--engine-runtime-url", &url, "--engine-runtime-sha256", &wrong],
+        ),
+    );
     assert!(refused.contains(&format!("expected {wrong}: not installed")), "{refused}");
     assert_eq!(on_host(&host, "ls /usr/local/bin/youki 2>/dev/null || echo absent").trim(), "absent");
 
     set_engine_option(&store, "download", "runtime-sha256", serde_json::json!(sha));
     succeeds("provision with the right checksum", rmachine(&store, &["provision", "download"]));
-    let info = succeeds("docker info", with_env(&store, "download", "docker info --format '{{.DefaultRuntime}}|{{range $name, $_ := .Runtimes}}{{$name}} {{end}}'"));
+    let info = succeeds(
+        "docker info",
+        with_env(
+            &store,
+            "download",
+            "docker info --format '{{.DefaultRuntime}}|{{range $name, $_ := .Runtimes}}{{$name}} {{end}}'",
+        ),
+    );
     assert!(info.starts_with("runc|") && info.contains("youki"), "registered, runc stays the default: {info}");
     succeeds("rm", rmachine(&store, &["rm", "-y", "download"]));
     drop(host);

@@ -3,7 +3,9 @@
 
 use crate::driver::DriverFuture;
 use crate::probe::state_from_probe;
-use crate::{CreateContext, Driver, DriverError, PowerOperation, PowerOutcome, SshEndpoint, StateReport, REBOOT_COMMAND};
+use crate::{
+    CreateContext, Driver, DriverError, PowerOperation, PowerOutcome, REBOOT_COMMAND, SshEndpoint, StateReport,
+};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -53,11 +55,17 @@ impl Driver for GenericConfig {
     fn pre_create_check(&self) -> Result<(), DriverError> {
         self.check_address()?;
         if self.ssh_user.is_empty() {
-            return Err(DriverError::InvalidSetting { flag: "--generic-ssh-user", problem: "must not be empty".into() });
+            return Err(DriverError::InvalidSetting {
+                flag: "--generic-ssh-user",
+                problem: "must not be empty".into(),
+            });
         }
         for (flag, port) in [("--generic-ssh-port", self.ssh_port), ("--generic-engine-port", self.engine_port)] {
             if port == 0 {
-                return Err(DriverError::InvalidSetting { flag, problem: "must be a port number from 1 to 65535".into() });
+                return Err(DriverError::InvalidSetting {
+                    flag,
+                    problem: "must be a port number from 1 to 65535".into(),
+                });
             }
         }
         if let Some(key) = &self.ssh_key {
@@ -86,7 +94,8 @@ impl Driver for GenericConfig {
     }
 
     fn engine_url(&self) -> String {
-        let host = if self.ip_address.contains(':') { format!("[{}]", self.ip_address) } else { self.ip_address.clone() };
+        let host =
+            if self.ip_address.contains(':') { format!("[{}]", self.ip_address) } else { self.ip_address.clone() };
         format!("tcp://{host}:{}", self.engine_port)
     }
 
@@ -137,15 +146,11 @@ fn append_extension(path: &Path, extension: &str) -> PathBuf {
 fn copy_private(source: &Path, target: &Path) -> Result<(), DriverError> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
-    let contents =
-        std::fs::read(source).map_err(|source_error| DriverError::KeyUnreadable { path: source.into(), source: source_error })?;
+    let contents = std::fs::read(source)
+        .map_err(|source_error| DriverError::KeyUnreadable { path: source.into(), source: source_error })?;
     let write_error = |error| DriverError::Write { path: target.into(), source: error };
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(target)
-        .map_err(write_error)?;
+    let mut file =
+        std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(target).map_err(write_error)?;
     file.write_all(&contents).map_err(write_error)?;
     file.sync_all().map_err(write_error)
 }
@@ -156,7 +161,13 @@ mod tests {
     use std::os::unix::fs::PermissionsExt;
 
     fn config(address: &str, key: Option<PathBuf>) -> GenericConfig {
-        GenericConfig { ip_address: address.into(), ssh_user: "root".into(), ssh_port: 22, ssh_key: key, engine_port: 2376 }
+        GenericConfig {
+            ip_address: address.into(),
+            ssh_user: "root".into(),
+            ssh_port: 22,
+            ssh_key: key,
+            engine_port: 2376,
+        }
     }
 
     #[test]

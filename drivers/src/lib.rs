@@ -16,5 +16,5 @@ pub use error::DriverError;
 pub use generic::GenericConfig;
 pub use none::NoneConfig;
 pub use power::{PowerOperation, PowerOutcome, REBOOT_COMMAND};
-pub use probe::{probe_tcp, ProbeOutcome};
+pub use probe::{ProbeOutcome, probe_tcp};
 pub use state::{MachineState, StateReport};

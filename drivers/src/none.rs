@@ -1,9 +1,9 @@
 //! The `none` driver: an engine that already runs somewhere, which rmachine only points docker at.
 
+use crate::driver::DriverFuture;
 use crate::probe::state_from_probe;
 use crate::state::MachineState;
 use crate::{CreateContext, Driver, DriverError, SshEndpoint, StateReport};
-use crate::driver::DriverFuture;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
@@ -28,9 +28,8 @@ impl NoneConfig {
         if host.is_empty() {
             return Err(invalid(format!("'{}' has no host; write tcp://HOST:PORT", self.url)));
         }
-        let port: u16 = port
-            .parse()
-            .map_err(|_| invalid(format!("'{port}' in '{}' is not a port number", self.url)))?;
+        let port: u16 =
+            port.parse().map_err(|_| invalid(format!("'{port}' in '{}' is not a port number", self.url)))?;
         Ok((host.to_string(), port))
     }
 }

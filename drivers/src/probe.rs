@@ -36,7 +36,9 @@ pub async fn state_from_probe(host: &str, port: u16, timeout: Duration, refused:
             MachineState::Timeout,
             format!("{host}:{port} did not answer within {}s", timeout.as_secs()),
         ),
-        ProbeOutcome::Failed(reason) => StateReport::with_reason(MachineState::Error, format!("{host}:{port}: {reason}")),
+        ProbeOutcome::Failed(reason) => {
+            StateReport::with_reason(MachineState::Error, format!("{host}:{port}: {reason}"))
+        }
     }
 }
 

@@ -42,10 +42,7 @@ pub(crate) async fn apply<R: Remote, C: EngineCheck>(
                     return Err(session.failure(&write, &output));
                 }
                 Ok(output) => {
-                    break 'attempt format!(
-                        "writing the files failed: {}",
-                        combined_output(&output)
-                    );
+                    break 'attempt format!("writing the files failed: {}", combined_output(&output));
                 }
                 Err(error) => break 'attempt error.to_string(),
             }
@@ -54,10 +51,7 @@ pub(crate) async fn apply<R: Remote, C: EngineCheck>(
         match session.run(&plan::restart_engine(service_manager)).await {
             Ok(output) if output.exit_status == 0 => {}
             Ok(output) => {
-                break 'attempt format!(
-                    "restarting the engine failed: {}",
-                    combined_output(&output)
-                );
+                break 'attempt format!("restarting the engine failed: {}", combined_output(&output));
             }
             Err(error) => break 'attempt error.to_string(),
         }
@@ -69,42 +63,23 @@ pub(crate) async fn apply<R: Remote, C: EngineCheck>(
             }
         };
         if *expectations == Expectations::default() {
-            return Ok(Applied {
-                engine_version,
-                warnings: Vec::new(),
-            });
+            return Ok(Applied { engine_version, warnings: Vec::new() });
         }
         on_phase("checking what the engine runs");
-        match session
-            .run(&plan::verify_engine(expectations.arguments()))
-            .await
-        {
-            Ok(output) if output.exit_status == 0 => {
-                match expectations.check(&text_of(&output.stdout)) {
-                    Ok(warnings) => {
-                        return Ok(Applied {
-                            engine_version,
-                            warnings,
-                        });
-                    }
-                    Err(problem) => break 'attempt format!("the engine started but {problem}"),
+        match session.run(&plan::verify_engine(expectations.arguments())).await {
+            Ok(output) if output.exit_status == 0 => match expectations.check(&text_of(&output.stdout)) {
+                Ok(warnings) => {
+                    return Ok(Applied { engine_version, warnings });
                 }
-            }
+                Err(problem) => break 'attempt format!("the engine started but {problem}"),
+            },
             Ok(output) => {
                 break 'attempt format!("checking the engine failed: {}", combined_output(&output));
             }
             Err(error) => break 'attempt error.to_string(),
         }
     };
-    Err(roll_back(
-        session,
-        service_manager,
-        &run_identifier,
-        &changed_paths,
-        failure_reason,
-        on_phase,
-    )
-    .await)
+    Err(roll_back(session, service_manager, &run_identifier, &changed_paths, failure_reason, on_phase).await)
 }
 
 /// Reads the engine's journal, restores the files of the run, restarts the engine, and returns
@@ -125,10 +100,7 @@ async fn roll_back<R: Remote>(
     let (restored, restore_output) = if changed_paths.is_empty() {
         (true, String::new())
     } else {
-        match session
-            .run(&plan::restore_files(run_identifier, changed_paths))
-            .await
-        {
+        match session.run(&plan::restore_files(run_identifier, changed_paths)).await {
             Ok(output) => (output.exit_status == 0, combined_output(&output)),
             Err(error) => (false, error.to_string()),
         }
@@ -150,15 +122,8 @@ async fn roll_back<R: Remote>(
 
 /// Tells this run's backups from those of earlier runs.
 fn run_identifier() -> String {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
-    format!(
-        "{}.{:09}-{}",
-        now.as_secs(),
-        now.subsec_nanos(),
-        std::process::id()
-    )
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    format!("{}.{:09}-{}", now.as_secs(), now.subsec_nanos(), std::process::id())
 }
 
 #[cfg(test)]

@@ -76,14 +76,8 @@ pub(crate) const NO_INSTALL: &str = "none";
 
 /// daemon.json keys rmachine sets itself, with the option that sets them instead.
 const RESERVED_KEYS: &[(&str, &str)] = &[
-    (
-        "hosts",
-        "the engine port (rmachine sets the listening addresses itself)",
-    ),
-    (
-        "host",
-        "the engine port (rmachine sets the listening addresses itself)",
-    ),
+    ("hosts", "the engine port (rmachine sets the listening addresses itself)"),
+    ("host", "the engine port (rmachine sets the listening addresses itself)"),
     ("tls", "rmachine's own TLS setup"),
     ("tlsverify", "rmachine's own TLS setup"),
     ("tlscacert", "rmachine's own TLS setup"),
@@ -134,9 +128,7 @@ impl EngineOptions {
             && url != NO_INSTALL
             && !(url.starts_with("https://") || url.starts_with("http://"))
         {
-            problems.push(format!(
-                "install URL {url:?} must start with https:// or http://, or be 'none'"
-            ));
+            problems.push(format!("install URL {url:?} must start with https:// or http://, or be 'none'"));
         }
         if let Some(driver) = &self.storage_driver
             && let Err(problem) = storage::check_driver_name(driver)
@@ -154,28 +146,21 @@ impl EngineOptions {
             }
         }
         for mirror in &self.registry_mirrors {
-            if !(mirror.starts_with("https://") || mirror.starts_with("http://"))
-                || has_space_or_control(mirror)
-            {
-                problems.push(format!(
-                    "registry mirror {mirror:?} must be a URL starting with https:// or http://"
-                ));
+            if !(mirror.starts_with("https://") || mirror.starts_with("http://")) || has_space_or_control(mirror) {
+                problems.push(format!("registry mirror {mirror:?} must be a URL starting with https:// or http://"));
             }
         }
         for registry in &self.insecure_registries {
             if registry.is_empty() || registry.contains("://") || has_space_or_control(registry) {
-                problems.push(format!(
-                    "insecure registry {registry:?} must be HOST[:PORT] or a CIDR, without a scheme"
-                ));
+                problems
+                    .push(format!("insecure registry {registry:?} must be HOST[:PORT] or a CIDR, without a scheme"));
             }
         }
         problems.extend(crate::runtime::option_problems(self));
         if let Some(version) = &self.engine_version
             && !is_version(version)
         {
-            problems.push(format!(
-                "engine version {version:?} must look like 20.10.24 or 27.3 (digits and dots)"
-            ));
+            problems.push(format!("engine version {version:?} must look like 20.10.24 or 27.3 (digits and dots)"));
         }
         for variable in &self.env {
             if let Err(problem) = check_environment_variable(variable) {
@@ -185,11 +170,7 @@ impl EngineOptions {
         if let Err(option_problems) = self.daemon_options() {
             problems.extend(option_problems);
         }
-        if problems.is_empty() {
-            Ok(())
-        } else {
-            Err(ProvisionError::InvalidEngineOptions { problems })
-        }
+        if problems.is_empty() { Ok(()) } else { Err(ProvisionError::InvalidEngineOptions { problems }) }
     }
 
     /// The `--engine-opt` pairs as daemon.json keys: a value that parses as JSON is kept as that
@@ -207,10 +188,7 @@ impl EngineOptions {
                     continue;
                 }
             };
-            let key = FLAG_ALIASES
-                .iter()
-                .find(|(flag, _)| *flag == key)
-                .map_or(key, |(_, config_key)| *config_key);
+            let key = FLAG_ALIASES.iter().find(|(flag, _)| *flag == key).map_or(key, |(_, config_key)| *config_key);
             if let Some((_, flag)) = RESERVED_KEYS.iter().find(|(reserved, _)| *reserved == key) {
                 problems.push(format!(
                     "engine option {option:?} clashes with {flag}: rmachine sets {key:?} in daemon.json itself"
@@ -218,9 +196,7 @@ impl EngineOptions {
                 continue;
             }
             if !key.starts_with(|character: char| character.is_ascii_alphanumeric())
-                || !key
-                    .chars()
-                    .all(|character| character.is_ascii_alphanumeric() || "-._".contains(character))
+                || !key.chars().all(|character| character.is_ascii_alphanumeric() || "-._".contains(character))
             {
                 problems.push(format!(
                     "engine option {option:?}: {key:?} is not a daemon.json key (write KEY=VALUE, e.g. debug=true)"
@@ -235,9 +211,7 @@ impl EngineOptions {
             }
             let parsed = parse_value(value);
             if LIST_KEYS.contains(&key) {
-                let list = keys
-                    .entry(key.to_string())
-                    .or_insert_with(|| Value::Array(Vec::new()));
+                let list = keys.entry(key.to_string()).or_insert_with(|| Value::Array(Vec::new()));
                 if let Value::Array(items) = list {
                     match parsed {
                         Value::Array(more) => items.extend(more),
@@ -260,11 +234,7 @@ impl EngineOptions {
                 }
             }
         }
-        if problems.is_empty() {
-            Ok(keys)
-        } else {
-            Err(problems)
-        }
+        if problems.is_empty() { Ok(keys) } else { Err(problems) }
     }
 }
 
@@ -273,15 +243,8 @@ pub(crate) fn parse_value(value: &str) -> Value {
     serde_json::from_str(value).unwrap_or_else(|_| Value::String(value.to_string()))
 }
 
-fn add_map_entry(
-    keys: &mut BTreeMap<String, Value>,
-    key: &str,
-    value: &str,
-    option: &str,
-) -> Result<(), String> {
-    let map = keys
-        .entry(key.to_string())
-        .or_insert_with(|| Value::Object(serde_json::Map::new()));
+fn add_map_entry(keys: &mut BTreeMap<String, Value>, key: &str, value: &str, option: &str) -> Result<(), String> {
+    let map = keys.entry(key.to_string()).or_insert_with(|| Value::Object(serde_json::Map::new()));
     let Value::Object(map) = map else {
         return Err(format!("engine option {option:?}: {key} must be an object"));
     };
@@ -298,9 +261,7 @@ fn add_map_entry(
     let (name, entry) = value
         .split_once('=')
         .filter(|(name, _)| !name.is_empty())
-        .ok_or_else(|| {
-            format!("engine option {option:?}: {key} takes NAME=VALUE (e.g. {key}=max-size=10m)")
-        })?;
+        .ok_or_else(|| format!("engine option {option:?}: {key} takes NAME=VALUE (e.g. {key}=max-size=10m)"))?;
     map.insert(name.to_string(), Value::String(entry.to_string()));
     Ok(())
 }
@@ -311,45 +272,33 @@ pub(crate) fn split_pair<'a>(pair: &'a str, what: &str) -> Result<(&'a str, &'a 
         return Err(format!("{what} {pair:?} must have the form KEY=VALUE"));
     };
     if key.is_empty() || has_space_or_control(key) {
-        return Err(format!(
-            "{what} {pair:?} needs a key without spaces before '='"
-        ));
+        return Err(format!("{what} {pair:?} needs a key without spaces before '='"));
     }
     if value.chars().any(char::is_control) {
-        return Err(format!(
-            "{what} {pair:?} must not hold control characters (newlines, tabs)"
-        ));
+        return Err(format!("{what} {pair:?} must not hold control characters (newlines, tabs)"));
     }
     Ok((key, value))
 }
 
 fn has_space_or_control(text: &str) -> bool {
-    text.chars()
-        .any(|character| character.is_whitespace() || character.is_control())
+    text.chars().any(|character| character.is_whitespace() || character.is_control())
 }
 
 fn check_environment_variable(variable: &str) -> Result<(), String> {
     let (name, _) = split_pair(variable, "engine environment variable")?;
-    let valid = name
-        .starts_with(|character: char| character.is_ascii_alphabetic() || character == '_')
-        && name
-            .chars()
-            .all(|character| character.is_ascii_alphanumeric() || character == '_');
+    let valid = name.starts_with(|character: char| character.is_ascii_alphabetic() || character == '_')
+        && name.chars().all(|character| character.is_ascii_alphanumeric() || character == '_');
     if valid {
         Ok(())
     } else {
-        Err(format!(
-            "engine environment variable {variable:?}: {name:?} is not a variable name (letters, digits, '_')"
-        ))
+        Err(format!("engine environment variable {variable:?}: {name:?} is not a variable name (letters, digits, '_')"))
     }
 }
 
 /// Whether `text` is a dotted version number: "27", "20.10.24".
 fn is_version(text: &str) -> bool {
     !text.is_empty()
-        && text
-            .split('.')
-            .all(|part| !part.is_empty() && part.chars().all(|character| character.is_ascii_digit()))
+        && text.split('.').all(|part| !part.is_empty() && part.chars().all(|character| character.is_ascii_digit()))
 }
 
 /// The value of `--engine-userns-remap` that turns remapping off.
@@ -358,9 +307,7 @@ pub(crate) const USERNS_OFF: &str = "off";
 impl EngineOptions {
     /// The remapping asked for: None when unset or "off".
     pub(crate) fn effective_userns_remap(&self) -> Option<&str> {
-        self.userns_remap
-            .as_deref()
-            .filter(|remap| *remap != USERNS_OFF)
+        self.userns_remap.as_deref().filter(|remap| *remap != USERNS_OFF)
     }
 }
 
@@ -369,21 +316,13 @@ fn check_userns_remap(remap: &str) -> Result<(), String> {
         !name.is_empty()
             && name.len() <= 32
             && !name.starts_with('-')
-            && name
-                .chars()
-                .all(|character| character.is_ascii_alphanumeric() || "_.-".contains(character))
+            && name.chars().all(|character| character.is_ascii_alphanumeric() || "_.-".contains(character))
     };
     let valid = match remap.split_once(':') {
         None => valid_name(remap),
         Some((user, group)) => valid_name(user) && valid_name(group),
     };
-    if valid {
-        Ok(())
-    } else {
-        Err(format!(
-            "userns-remap {remap:?} must be 'default', USER, USER:GROUP or 'off'"
-        ))
-    }
+    if valid { Ok(()) } else { Err(format!("userns-remap {remap:?} must be 'default', USER, USER:GROUP or 'off'")) }
 }
 
 #[cfg(test)]

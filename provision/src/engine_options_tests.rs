@@ -4,10 +4,7 @@ use super::*;
 use serde_json::json;
 
 fn options_with(options: &[&str]) -> EngineOptions {
-    EngineOptions {
-        options: options.iter().map(|option| option.to_string()).collect(),
-        ..EngineOptions::default()
-    }
+    EngineOptions { options: options.iter().map(|option| option.to_string()).collect(), ..EngineOptions::default() }
 }
 
 fn problems(options: &EngineOptions) -> Vec<String> {
@@ -22,10 +19,7 @@ fn problems(options: &EngineOptions) -> Vec<String> {
 fn default_port_is_2376_and_defaults_are_valid() {
     let options = EngineOptions::default();
     assert_eq!(options.port, 2376);
-    assert_eq!(
-        options.validate().map_err(|error| error.to_string()),
-        Ok(())
-    );
+    assert_eq!(options.validate().map_err(|error| error.to_string()), Ok(()));
 }
 
 #[test]
@@ -39,8 +33,7 @@ fn deserializes_kebab_case_with_defaults() {
     assert_eq!(options.install_url.as_deref(), Some("none"));
     assert_eq!(options.storage_driver.as_deref(), Some("overlay2"));
     assert_eq!(options.port, 2376);
-    let round_trip: EngineOptions =
-        serde_json::from_str(&serde_json::to_string(&options).unwrap()).unwrap();
+    let round_trip: EngineOptions = serde_json::from_str(&serde_json::to_string(&options).unwrap()).unwrap();
     assert_eq!(round_trip, options);
 }
 
@@ -78,17 +71,10 @@ fn options_become_daemon_json_keys() {
 
 #[test]
 fn a_repeated_key_becomes_a_list() {
-    let keys = options_with(&[
-        "default-gateway=10.0.0.1",
-        "default-gateway=10.0.0.2",
-        "default-gateway=10.0.0.3",
-    ])
-    .daemon_options()
-    .unwrap();
-    assert_eq!(
-        keys["default-gateway"],
-        json!(["10.0.0.1", "10.0.0.2", "10.0.0.3"])
-    );
+    let keys = options_with(&["default-gateway=10.0.0.1", "default-gateway=10.0.0.2", "default-gateway=10.0.0.3"])
+        .daemon_options()
+        .unwrap();
+    assert_eq!(keys["default-gateway"], json!(["10.0.0.1", "10.0.0.2", "10.0.0.3"]));
     let keys = options_with(&["x=1", "x=2"]).daemon_options().unwrap();
     assert_eq!(keys["x"], json!([1, 2]));
 }
@@ -106,10 +92,7 @@ fn list_keys_are_always_lists_and_flag_names_are_translated() {
     .unwrap();
     assert_eq!(keys["dns"], json!(["8.8.8.8", "1.1.1.1"]));
     assert_eq!(keys["exec-opts"], json!(["native.cgroupdriver=systemd"]));
-    assert_eq!(
-        keys["log-opts"],
-        json!({"max-size": "10m", "max-file": "3"})
-    );
+    assert_eq!(keys["log-opts"], json!({"max-size": "10m", "max-file": "3"}));
     assert!(!keys.contains_key("exec-opt"));
 }
 
@@ -129,31 +112,17 @@ fn options_rmachine_sets_itself_are_refused_with_the_flag_to_use() {
     assert!(found[2].contains("engine port"), "{}", found[2]);
     assert!(found[3].contains("TLS"), "{}", found[3]);
     assert!(found[4].contains("--engine-userns-remap"), "{}", found[4]);
-    assert!(
-        found[5].contains("--engine-insecure-registry"),
-        "{}",
-        found[5]
-    );
+    assert!(found[5].contains("--engine-insecure-registry"), "{}", found[5]);
 }
 
 #[test]
 fn malformed_pairs_are_refused() {
-    let found = problems(&options_with(&[
-        "debug",
-        "=x",
-        "--debug=true",
-        "a b=c",
-        "k=line\nbreak",
-    ]));
+    let found = problems(&options_with(&["debug", "=x", "--debug=true", "a b=c", "k=line\nbreak"]));
     assert_eq!(found.len(), 5, "{found:#?}");
     assert!(found[0].contains("KEY=VALUE"));
     let found = problems(&EngineOptions {
         labels: vec!["novalue".into(), "ok=".into(), "env=prod".into()],
-        env: vec![
-            "HTTP_PROXY=http://p:3128".into(),
-            "1BAD=x".into(),
-            "NOEQUALS".into(),
-        ],
+        env: vec!["HTTP_PROXY=http://p:3128".into(), "1BAD=x".into(), "NOEQUALS".into()],
         ..EngineOptions::default()
     });
     assert_eq!(found.len(), 3, "{found:#?}");
@@ -165,47 +134,23 @@ fn malformed_pairs_are_refused() {
 #[test]
 fn storage_drivers_are_checked_by_name() {
     for driver in ["overlay2", "fuse-overlayfs", "btrfs", "zfs", "vfs"] {
-        let options = EngineOptions {
-            storage_driver: Some(driver.into()),
-            ..EngineOptions::default()
-        };
+        let options = EngineOptions { storage_driver: Some(driver.into()), ..EngineOptions::default() };
         assert!(options.validate().is_ok(), "{driver}");
     }
-    let removed = problems(&EngineOptions {
-        storage_driver: Some("devicemapper".into()),
-        ..EngineOptions::default()
-    });
-    assert!(
-        removed[0].contains("removed") && removed[0].contains("25.0"),
-        "{removed:?}"
-    );
-    let unknown = problems(&EngineOptions {
-        storage_driver: Some("ext4".into()),
-        ..EngineOptions::default()
-    });
+    let removed = problems(&EngineOptions { storage_driver: Some("devicemapper".into()), ..EngineOptions::default() });
+    assert!(removed[0].contains("removed") && removed[0].contains("25.0"), "{removed:?}");
+    let unknown = problems(&EngineOptions { storage_driver: Some("ext4".into()), ..EngineOptions::default() });
     assert!(unknown[0].contains("overlay2"), "{unknown:?}");
 }
 
 #[test]
 fn userns_remap_shapes() {
-    for good in [
-        "default",
-        "dockremap",
-        "user:group",
-        "1000:1000",
-        "svc_docker",
-    ] {
-        let options = EngineOptions {
-            userns_remap: Some(good.into()),
-            ..EngineOptions::default()
-        };
+    for good in ["default", "dockremap", "user:group", "1000:1000", "svc_docker"] {
+        let options = EngineOptions { userns_remap: Some(good.into()), ..EngineOptions::default() };
         assert!(options.validate().is_ok(), "{good}");
     }
     for bad in ["", "a:b:c", "user:", ":group", "-user", "has space"] {
-        let options = EngineOptions {
-            userns_remap: Some(bad.into()),
-            ..EngineOptions::default()
-        };
+        let options = EngineOptions { userns_remap: Some(bad.into()), ..EngineOptions::default() };
         assert!(options.validate().is_err(), "{bad:?}");
     }
 }
@@ -220,31 +165,18 @@ fn urls_registries_and_port() {
         ..EngineOptions::default()
     });
     assert_eq!(found.len(), 4, "{found:#?}");
-    let fine = EngineOptions {
-        install_url: Some("https://get.docker.com".into()),
-        ..EngineOptions::default()
-    };
+    let fine = EngineOptions { install_url: Some("https://get.docker.com".into()), ..EngineOptions::default() };
     assert!(fine.validate().is_ok());
-    let never = EngineOptions {
-        install_url: Some("none".into()),
-        ..EngineOptions::default()
-    };
+    let never = EngineOptions { install_url: Some("none".into()), ..EngineOptions::default() };
     assert!(never.validate().is_ok());
 }
 
 #[test]
 fn the_error_lists_every_problem() {
-    let error = EngineOptions {
-        port: 0,
-        options: vec!["debug".into()],
-        ..EngineOptions::default()
-    }
-    .validate()
-    .unwrap_err()
-    .to_string();
+    let error = EngineOptions { port: 0, options: vec!["debug".into()], ..EngineOptions::default() }
+        .validate()
+        .unwrap_err()
+        .to_string();
     assert!(error.starts_with("invalid engine options: "), "{error}");
-    assert!(
-        error.contains("port") && error.contains("\"debug\""),
-        "{error}"
-    );
+    assert!(error.contains("port") && error.contains("\"debug\""), "{error}");
 }

@@ -17,17 +17,13 @@ use crate::userns;
 const REMAP_RANGE_COUNT: u64 = 65_536;
 
 /// The local runtime binary to upload, read before anything touches the host.
-pub(crate) fn read_runtime_binary(
-    options: &EngineOptions,
-) -> Result<Option<Vec<u8>>, ProvisionError> {
+pub(crate) fn read_runtime_binary(options: &EngineOptions) -> Result<Option<Vec<u8>>, ProvisionError> {
     let Some(path) = &options.runtime_binary else {
         return Ok(None);
     };
-    std::fs::read(path)
-        .map(Some)
-        .map_err(|error| ProvisionError::InvalidEngineOptions {
-            problems: vec![format!("cannot read the runtime binary {path}: {error}")],
-        })
+    std::fs::read(path).map(Some).map_err(|error| ProvisionError::InvalidEngineOptions {
+        problems: vec![format!("cannot read the runtime binary {path}: {error}")],
+    })
 }
 
 /// The runtime's files: the wrapper Docker calls and, when uploaded, the binary.
@@ -37,11 +33,7 @@ pub(crate) fn runtime_files(options: &EngineOptions, binary: Option<Vec<u8>>) ->
     };
     let mut files = Vec::new();
     if let Some(binary) = binary {
-        files.push(ManagedFile::new(
-            &runtime::binary_path(runtime),
-            0o755,
-            binary,
-        ));
+        files.push(ManagedFile::new(&runtime::binary_path(runtime), 0o755, binary));
     }
     files.push(runtime::wrapper_file(runtime));
     files
@@ -61,16 +53,10 @@ pub(crate) async fn download_runtime<R: Remote>(
     if options.runtime_binary.is_some() || facts.file_state(&destination).is_some() {
         return Ok(());
     }
-    let url = options
-        .runtime_url
-        .as_deref()
-        .unwrap_or(runtime::YOUKI_RELEASE_URL);
+    let url = options.runtime_url.as_deref().unwrap_or(runtime::YOUKI_RELEASE_URL);
     let sha256 = options.runtime_sha256.as_deref().unwrap_or_default();
     on_phase(&format!("downloading {runtime} from {url}"));
-    session
-        .run_checked(&plan::download_runtime(url, sha256, runtime, &destination))
-        .await
-        .map(drop)
+    session.run_checked(&plan::download_runtime(url, sha256, runtime, &destination)).await.map(drop)
 }
 
 /// Creates a named userns-remap user and its ranges when the host lacks them.
@@ -92,15 +78,7 @@ pub(crate) async fn prepare_remap_user<R: Remote>(
         facts.file("/etc/subgid").unwrap_or_default(),
     ]);
     on_phase(&format!("creating the userns-remap user {user}"));
-    session
-        .run_checked(&plan::ensure_remap_user(
-            &user,
-            &group,
-            start,
-            REMAP_RANGE_COUNT,
-        ))
-        .await
-        .map(drop)
+    session.run_checked(&plan::ensure_remap_user(&user, &group, start, REMAP_RANGE_COUNT)).await.map(drop)
 }
 
 /// Installs the engine the way the options say: the family's packages (pinned when asked, and
@@ -114,15 +92,11 @@ pub(crate) async fn install_engine<R: Remote>(
 ) -> Result<(), ProvisionError> {
     let refused = |session: &Session<'_, R>, refusal: InstallRefusal| match refusal {
         InstallRefusal::NotAllowed | InstallRefusal::Preinstalled { .. } => {
-            ProvisionError::EngineMissing {
-                host: session.host.clone(),
-                reason: refusal.describe(),
-            }
+            ProvisionError::EngineMissing { host: session.host.clone(), reason: refusal.describe() }
         }
-        InstallRefusal::PinUnavailable { .. } => ProvisionError::InstallRefused {
-            host: session.host.clone(),
-            reason: refusal.describe(),
-        },
+        InstallRefusal::PinUnavailable { .. } => {
+            ProvisionError::InstallRefused { host: session.host.clone(), reason: refusal.describe() }
+        }
     };
     let packages = if options.install_url.is_none() {
         pinned_packages(session, family, options.engine_version.as_deref(), on_phase)
@@ -141,10 +115,10 @@ pub(crate) async fn install_engine<R: Remote>(
     )
     .map_err(|refusal| refused(session, refusal))?;
     for command in commands {
-        let phase = command.description.split_once(" install ").map_or_else(
-            || command.description.clone(),
-            |(_, what)| format!("installing {what}"),
-        );
+        let phase = command
+            .description
+            .split_once(" install ")
+            .map_or_else(|| command.description.clone(), |(_, what)| format!("installing {what}"));
         on_phase(&phase);
         session.run_checked(&command).await?;
     }
@@ -161,10 +135,7 @@ pub(crate) async fn pinned_packages<R: Remote>(
     let (Some(pin), Some(command)) = (pin, install::versions_command(family)) else {
         return Ok(Ok(install::unpinned_packages(family)));
     };
-    on_phase(&format!(
-        "looking up the versions of {} the host offers",
-        family.engine_packages().join(", ")
-    ));
+    on_phase(&format!("looking up the versions of {} the host offers", family.engine_packages().join(", ")));
     let output = session.run_checked(&command).await?;
     Ok(install::resolve_pin(family, pin, &text_of(&output.stdout)))
 }

@@ -23,16 +23,8 @@ pub enum ProvisionError {
     },
 
     /// The command ran and failed.
-    #[error(
-        "{command} failed on {host} with exit status {exit_status}{}",
-        describe_stderr(stderr)
-    )]
-    CommandFailed {
-        host: String,
-        command: String,
-        exit_status: u32,
-        stderr: String,
-    },
+    #[error("{command} failed on {host} with exit status {exit_status}{}", describe_stderr(stderr))]
+    CommandFailed { host: String, command: String, exit_status: u32, stderr: String },
 
     /// The detection script's output could not be understood.
     #[error("could not understand what {host} reported about itself: {message}")]
@@ -54,20 +46,14 @@ pub enum ProvisionError {
     },
 
     /// PID 1 is an init system rmachine does not know.
-    #[error(
-        "{host} runs {init} as PID 1; rmachine configures the engine under systemd, OpenRC and sysvinit"
-    )]
+    #[error("{host} runs {init} as PID 1; rmachine configures the engine under systemd, OpenRC and sysvinit")]
     UnsupportedInit { host: String, init: String },
 
     /// The login user is not root and sudo asks for a password (or refuses).
     #[error(
         "user {user} on {host} needs passwordless sudo: sudo said '{sudo_said}'; add '{user} ALL=(ALL) NOPASSWD:ALL' to /etc/sudoers.d/ or use root"
     )]
-    PasswordSudo {
-        host: String,
-        user: String,
-        sudo_said: String,
-    },
+    PasswordSudo { host: String, user: String, sudo_said: String },
 
     /// The login user is not root and sudo is not installed.
     #[error(
@@ -83,19 +69,11 @@ pub enum ProvisionError {
     #[error(
         "{host} has dockerd at {dockerd} but its init system has no docker service ({load_state}); rmachine adopts engines that run as the docker service (systemd's docker.service or /etc/init.d/docker)"
     )]
-    NoEngineService {
-        host: String,
-        dockerd: String,
-        load_state: String,
-    },
+    NoEngineService { host: String, dockerd: String, load_state: String },
 
     /// The requested storage driver cannot work on this host.
     #[error("the storage driver {driver} cannot run on {host}: {reason}")]
-    StorageDriverUnavailable {
-        host: String,
-        driver: String,
-        reason: String,
-    },
+    StorageDriverUnavailable { host: String, driver: String, reason: String },
 
     /// A foreign drop-in would override rmachine's ExecStart.
     #[error(
@@ -107,11 +85,7 @@ pub enum ProvisionError {
     #[error(
         "{path} on {host} sets {setting}: its -H flag would clash with the hosts rmachine sets in /etc/docker/daemon.json and stop dockerd from starting; remove -H from it. Nothing was changed"
     )]
-    ConflictingEngineFlags {
-        host: String,
-        path: String,
-        setting: String,
-    },
+    ConflictingEngineFlags { host: String, path: String, setting: String },
 
     /// The engine could not be installed or upgraded as asked.
     #[error("cannot install the engine on {host} as asked: {reason}")]
@@ -140,29 +114,14 @@ pub enum ProvisionError {
 
 fn describe_stderr(stderr: &str) -> String {
     let stderr = stderr.trim();
-    if stderr.is_empty() {
-        String::new()
-    } else {
-        format!(": {stderr}")
-    }
+    if stderr.is_empty() { String::new() } else { format!(": {stderr}") }
 }
 
 fn describe_engine_failure(error: &ProvisionError) -> String {
-    let ProvisionError::EngineFailed {
-        host,
-        reason,
-        journal,
-        restored,
-        restore_output,
-        running_again,
-    } = error
-    else {
+    let ProvisionError::EngineFailed { host, reason, journal, restored, restore_output, running_again } = error else {
         return String::new();
     };
-    let mut message = format!(
-        "configuring the engine on {host} failed: {}. ",
-        reason.trim()
-    );
+    let mut message = format!("configuring the engine on {host} failed: {}. ", reason.trim());
     if *restored && restore_output.is_empty() {
         message.push_str("Its configuration files had not been changed");
     } else if *restored {
@@ -176,9 +135,7 @@ fn describe_engine_failure(error: &ProvisionError) -> String {
     if *running_again {
         message.push_str(" and the engine is running again.");
     } else {
-        message.push_str(
-            " but the engine is NOT running; see `journalctl -u docker.service` on the host.",
-        );
+        message.push_str(" but the engine is NOT running; see `journalctl -u docker.service` on the host.");
     }
     let journal = journal.trim_end();
     if !journal.is_empty() {

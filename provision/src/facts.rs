@@ -86,9 +86,7 @@ impl HostFacts {
         let sections = split_sections(output)?;
         let single = |name: &str| sections.get(name).map(|body| body.trim().to_string());
         let user_id_text = single("user-id").ok_or("no user-id section")?;
-        let user_id = user_id_text
-            .parse()
-            .map_err(|_| format!("user-id {user_id_text:?} is not a number"))?;
+        let user_id = user_id_text.parse().map_err(|_| format!("user-id {user_id_text:?} is not a number"))?;
         let sudo_text = sections.get("sudo").ok_or("no sudo section")?;
         let (sudo_word, sudo_message) = sudo_text.split_once('\n').unwrap_or((sudo_text, ""));
         let sudo = match sudo_word.trim() {
@@ -135,9 +133,7 @@ impl HostFacts {
             os_release: OsRelease::parse(sections.get("os-release").map_or("", String::as_str)),
             has_os_release: sections.contains_key("os-release"),
             user_id,
-            user_name: single("user-name")
-                .filter(|name| !name.is_empty())
-                .unwrap_or(user_id_text),
+            user_name: single("user-name").filter(|name| !name.is_empty()).unwrap_or(user_id_text),
             sudo,
             hostname: single("hostname").unwrap_or_default(),
             init_process: single("init-process").unwrap_or_default(),
@@ -146,12 +142,9 @@ impl HostFacts {
             docker_service,
             files,
             file_states,
-            docker_root_filesystem: single("docker-root-filesystem")
-                .filter(|name| !name.is_empty()),
+            docker_root_filesystem: single("docker-root-filesystem").filter(|name| !name.is_empty()),
             overlay_filesystem: sections.contains_key("overlay-filesystem"),
-            xfs_ftype: single("xfs-ftype")
-                .filter(|text| !text.is_empty())
-                .map(|text| text == "ftype=1"),
+            xfs_ftype: single("xfs-ftype").filter(|text| !text.is_empty()).map(|text| text == "ftype=1"),
             fuse_device: sections.contains_key("fuse-device"),
             dockerd_running: sections.contains_key("dockerd-running"),
             init_script: single("init-script").filter(|path| !path.is_empty()),
@@ -178,9 +171,7 @@ impl HostFacts {
 
     /// Whether docker.service is running (systemd hosts).
     pub(crate) fn docker_service_active(&self) -> bool {
-        self.docker_service
-            .as_ref()
-            .is_some_and(|service| service.active_state == "active")
+        self.docker_service.as_ref().is_some_and(|service| service.active_state == "active")
     }
 
     /// Whether a dockerd process runs (hosts without systemd).
@@ -219,16 +210,11 @@ fn split_sections(output: &str) -> Result<BTreeMap<String, String>, String> {
     for line in output.split_inclusive('\n') {
         if let Some(name) = line.strip_prefix(SECTION_MARKER) {
             finish(current.take());
-            current = Some((
-                name.trim_end_matches(['\n', '\r']).to_string(),
-                String::new(),
-            ));
+            current = Some((name.trim_end_matches(['\n', '\r']).to_string(), String::new()));
         } else if let Some((_, body)) = current.as_mut() {
             body.push_str(line);
         } else if !line.trim().is_empty() {
-            return Err(format!(
-                "unexpected output before the first section: {line:?}"
-            ));
+            return Err(format!("unexpected output before the first section: {line:?}"));
         }
     }
     finish(current.take());

@@ -25,25 +25,13 @@ fn parses_a_debian_host_running_docker_io() {
     assert_eq!(service.active_state, "active");
     assert_eq!(service.fragment_path, "/lib/systemd/system/docker.service");
     assert_eq!(service.socket_load_state, "loaded");
-    assert!(
-        service
-            .unit_text
-            .as_ref()
-            .unwrap()
-            .contains("ExecStart=/usr/sbin/dockerd -H fd://")
-    );
+    assert!(service.unit_text.as_ref().unwrap().contains("ExecStart=/usr/sbin/dockerd -H fd://"));
     assert_eq!(service.drop_ins.len(), 1);
-    assert_eq!(
-        service.drop_ins[0].0,
-        "/etc/systemd/system/docker.service.d/10-machine.conf"
-    );
+    assert_eq!(service.drop_ins[0].0, "/etc/systemd/system/docker.service.d/10-machine.conf");
     assert!(facts.docker_service_active());
     assert_eq!(facts.storage_driver_in_use.as_deref(), Some("overlay2"));
     assert_eq!(facts.file("/etc/hostname"), Some("debian\n"));
-    assert_eq!(
-        facts.file("/etc/docker/daemon.json"),
-        Some("{\"log-driver\": \"journald\"}")
-    );
+    assert_eq!(facts.file("/etc/docker/daemon.json"), Some("{\"log-driver\": \"journald\"}"));
     assert_eq!(facts.file("/etc/docker/server.pem"), None);
     assert_eq!(
         facts.file_state("/etc/docker/ca.pem"),
@@ -74,10 +62,7 @@ fn sudo_denial_keeps_what_sudo_said() {
     let output = "@@rmachine-section@@ user-id\n1000\n\
                   @@rmachine-section@@ sudo\ndenied\nsudo: a password is required\n";
     let facts = HostFacts::parse(output).unwrap();
-    assert_eq!(
-        facts.sudo,
-        SudoState::Denied("sudo: a password is required".into())
-    );
+    assert_eq!(facts.sudo, SudoState::Denied("sudo: a password is required".into()));
     assert_eq!(facts.user_name, "1000", "falls back to the user id");
     assert!(facts.docker_service.is_none());
     assert!(!facts.docker_service_active());
@@ -87,20 +72,13 @@ fn sudo_denial_keeps_what_sudo_said() {
 fn garbage_is_refused() {
     assert!(HostFacts::parse("bash: sh: command not found\n").is_err());
     assert!(HostFacts::parse("").is_err());
-    assert!(
-        HostFacts::parse("@@rmachine-section@@ user-id\nroot\n@@rmachine-section@@ sudo\nroot\n")
-            .is_err()
-    );
-    assert!(
-        HostFacts::parse("@@rmachine-section@@ user-id\n0\n@@rmachine-section@@ sudo\nmaybe\n")
-            .is_err()
-    );
+    assert!(HostFacts::parse("@@rmachine-section@@ user-id\nroot\n@@rmachine-section@@ sudo\nroot\n").is_err());
+    assert!(HostFacts::parse("@@rmachine-section@@ user-id\n0\n@@rmachine-section@@ sudo\nmaybe\n").is_err());
 }
 
 #[test]
 fn the_real_script_runs_and_parses_here() {
-    let directory =
-        std::env::temp_dir().join(format!("rmachine-facts-test-{}", std::process::id()));
+    let directory = std::env::temp_dir().join(format!("rmachine-facts-test-{}", std::process::id()));
     std::fs::create_dir_all(&directory).unwrap();
     let managed = directory.join("managed.pem");
     std::fs::write(&managed, "abc").unwrap();
@@ -117,16 +95,7 @@ fn the_real_script_runs_and_parses_here() {
     let facts = HostFacts::parse(&String::from_utf8_lossy(&output.stdout)).unwrap();
     assert!(!facts.hostname.is_empty());
     assert!(!facts.init_process.is_empty());
-    let state = facts
-        .file_state(&managed.to_string_lossy())
-        .expect("managed file reported");
-    assert_eq!(
-        state.sha256,
-        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-    );
-    assert!(
-        facts
-            .file_state(&directory.join("missing.pem").to_string_lossy())
-            .is_none()
-    );
+    let state = facts.file_state(&managed.to_string_lossy()).expect("managed file reported");
+    assert_eq!(state.sha256, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    assert!(facts.file_state(&directory.join("missing.pem").to_string_lossy()).is_none());
 }

@@ -53,10 +53,7 @@ pub(crate) enum EngineSource {
     /// The distribution's own packages.
     Packages(&'static [&'static str]),
     /// Docker's repository (added first), then its packages.
-    DockerRepository {
-        repository: &'static str,
-        packages: &'static [&'static str],
-    },
+    DockerRepository { repository: &'static str, packages: &'static [&'static str] },
     /// Part of the OS image: rmachine only configures it.
     Preinstalled,
 }
@@ -91,12 +88,8 @@ impl OsFamily {
 
     fn matches(&self, identifier: &str, release: &OsRelease) -> bool {
         self.identifiers.contains(&identifier)
-            && self
-                .variant_id
-                .is_none_or(|variant| release.get("VARIANT_ID") == Some(variant))
-            && self
-                .version_id
-                .is_none_or(|version| release.get("VERSION_ID") == Some(version))
+            && self.variant_id.is_none_or(|variant| release.get("VARIANT_ID") == Some(variant))
+            && self.version_id.is_none_or(|version| release.get("VERSION_ID") == Some(version))
     }
 }
 
@@ -192,13 +185,7 @@ pub(crate) static FAMILIES: &[OsFamily] = &[
     OsFamily {
         name: "opensuse",
         description: "openSUSE and SLES",
-        identifiers: &[
-            "opensuse-leap",
-            "opensuse-tumbleweed",
-            "opensuse",
-            "suse",
-            "sles",
-        ],
+        identifiers: &["opensuse-leap", "opensuse-tumbleweed", "opensuse", "suse", "sles"],
         variant_id: None,
         version_id: None,
         engine: EngineSource::Packages(&["docker"]),
@@ -218,32 +205,20 @@ pub(crate) struct NoSupportedFamily {
 pub(crate) fn choose(release: &OsRelease) -> Result<&'static OsFamily, NoSupportedFamily> {
     std::iter::once(release.id())
         .chain(release.id_like())
-        .find_map(|identifier| {
-            FAMILIES
-                .iter()
-                .find(|family| family.matches(&identifier, release))
-        })
+        .find_map(|identifier| FAMILIES.iter().find(|family| family.matches(&identifier, release)))
         .ok_or(NoSupportedFamily { recognized: None })
 }
 
 /// The supported families, for messages.
 pub(crate) fn supported_description() -> &'static str {
-    static DESCRIPTION: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-        FAMILIES
-            .iter()
-            .map(|family| family.description)
-            .collect::<Vec<_>>()
-            .join(", ")
-    });
+    static DESCRIPTION: std::sync::LazyLock<String> =
+        std::sync::LazyLock::new(|| FAMILIES.iter().map(|family| family.description).collect::<Vec<_>>().join(", "));
     &DESCRIPTION
 }
 
 /// A package name with a version pin, as `manager` writes it.
 pub(crate) fn pinned(manager: &PackageManager, package: &str, version: &str) -> String {
-    manager
-        .pin_format
-        .replace("{package}", package)
-        .replace("{version}", version)
+    manager.pin_format.replace("{package}", package).replace("{version}", version)
 }
 
 /// The full version string among `available` (as the package manager lists them) that a pin
@@ -252,10 +227,7 @@ pub(crate) fn pinned(manager: &PackageManager, package: &str, version: &str) -> 
 pub(crate) fn select_version<'a>(available: &[&'a str], pin: &str) -> Option<&'a str> {
     available.iter().copied().find(|full| {
         let bare = full.split_once(':').map_or(*full, |(_, rest)| rest);
-        bare == pin
-            || bare
-                .strip_prefix(pin)
-                .is_some_and(|rest| rest.starts_with(['+', '-', '~', '.', '_']))
+        bare == pin || bare.strip_prefix(pin).is_some_and(|rest| rest.starts_with(['+', '-', '~', '.', '_']))
     })
 }
 

@@ -5,9 +5,7 @@
 use crate::facts::HostFacts;
 use crate::managed_files::ManagedFile;
 use crate::render::{self, Listener};
-use crate::shell::{
-    JOURNAL_SYSTEMD, LOG_FILE_TAIL, RESTART_DOCKER_INIT, RESTART_DOCKER_SYSTEMD, Script,
-};
+use crate::shell::{JOURNAL_SYSTEMD, LOG_FILE_TAIL, RESTART_DOCKER_INIT, RESTART_DOCKER_SYSTEMD, Script};
 use crate::systemd::{self, DROP_IN_NAME, DROP_IN_PATH};
 
 /// The init system running as PID 1.
@@ -113,11 +111,7 @@ pub(crate) static SYSVINIT: ServiceManager = ServiceManager {
     journal_script: LOG_FILE_TAIL,
 };
 
-fn configure_openrc(
-    facts: &HostFacts,
-    _dockerd: &str,
-    env: &[String],
-) -> Result<ServiceConfiguration, ServiceProblem> {
+fn configure_openrc(facts: &HostFacts, _dockerd: &str, env: &[String]) -> Result<ServiceConfiguration, ServiceProblem> {
     configure_init_script(facts, "/etc/conf.d/docker", env)
 }
 
@@ -137,14 +131,11 @@ fn configure_init_script(
     env: &[String],
 ) -> Result<ServiceConfiguration, ServiceProblem> {
     if facts.init_script.is_none() {
-        return Err(ServiceProblem::NoService {
-            load_state: "no /etc/init.d/docker".into(),
-        });
+        return Err(ServiceProblem::NoService { load_state: "no /etc/init.d/docker".into() });
     }
     let mut warnings = Vec::new();
     if let Some(options) = facts.file(options_path).and_then(docker_options_setting) {
-        let (_, hosts) =
-            systemd::arguments_and_hosts(&format!("dockerd {}", options.trim_matches(['"', '\''])));
+        let (_, hosts) = systemd::arguments_and_hosts(&format!("dockerd {}", options.trim_matches(['"', '\''])));
         if !hosts.is_empty() {
             return Err(ServiceProblem::ConflictingOptions {
                 path: options_path.to_string(),
@@ -160,37 +151,19 @@ fn configure_init_script(
             "--engine-env is applied through systemd only; on this host set the variables in {options_path}"
         ));
     }
-    Ok(ServiceConfiguration {
-        listener: Listener::UnixSocket,
-        files: Vec::new(),
-        warnings,
-    })
+    Ok(ServiceConfiguration { listener: Listener::UnixSocket, files: Vec::new(), warnings })
 }
 
-fn configure_systemd(
-    facts: &HostFacts,
-    dockerd: &str,
-    env: &[String],
-) -> Result<ServiceConfiguration, ServiceProblem> {
+fn configure_systemd(facts: &HostFacts, dockerd: &str, env: &[String]) -> Result<ServiceConfiguration, ServiceProblem> {
     let service = facts.docker_service.clone().unwrap_or_default();
     if service.load_state != "loaded" {
         return Err(ServiceProblem::NoService {
-            load_state: if service.load_state.is_empty() {
-                "unknown".into()
-            } else {
-                service.load_state
-            },
+            load_state: if service.load_state.is_empty() { "unknown".into() } else { service.load_state },
         });
     }
-    let command = service
-        .unit_text
-        .as_deref()
-        .and_then(systemd::exec_start)
-        .unwrap_or_else(|| dockerd.to_string());
+    let command = service.unit_text.as_deref().and_then(systemd::exec_start).unwrap_or_else(|| dockerd.to_string());
     let (arguments, hosts) = systemd::arguments_and_hosts(&command);
-    let listener = if service.socket_load_state == "loaded"
-        || hosts.iter().any(|host| host.starts_with("fd://"))
-    {
+    let listener = if service.socket_load_state == "loaded" || hosts.iter().any(|host| host.starts_with("fd://")) {
         Listener::SocketActivation
     } else {
         Listener::UnixSocket
@@ -209,25 +182,16 @@ fn configure_systemd(
             "{path} also sets ExecStart for docker.service; rmachine's {DROP_IN_PATH} comes after it and overrides it"
         ));
     }
-    let passes_docker_options = arguments
-        .iter()
-        .any(|argument| argument.contains("$DOCKER_OPTS") || argument.contains("${DOCKER_OPTS}"));
-    if passes_docker_options
-        && let Some(options) = facts
-            .file("/etc/default/docker")
-            .and_then(docker_options_setting)
-    {
+    let passes_docker_options =
+        arguments.iter().any(|argument| argument.contains("$DOCKER_OPTS") || argument.contains("${DOCKER_OPTS}"));
+    if passes_docker_options && let Some(options) = facts.file("/etc/default/docker").and_then(docker_options_setting) {
         warnings.push(format!(
             "/etc/default/docker sets DOCKER_OPTS={options}, which docker.service still passes to dockerd; \
              a flag there that is also set in /etc/docker/daemon.json stops dockerd from starting"
         ));
     }
     let drop_in = render::drop_in(dockerd, &arguments, env);
-    Ok(ServiceConfiguration {
-        listener,
-        files: vec![ManagedFile::new(DROP_IN_PATH, 0o644, drop_in)],
-        warnings,
-    })
+    Ok(ServiceConfiguration { listener, files: vec![ManagedFile::new(DROP_IN_PATH, 0o644, drop_in)], warnings })
 }
 
 /// The value of an active, non-empty `DOCKER_OPTS=` line in /etc/default/docker.
@@ -235,11 +199,7 @@ fn docker_options_setting(text: &str) -> Option<String> {
     text.lines()
         .map(str::trim)
         .filter(|line| !line.starts_with('#'))
-        .filter_map(|line| {
-            line.strip_prefix("export ")
-                .unwrap_or(line)
-                .strip_prefix("DOCKER_OPTS=")
-        })
+        .filter_map(|line| line.strip_prefix("export ").unwrap_or(line).strip_prefix("DOCKER_OPTS="))
         .map(|value| value.trim().to_string())
         .rfind(|value| !value.is_empty() && value != "\"\"" && value != "''")
 }

@@ -3,10 +3,7 @@
 use super::*;
 
 fn debian_facts_text() -> String {
-    let path = format!(
-        "{}/tests/fixtures/facts/debian-12-docker-io.txt",
-        env!("CARGO_MANIFEST_DIR")
-    );
+    let path = format!("{}/tests/fixtures/facts/debian-12-docker-io.txt", env!("CARGO_MANIFEST_DIR"));
     std::fs::read_to_string(path).unwrap()
 }
 
@@ -21,10 +18,7 @@ fn detects_init_systems() {
     let mut facts = HostFacts::for_tests();
     facts.init_process = "init".into();
     assert_eq!(InitSystem::detect(&facts), InitSystem::SysVinit);
-    assert!(std::ptr::eq(
-        InitSystem::detect(&facts).service_manager().unwrap(),
-        &SYSVINIT
-    ));
+    assert!(std::ptr::eq(InitSystem::detect(&facts).service_manager().unwrap(), &SYSVINIT));
     facts.set_program("rc-service", "/sbin/rc-service");
     assert_eq!(InitSystem::detect(&facts), InitSystem::OpenRc);
     assert_eq!(InitSystem::detect(&facts).name(), "OpenRC");
@@ -42,9 +36,7 @@ fn sysvinit_and_openrc_use_daemon_json_only_and_refuse_host_flags_in_docker_opts
     facts.init_process = "init".into();
     assert_eq!(
         configure_sysvinit(&facts, "/usr/sbin/dockerd", &[]),
-        Err(ServiceProblem::NoService {
-            load_state: "no /etc/init.d/docker".into()
-        })
+        Err(ServiceProblem::NoService { load_state: "no /etc/init.d/docker".into() })
     );
     facts.init_script = Some("/etc/init.d/docker".into());
     let configuration = configure_sysvinit(&facts, "/usr/sbin/dockerd", &[]).unwrap();
@@ -81,19 +73,8 @@ fn debian_docker_io_gets_a_drop_in_without_host_flags() {
         ),
         "{drop_in}"
     );
-    assert!(
-        drop_in
-            .lines()
-            .filter(|line| !line.starts_with('#'))
-            .all(|line| !line.contains("-H")),
-        "{drop_in}"
-    );
-    assert_eq!(
-        configuration.warnings.len(),
-        1,
-        "{:?}",
-        configuration.warnings
-    );
+    assert!(drop_in.lines().filter(|line| !line.starts_with('#')).all(|line| !line.contains("-H")), "{drop_in}");
+    assert_eq!(configuration.warnings.len(), 1, "{:?}", configuration.warnings);
     assert!(configuration.warnings[0].contains("10-machine.conf"));
 }
 
@@ -117,14 +98,9 @@ fn a_later_drop_in_setting_exec_start_is_a_conflict() {
     );
     assert_eq!(
         configure_systemd(&facts_from(&text), "/usr/sbin/dockerd", &[]),
-        Err(ServiceProblem::ConflictingFile {
-            path: "/etc/systemd/system/docker.service.d/override.conf".into()
-        })
+        Err(ServiceProblem::ConflictingFile { path: "/etc/systemd/system/docker.service.d/override.conf".into() })
     );
-    let harmless = text.replace(
-        "ExecStart=\nExecStart=/usr/bin/dockerd -H tcp",
-        "Environment=X=tcp",
-    );
+    let harmless = text.replace("ExecStart=\nExecStart=/usr/bin/dockerd -H tcp", "Environment=X=tcp");
     assert!(configure_systemd(&facts_from(&harmless), "/usr/sbin/dockerd", &[]).is_ok());
 }
 
@@ -135,24 +111,15 @@ fn our_own_drop_in_is_not_foreign() {
         "drop-in /etc/systemd/system/docker.service.d/10-rmachine.conf",
     );
     let configuration = configure_systemd(&facts_from(&text), "/usr/sbin/dockerd", &[]).unwrap();
-    assert!(
-        configuration.warnings.is_empty(),
-        "{:?}",
-        configuration.warnings
-    );
+    assert!(configuration.warnings.is_empty(), "{:?}", configuration.warnings);
 }
 
 #[test]
 fn a_missing_unit_is_reported() {
-    let text = debian_facts_text().replace(
-        "LoadState=loaded\nFragmentPath",
-        "LoadState=not-found\nFragmentPath",
-    );
+    let text = debian_facts_text().replace("LoadState=loaded\nFragmentPath", "LoadState=not-found\nFragmentPath");
     assert_eq!(
         configure_systemd(&facts_from(&text), "/usr/local/bin/dockerd", &[]),
-        Err(ServiceProblem::NoService {
-            load_state: "not-found".into()
-        })
+        Err(ServiceProblem::NoService { load_state: "not-found".into() })
     );
 }
 
@@ -164,35 +131,18 @@ fn docker_opts_in_etc_default_is_warned_about() {
     );
     let configuration = configure_systemd(&facts_from(&text), "/usr/sbin/dockerd", &[]).unwrap();
     assert!(
-        configuration
-            .warnings
-            .iter()
-            .any(|warning| warning.contains("DOCKER_OPTS=\"-H tcp://0.0.0.0:2375\"")),
+        configuration.warnings.iter().any(|warning| warning.contains("DOCKER_OPTS=\"-H tcp://0.0.0.0:2375\"")),
         "{:?}",
         configuration.warnings
     );
-    assert_eq!(
-        docker_options_setting("DOCKER_OPTS=\"\"\n# DOCKER_OPTS=x\n"),
-        None
-    );
-    assert_eq!(
-        docker_options_setting("export DOCKER_OPTS=--debug\n").as_deref(),
-        Some("--debug")
-    );
+    assert_eq!(docker_options_setting("DOCKER_OPTS=\"\"\n# DOCKER_OPTS=x\n"), None);
+    assert_eq!(docker_options_setting("export DOCKER_OPTS=--debug\n").as_deref(), Some("--debug"));
 }
 
 #[test]
 fn environment_goes_into_the_drop_in() {
     let facts = facts_from(&debian_facts_text());
-    let configuration = configure_systemd(
-        &facts,
-        "/usr/sbin/dockerd",
-        &["HTTP_PROXY=http://p:3128".into()],
-    )
-    .unwrap();
+    let configuration = configure_systemd(&facts, "/usr/sbin/dockerd", &["HTTP_PROXY=http://p:3128".into()]).unwrap();
     let drop_in = String::from_utf8(configuration.files[0].content.clone()).unwrap();
-    assert!(
-        drop_in.contains("Environment=\"HTTP_PROXY=http://p:3128\"\n"),
-        "{drop_in}"
-    );
+    assert!(drop_in.contains("Environment=\"HTTP_PROXY=http://p:3128\"\n"), "{drop_in}");
 }

@@ -14,37 +14,23 @@ pub(crate) enum InstallRefusal {
     /// The OS ships the engine; it must already be there.
     Preinstalled { family: &'static str },
     /// The pin cannot be honoured by the family's packages.
-    PinUnavailable {
-        package: String,
-        pin: String,
-        available: Vec<String>,
-    },
+    PinUnavailable { package: String, pin: String, available: Vec<String> },
 }
 
 impl InstallRefusal {
     pub(crate) fn describe(&self) -> String {
         match self {
-            Self::NotAllowed => {
-                "the install URL is 'none', so rmachine does not install it; install Docker Engine \
+            Self::NotAllowed => "the install URL is 'none', so rmachine does not install it; install Docker Engine \
                  on the host first, or give another install URL"
-                    .into()
-            }
+                .into(),
             Self::Preinstalled { family } => format!(
                 "{family} ships Docker Engine in its image and rmachine only configures it there; \
                  this host has no dockerd (enable the OS's docker extension/sysext)"
             ),
-            Self::PinUnavailable {
-                package,
-                pin,
-                available,
-            } => format!(
+            Self::PinUnavailable { package, pin, available } => format!(
                 "the engine version {pin} was asked for, but {package} from the host's package repositories offers only {}; \
                  use --engine-install-url https://get.docker.com (Docker's own packages) for other versions",
-                if available.is_empty() {
-                    "nothing".to_string()
-                } else {
-                    available.join(", ")
-                }
+                if available.is_empty() { "nothing".to_string() } else { available.join(", ") }
             ),
         }
     }
@@ -59,32 +45,15 @@ pub(crate) fn versions_command(family: &OsFamily) -> Option<RemoteCommand> {
 
 /// The pinned package names for `pin`, given the versions the host offers (`versions_output`,
 /// one a line); Err when none matches.
-pub(crate) fn resolve_pin(
-    family: &OsFamily,
-    pin: &str,
-    versions_output: &str,
-) -> Result<Vec<String>, InstallRefusal> {
-    let manager = family.package_manager.ok_or(InstallRefusal::Preinstalled {
-        family: family.description,
-    })?;
-    let available: Vec<&str> = versions_output
-        .lines()
-        .map(str::trim)
-        .filter(|line| !line.is_empty())
-        .collect();
+pub(crate) fn resolve_pin(family: &OsFamily, pin: &str, versions_output: &str) -> Result<Vec<String>, InstallRefusal> {
+    let manager = family.package_manager.ok_or(InstallRefusal::Preinstalled { family: family.description })?;
+    let available: Vec<&str> = versions_output.lines().map(str::trim).filter(|line| !line.is_empty()).collect();
     let packages = family.engine_packages();
     let Some(full) = family::select_version(&available, pin) else {
         return Err(InstallRefusal::PinUnavailable {
-            package: packages
-                .first()
-                .copied()
-                .unwrap_or("the engine")
-                .to_string(),
+            package: packages.first().copied().unwrap_or("the engine").to_string(),
             pin: pin.to_string(),
-            available: available
-                .iter()
-                .map(|version| version.to_string())
-                .collect(),
+            available: available.iter().map(|version| version.to_string()).collect(),
         });
     };
     // docker-ce and docker-ce-cli share versions; containerd.io does not.
@@ -115,18 +84,13 @@ pub(crate) fn install_plan(
         Some(url) => {
             let mut commands = Vec::new();
             if !has_downloader && let Some(manager) = family.package_manager {
-                commands.push(plan::install_packages(
-                    manager,
-                    &["curl", "ca-certificates"],
-                ));
+                commands.push(plan::install_packages(manager, &["curl", "ca-certificates"]));
             }
             commands.push(plan::install_from_url(url, pin));
             Ok(commands)
         }
         None => {
-            let manager = family.package_manager.ok_or(InstallRefusal::Preinstalled {
-                family: family.description,
-            })?;
+            let manager = family.package_manager.ok_or(InstallRefusal::Preinstalled { family: family.description })?;
             let mut commands = Vec::new();
             if let EngineSource::DockerRepository { repository, .. } = family.engine {
                 commands.push(plan::packages(manager, "add-repository", &[repository]));
@@ -139,13 +103,8 @@ pub(crate) fn install_plan(
 }
 
 /// The commands that upgrade the engine packages (to `packages`, pinned or not).
-pub(crate) fn upgrade_plan(
-    family: &OsFamily,
-    packages: &[String],
-) -> Result<Vec<RemoteCommand>, InstallRefusal> {
-    let manager = family.package_manager.ok_or(InstallRefusal::Preinstalled {
-        family: family.description,
-    })?;
+pub(crate) fn upgrade_plan(family: &OsFamily, packages: &[String]) -> Result<Vec<RemoteCommand>, InstallRefusal> {
+    let manager = family.package_manager.ok_or(InstallRefusal::Preinstalled { family: family.description })?;
     let names: Vec<&str> = packages.iter().map(String::as_str).collect();
     Ok(vec![plan::packages(manager, "upgrade", &names)])
 }
@@ -161,11 +120,7 @@ pub(crate) fn version_matches(version_output: &str, pin: &str) -> bool {
 
 /// The family's engine packages, unpinned.
 pub(crate) fn unpinned_packages(family: &OsFamily) -> Vec<String> {
-    family
-        .engine_packages()
-        .iter()
-        .map(|package| package.to_string())
-        .collect()
+    family.engine_packages().iter().map(|package| package.to_string()).collect()
 }
 
 #[cfg(test)]

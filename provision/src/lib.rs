@@ -31,18 +31,17 @@ mod session;
 mod shell;
 mod storage;
 mod systemd;
+mod transport;
 mod upgrade;
 mod userns;
 mod verify;
-mod transport;
 mod warnings;
 
 pub use engine_options::EngineOptions;
-pub use transport::EngineTransport;
 pub use error::ProvisionError;
 pub use pipeline::provision;
-pub use upgrade::{UpgradeReport, upgrade};
 pub use remote::{
-    CommandOutput, EngineCertificates, EngineCheck, ProvisionReport, ProvisionRequest, Remote,
-    RemoteError,
+    CommandOutput, EngineCertificates, EngineCheck, ProvisionReport, ProvisionRequest, Remote, RemoteError,
 };
+pub use transport::EngineTransport;
+pub use upgrade::{UpgradeReport, upgrade};

@@ -24,19 +24,12 @@ pub(crate) struct ManagedFile {
 
 impl ManagedFile {
     pub(crate) fn new(path: &str, mode: u32, content: impl Into<Vec<u8>>) -> Self {
-        Self {
-            path: path.to_string(),
-            mode,
-            content: content.into(),
-        }
+        Self { path: path.to_string(), mode, content: content.into() }
     }
 
     /// The content's SHA-256, in lower-case hex as `sha256sum` prints it.
     pub(crate) fn sha256(&self) -> String {
-        Sha256::digest(&self.content)
-            .iter()
-            .map(|byte| format!("{byte:02x}"))
-            .collect()
+        Sha256::digest(&self.content).iter().map(|byte| format!("{byte:02x}")).collect()
     }
 
     /// The mode as `stat -c %a` prints it ("644", "600").
@@ -54,25 +47,14 @@ impl ManagedFile {
 pub(crate) fn certificate_files(certificates: &EngineCertificates) -> Vec<ManagedFile> {
     vec![
         ManagedFile::new(CA_PATH, 0o644, certificates.ca_pem.as_bytes()),
-        ManagedFile::new(
-            SERVER_CERTIFICATE_PATH,
-            0o644,
-            certificates.server_cert_pem.as_bytes(),
-        ),
-        ManagedFile::new(
-            SERVER_KEY_PATH,
-            0o600,
-            certificates.server_key_pem.as_bytes(),
-        ),
+        ManagedFile::new(SERVER_CERTIFICATE_PATH, 0o644, certificates.server_cert_pem.as_bytes()),
+        ManagedFile::new(SERVER_KEY_PATH, 0o600, certificates.server_key_pem.as_bytes()),
     ]
 }
 
 /// The arguments (`MARKER RUN_ID DEST MODE LENGTH…`) and standard input (the contents, in
 /// order) of write-files.sh for `files`.
-pub(crate) fn write_files_input(
-    run_identifier: &str,
-    files: &[&ManagedFile],
-) -> (Vec<String>, Vec<u8>) {
+pub(crate) fn write_files_input(run_identifier: &str, files: &[&ManagedFile]) -> (Vec<String>, Vec<u8>) {
     let mut arguments = vec![WRITE_MARKER_PATH.to_string(), run_identifier.to_string()];
     let mut input = Vec::new();
     for file in files {

@@ -61,20 +61,11 @@ fn read(path: &str) -> Vec<u8> {
 #[test]
 fn hash_and_mode_match_what_the_host_reports() {
     let file = ManagedFile::new("/x", 0o600, "abc");
-    assert_eq!(
-        file.sha256(),
-        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-    );
+    assert_eq!(file.sha256(), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
     assert_eq!(file.mode_text(), "600");
-    let same = FileState {
-        sha256: file.sha256(),
-        mode: "600".into(),
-    };
+    let same = FileState { sha256: file.sha256(), mode: "600".into() };
     assert!(file.is_on_host(Some(&same)));
-    let wrong_mode = FileState {
-        mode: "644".into(),
-        ..same.clone()
-    };
+    let wrong_mode = FileState { mode: "644".into(), ..same.clone() };
     assert!(!file.is_on_host(Some(&wrong_mode)));
     assert!(!file.is_on_host(None));
 }
@@ -86,17 +77,10 @@ fn certificates_get_their_paths_and_modes() {
         server_cert_pem: "cert".into(),
         server_key_pem: "key".into(),
     });
-    let summary: Vec<_> = files
-        .iter()
-        .map(|file| (file.path.as_str(), file.mode))
-        .collect();
+    let summary: Vec<_> = files.iter().map(|file| (file.path.as_str(), file.mode)).collect();
     assert_eq!(
         summary,
-        [
-            ("/etc/docker/ca.pem", 0o644),
-            ("/etc/docker/server.pem", 0o644),
-            ("/etc/docker/server-key.pem", 0o600)
-        ]
+        [("/etc/docker/ca.pem", 0o644), ("/etc/docker/server.pem", 0o644), ("/etc/docker/server-key.pem", 0o600)]
     );
 }
 
@@ -105,19 +89,7 @@ fn write_files_input_lists_path_mode_and_length() {
     let first = ManagedFile::new("/etc/a", 0o644, "12345");
     let second = ManagedFile::new("/etc/b c", 0o600, "");
     let (arguments, input) = write_files_input("run-1", &[&first, &second]);
-    assert_eq!(
-        arguments,
-        [
-            WRITE_MARKER_PATH,
-            "run-1",
-            "/etc/a",
-            "0644",
-            "5",
-            "/etc/b c",
-            "0600",
-            "0"
-        ]
-    );
+    assert_eq!(arguments, [WRITE_MARKER_PATH, "run-1", "/etc/a", "0644", "5", "/etc/b c", "0600", "0"]);
     assert_eq!(input, b"12345");
 }
 
@@ -174,17 +146,8 @@ fn short_input_changes_nothing() {
     assert!(!Path::new(&format!("{existing}.rmachine-new")).exists());
     assert!(!Path::new(&arguments[0]).exists());
 
-    let (status, _, stderr) = run(
-        &WRITE_FILES,
-        &[
-            arguments[0].clone(),
-            "r".into(),
-            "relative".into(),
-            "0644".into(),
-            "0".into(),
-        ],
-        b"",
-    );
+    let (status, _, stderr) =
+        run(&WRITE_FILES, &[arguments[0].clone(), "r".into(), "relative".into(), "0644".into(), "0".into()], b"");
     assert_eq!(status, 10, "{stderr}");
 }
 
@@ -196,11 +159,7 @@ fn restore_of_another_run_touches_nothing() {
     std::fs::write(format!("{existing}.rmachine-bak"), "older run").unwrap();
     let marker = scratch.path(".rmachine-write");
     std::fs::write(&marker, "run-old\n").unwrap();
-    let (status, stdout, _) = run(
-        &RESTORE_FILES,
-        &[marker.clone(), "run-new".into(), existing.clone()],
-        b"",
-    );
+    let (status, stdout, _) = run(&RESTORE_FILES, &[marker.clone(), "run-new".into(), existing.clone()], b"");
     assert_eq!(status, 0);
     assert!(stdout.contains("nothing to restore"), "{stdout}");
     assert_eq!(read(&existing), b"current");

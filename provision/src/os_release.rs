@@ -22,11 +22,7 @@ impl OsRelease {
                 continue;
             };
             let key = key.trim();
-            if key.is_empty()
-                || !key
-                    .chars()
-                    .all(|character| character.is_ascii_alphanumeric() || character == '_')
-            {
+            if key.is_empty() || !key.chars().all(|character| character.is_ascii_alphanumeric() || character == '_') {
                 continue;
             }
             fields.insert(key.to_string(), unquote(value.trim()));
@@ -35,10 +31,7 @@ impl OsRelease {
     }
 
     pub(crate) fn get(&self, key: &str) -> Option<&str> {
-        self.fields
-            .get(key)
-            .map(String::as_str)
-            .filter(|value| !value.is_empty())
+        self.fields.get(key).map(String::as_str).filter(|value| !value.is_empty())
     }
 
     /// `ID`, lower case; "linux" when missing, as os-release(5) says.
@@ -48,11 +41,7 @@ impl OsRelease {
 
     /// The words of `ID_LIKE`, lower case, closest relative first.
     pub(crate) fn id_like(&self) -> Vec<String> {
-        self.get("ID_LIKE")
-            .unwrap_or_default()
-            .split_whitespace()
-            .map(str::to_ascii_lowercase)
-            .collect()
+        self.get("ID_LIKE").unwrap_or_default().split_whitespace().map(str::to_ascii_lowercase).collect()
     }
 
     /// `PRETTY_NAME`, else `NAME VERSION`, else "Linux", as os-release(5) says.
@@ -103,10 +92,7 @@ pub(crate) mod tests {
     use super::*;
 
     pub(crate) fn fixture(name: &str) -> String {
-        let path = format!(
-            "{}/tests/fixtures/os-release/{name}",
-            env!("CARGO_MANIFEST_DIR")
-        );
+        let path = format!("{}/tests/fixtures/os-release/{name}", env!("CARGO_MANIFEST_DIR"));
         std::fs::read_to_string(&path).unwrap_or_else(|error| panic!("{path}: {error}"))
     }
 
@@ -156,10 +142,7 @@ pub(crate) mod tests {
         assert_eq!(release.id(), "bare word");
         assert!(release.id_like().is_empty());
         assert_eq!(release.get("BAD-KEY"), None);
-        assert_eq!(
-            release.pretty_name(),
-            "Single Quoted 1 \"quoted\" $x \\ \\n"
-        );
+        assert_eq!(release.pretty_name(), "Single Quoted 1 \"quoted\" $x \\ \\n");
     }
 
     #[test]

@@ -49,15 +49,12 @@ pub async fn provision<R: Remote, C: EngineCheck>(
 
     if needs_hostname(&facts, request.hostname) {
         on_phase(&format!("setting the hostname to {}", request.hostname));
-        session
-            .run_checked(&plan::set_hostname(request.hostname))
-            .await?;
+        session.run_checked(&plan::set_hostname(request.hostname)).await?;
     }
 
     let engine_installed = facts.program("dockerd").is_none();
     if engine_installed {
-        engine_setup::install_engine(&mut session, &facts, family, request.engine, on_phase)
-            .await?;
+        engine_setup::install_engine(&mut session, &facts, family, request.engine, on_phase).await?;
         on_phase("detecting the installed engine");
         facts = session.detect(&managed_paths).await?;
     }
@@ -90,18 +87,12 @@ pub async fn provision<R: Remote, C: EngineCheck>(
     }
     let daemon_json = render::daemon_json(&effective, request.driver_name, service.listener)
         .map_err(|problems| ProvisionError::InvalidEngineOptions { problems })?;
-    let mut files = vec![ManagedFile::new(
-        DAEMON_JSON_PATH,
-        0o644,
-        daemon_json.as_bytes(),
-    )];
+    let mut files = vec![ManagedFile::new(DAEMON_JSON_PATH, 0o644, daemon_json.as_bytes())];
     files.extend(service.files);
     files.extend(certificates);
     files.extend(engine_setup::runtime_files(request.engine, runtime_binary));
-    let changed_files: Vec<&ManagedFile> = files
-        .iter()
-        .filter(|file| !file.is_on_host(facts.file_state(&file.path)))
-        .collect();
+    let changed_files: Vec<&ManagedFile> =
+        files.iter().filter(|file| !file.is_on_host(facts.file_state(&file.path))).collect();
 
     let mut report = ProvisionReport {
         os_pretty_name: facts.os_release.pretty_name(),
@@ -112,10 +103,7 @@ pub async fn provision<R: Remote, C: EngineCheck>(
         remote_commands: 0,
         warnings: service.warnings,
     };
-    if changed_files
-        .iter()
-        .any(|file| file.path == DAEMON_JSON_PATH)
-    {
+    if changed_files.iter().any(|file| file.path == DAEMON_JSON_PATH) {
         report.warnings.extend(warnings::configuration_warnings(
             facts.file(DAEMON_JSON_PATH),
             &daemon_json,
@@ -144,15 +132,7 @@ pub async fn provision<R: Remote, C: EngineCheck>(
     engine_setup::prepare_remap_user(&mut session, &facts, request.engine, on_phase).await?;
     engine_setup::download_runtime(&mut session, &facts, request.engine, on_phase).await?;
     let expectations = Expectations::new(&effective, effective.storage_driver.clone());
-    let applied = apply(
-        &mut session,
-        service_manager,
-        check,
-        &changed_files,
-        &expectations,
-        on_phase,
-    )
-    .await?;
+    let applied = apply(&mut session, service_manager, check, &changed_files, &expectations, on_phase).await?;
     report.engine_version = applied.engine_version;
     report.warnings.extend(applied.warnings);
     report.changed = true;
@@ -161,34 +141,22 @@ pub async fn provision<R: Remote, C: EngineCheck>(
 }
 
 /// How the engine's service is managed on this host.
-pub(crate) fn service_manager(
-    facts: &HostFacts,
-    host: &str,
-) -> Result<&'static ServiceManager, ProvisionError> {
+pub(crate) fn service_manager(facts: &HostFacts, host: &str) -> Result<&'static ServiceManager, ProvisionError> {
     let init = InitSystem::detect(facts);
-    init.service_manager()
-        .ok_or_else(|| ProvisionError::UnsupportedInit {
-            host: host.to_string(),
-            init: init.name(),
-        })
+    init.service_manager().ok_or_else(|| ProvisionError::UnsupportedInit { host: host.to_string(), init: init.name() })
 }
 
 fn check_storage_driver(driver: &str, facts: &HostFacts, host: &str) -> Result<(), ProvisionError> {
-    storage::check_host_can_run(driver, facts).map_err(|reason| {
-        ProvisionError::StorageDriverUnavailable {
-            host: host.to_string(),
-            driver: driver.to_string(),
-            reason,
-        }
+    storage::check_host_can_run(driver, facts).map_err(|reason| ProvisionError::StorageDriverUnavailable {
+        host: host.to_string(),
+        driver: driver.to_string(),
+        reason,
     })
 }
 
 /// The files whose state detection reports: the managed files whose content is not read back.
 pub(crate) fn managed_paths(certificates: &[ManagedFile], options: &EngineOptions) -> Vec<String> {
-    let mut paths = vec![
-        DAEMON_JSON_PATH.to_string(),
-        crate::systemd::DROP_IN_PATH.to_string(),
-    ];
+    let mut paths = vec![DAEMON_JSON_PATH.to_string(), crate::systemd::DROP_IN_PATH.to_string()];
     paths.extend(certificates.iter().map(|file| file.path.clone()));
     if let Some(runtime) = &options.runtime {
         paths.push(runtime::binary_path(runtime));
@@ -197,17 +165,11 @@ pub(crate) fn managed_paths(certificates: &[ManagedFile], options: &EngineOption
     paths
 }
 
-pub(crate) fn choose_family(
-    facts: &HostFacts,
-    host: &str,
-) -> Result<&'static OsFamily, ProvisionError> {
+pub(crate) fn choose_family(facts: &HostFacts, host: &str) -> Result<&'static OsFamily, ProvisionError> {
     family::choose(&facts.os_release).map_err(|refusal| {
         let release = &facts.os_release;
-        let pretty_name = if facts.has_os_release {
-            release.pretty_name()
-        } else {
-            "an OS without /etc/os-release".to_string()
-        };
+        let pretty_name =
+            if facts.has_os_release { release.pretty_name() } else { "an OS without /etc/os-release".to_string() };
         ProvisionError::UnsupportedOs {
             host: host.to_string(),
             pretty_name,
@@ -219,17 +181,11 @@ pub(crate) fn choose_family(
 }
 
 pub(crate) fn privilege(facts: &HostFacts, host: &str) -> Result<Privilege, ProvisionError> {
-    let host_name = host
-        .rsplit_once('@')
-        .map_or(host, |(_, address)| address)
-        .to_string();
+    let host_name = host.rsplit_once('@').map_or(host, |(_, address)| address).to_string();
     match &facts.sudo {
         SudoState::Root => Ok(Privilege::Root),
         SudoState::Passwordless => Ok(Privilege::Sudo),
-        SudoState::Missing => Err(ProvisionError::SudoMissing {
-            host: host_name,
-            user: facts.user_name.clone(),
-        }),
+        SudoState::Missing => Err(ProvisionError::SudoMissing { host: host_name, user: facts.user_name.clone() }),
         SudoState::Denied(message) => Err(ProvisionError::PasswordSudo {
             host: host_name,
             user: facts.user_name.clone(),
@@ -240,33 +196,18 @@ pub(crate) fn privilege(facts: &HostFacts, host: &str) -> Result<Privilege, Prov
 
 /// sudo's complaint without its "sudo: " prefix: "a password is required".
 fn sudo_said(message: &str) -> String {
-    let line = message
-        .lines()
-        .find(|line| !line.trim().is_empty())
-        .unwrap_or("no message");
-    line.trim()
-        .strip_prefix("sudo: ")
-        .unwrap_or(line.trim())
-        .to_string()
+    let line = message.lines().find(|line| !line.trim().is_empty()).unwrap_or("no message");
+    line.trim().strip_prefix("sudo: ").unwrap_or(line.trim()).to_string()
 }
 
 fn service_error(problem: ServiceProblem, host: &str, dockerd: &str) -> ProvisionError {
     match problem {
-        ServiceProblem::NoService { load_state } => ProvisionError::NoEngineService {
-            host: host.to_string(),
-            dockerd: dockerd.to_string(),
-            load_state,
-        },
-        ServiceProblem::ConflictingFile { path } => ProvisionError::ConflictingDropIn {
-            host: host.to_string(),
-            path,
-        },
+        ServiceProblem::NoService { load_state } => {
+            ProvisionError::NoEngineService { host: host.to_string(), dockerd: dockerd.to_string(), load_state }
+        }
+        ServiceProblem::ConflictingFile { path } => ProvisionError::ConflictingDropIn { host: host.to_string(), path },
         ServiceProblem::ConflictingOptions { path, setting } => {
-            ProvisionError::ConflictingEngineFlags {
-                host: host.to_string(),
-                path,
-                setting,
-            }
+            ProvisionError::ConflictingEngineFlags { host: host.to_string(), path, setting }
         }
     }
 }
@@ -282,19 +223,13 @@ fn needs_hostname(facts: &HostFacts, hostname: &str) -> bool {
         .filter(|fields| fields.first() == Some(&"127.0.1.1"))
         .collect();
     let hosts_fine = loopback_lines.len() == 1 && loopback_lines[0] == ["127.0.1.1", hostname];
-    facts.hostname != hostname
-        || facts.file("/etc/hostname").map(str::trim_end) != Some(hostname)
-        || !hosts_fine
+    facts.hostname != hostname || facts.file("/etc/hostname").map(str::trim_end) != Some(hostname) || !hosts_fine
 }
 
 /// Refuses a machine name that cannot be a hostname (RFC 1123 labels).
 fn check_hostname(hostname: &str) -> Result<(), ProvisionError> {
-    let refuse = |reason: &str| {
-        Err(ProvisionError::InvalidHostname {
-            name: hostname.to_string(),
-            reason: reason.to_string(),
-        })
-    };
+    let refuse =
+        |reason: &str| Err(ProvisionError::InvalidHostname { name: hostname.to_string(), reason: reason.to_string() });
     if hostname.is_empty() || hostname.len() > 253 {
         return refuse("a hostname has 1 to 253 characters");
     }
@@ -302,10 +237,7 @@ fn check_hostname(hostname: &str) -> Result<(), ProvisionError> {
         if label.is_empty() || label.len() > 63 {
             return refuse("each dot-separated part must have 1 to 63 characters");
         }
-        if !label
-            .chars()
-            .all(|character| character.is_ascii_alphanumeric() || character == '-')
-        {
+        if !label.chars().all(|character| character.is_ascii_alphanumeric() || character == '-') {
             return refuse("only letters, digits, '-' and '.' are allowed");
         }
         if label.starts_with('-') || label.ends_with('-') {

@@ -6,8 +6,8 @@ use crate::family::PackageManager;
 use crate::init::ServiceManager;
 use crate::managed_files::{self, ManagedFile, WRITE_MARKER_PATH};
 use crate::shell::{
-    self, DOWNLOAD_RUNTIME, ENSURE_REMAP_USER, FACTS, INSTALL_FROM_URL, PACKAGES, Privilege,
-    RESTORE_FILES, SET_HOSTNAME, Script, VERIFY_ENGINE, WRITE_FILES,
+    self, DOWNLOAD_RUNTIME, ENSURE_REMAP_USER, FACTS, INSTALL_FROM_URL, PACKAGES, Privilege, RESTORE_FILES,
+    SET_HOSTNAME, Script, VERIFY_ENGINE, WRITE_FILES,
 };
 
 /// One command to run on the host.
@@ -23,59 +23,28 @@ pub(crate) struct RemoteCommand {
 }
 
 impl RemoteCommand {
-    fn new(
-        description: impl Into<String>,
-        script: Script,
-        arguments: Vec<String>,
-        as_root: bool,
-    ) -> Self {
-        Self {
-            description: description.into(),
-            script,
-            arguments,
-            stdin: None,
-            as_root,
-        }
+    fn new(description: impl Into<String>, script: Script, arguments: Vec<String>, as_root: bool) -> Self {
+        Self { description: description.into(), script, arguments, stdin: None, as_root }
     }
 
     /// The command line for the login user's shell.
     pub(crate) fn command_line(&self, privilege: Privilege) -> String {
-        shell::command_line(
-            &self.script,
-            &self.arguments,
-            self.as_root.then_some(privilege),
-        )
+        shell::command_line(&self.script, &self.arguments, self.as_root.then_some(privilege))
     }
 }
 
 /// Detection; reports the hash and mode of each of `managed_paths`. Runs as the login user.
 pub(crate) fn detect_facts(managed_paths: &[String]) -> RemoteCommand {
-    RemoteCommand::new(
-        "the detection script (facts.sh)",
-        FACTS,
-        managed_paths.to_vec(),
-        false,
-    )
+    RemoteCommand::new("the detection script (facts.sh)", FACTS, managed_paths.to_vec(), false)
 }
 
 pub(crate) fn set_hostname(hostname: &str) -> RemoteCommand {
-    RemoteCommand::new(
-        format!("setting the hostname to {hostname}"),
-        SET_HOSTNAME,
-        vec![hostname.to_string()],
-        true,
-    )
+    RemoteCommand::new(format!("setting the hostname to {hostname}"), SET_HOSTNAME, vec![hostname.to_string()], true)
 }
 
-pub(crate) fn install_packages(
-    package_manager: &PackageManager,
-    packages: &[&str],
-) -> RemoteCommand {
-    let mut arguments: Vec<String> = package_manager
-        .install_arguments
-        .iter()
-        .map(|argument| argument.to_string())
-        .collect();
+pub(crate) fn install_packages(package_manager: &PackageManager, packages: &[&str]) -> RemoteCommand {
+    let mut arguments: Vec<String> =
+        package_manager.install_arguments.iter().map(|argument| argument.to_string()).collect();
     arguments.extend(packages.iter().map(|package| package.to_string()));
     RemoteCommand::new(
         format!("{} install {}", package_manager.name, packages.join(" ")),
@@ -86,31 +55,17 @@ pub(crate) fn install_packages(
 }
 
 /// `packages.sh MANAGER ACTION ARGUMENTS…`: upgrade, versions, add-repository.
-pub(crate) fn packages(
-    package_manager: &PackageManager,
-    action: &str,
-    arguments: &[&str],
-) -> RemoteCommand {
+pub(crate) fn packages(package_manager: &PackageManager, action: &str, arguments: &[&str]) -> RemoteCommand {
     let mut all = vec![package_manager.name.to_string(), action.to_string()];
     all.extend(arguments.iter().map(|argument| argument.to_string()));
-    RemoteCommand::new(
-        format!("{} {action} {}", package_manager.name, arguments.join(" ")),
-        PACKAGES,
-        all,
-        true,
-    )
+    RemoteCommand::new(format!("{} {action} {}", package_manager.name, arguments.join(" ")), PACKAGES, all, true)
 }
 
 /// The install script at `url`, with VERSION=`pin` when pinned.
 pub(crate) fn install_from_url(url: &str, pin: Option<&str>) -> RemoteCommand {
     let mut arguments = vec![url.to_string()];
     arguments.extend(pin.map(str::to_string));
-    RemoteCommand::new(
-        format!("the engine install script {url}"),
-        INSTALL_FROM_URL,
-        arguments,
-        true,
-    )
+    RemoteCommand::new(format!("the engine install script {url}"), INSTALL_FROM_URL, arguments, true)
 }
 
 /// Creates a userns-remap user, its group and their subordinate ranges where missing.
@@ -118,33 +73,18 @@ pub(crate) fn ensure_remap_user(user: &str, group: &str, start: u64, count: u64)
     RemoteCommand::new(
         format!("creating the userns-remap user {user}:{group}"),
         ENSURE_REMAP_USER,
-        vec![
-            user.into(),
-            group.into(),
-            start.to_string(),
-            count.to_string(),
-        ],
+        vec![user.into(), group.into(), start.to_string(), count.to_string()],
         true,
     )
 }
 
 /// Reports what the running engine does (`verify-engine.sh ARGUMENTS`).
 pub(crate) fn verify_engine(arguments: Vec<String>) -> RemoteCommand {
-    RemoteCommand::new(
-        "checking the running engine (verify-engine.sh)",
-        VERIFY_ENGINE,
-        arguments,
-        true,
-    )
+    RemoteCommand::new("checking the running engine (verify-engine.sh)", VERIFY_ENGINE, arguments, true)
 }
 
 /// Downloads a runtime's release tarball, checks its SHA-256 and installs `name` from it.
-pub(crate) fn download_runtime(
-    url: &str,
-    sha256: &str,
-    name: &str,
-    destination: &str,
-) -> RemoteCommand {
+pub(crate) fn download_runtime(url: &str, sha256: &str, name: &str, destination: &str) -> RemoteCommand {
     RemoteCommand::new(
         format!("downloading {name} from {url}"),
         DOWNLOAD_RUNTIME,
@@ -159,12 +99,7 @@ pub(crate) fn write_files(run_identifier: &str, files: &[&ManagedFile]) -> Remot
     let paths: Vec<&str> = files.iter().map(|file| file.path.as_str()).collect();
     RemoteCommand {
         stdin: Some(input),
-        ..RemoteCommand::new(
-            format!("writing {}", paths.join(", ")),
-            WRITE_FILES,
-            arguments,
-            true,
-        )
+        ..RemoteCommand::new(format!("writing {}", paths.join(", ")), WRITE_FILES, arguments, true)
     }
 }
 
@@ -172,34 +107,20 @@ pub(crate) fn write_files(run_identifier: &str, files: &[&ManagedFile]) -> Remot
 pub(crate) fn restore_files(run_identifier: &str, paths: &[String]) -> RemoteCommand {
     let mut arguments = vec![WRITE_MARKER_PATH.to_string(), run_identifier.to_string()];
     arguments.extend(paths.iter().cloned());
-    RemoteCommand::new(
-        "restoring the previous files",
-        RESTORE_FILES,
-        arguments,
-        true,
-    )
+    RemoteCommand::new("restoring the previous files", RESTORE_FILES, arguments, true)
 }
 
 pub(crate) fn restart_engine(service_manager: &ServiceManager) -> RemoteCommand {
     RemoteCommand::new(
         "restarting docker",
         service_manager.restart_script,
-        service_manager
-            .restart_arguments
-            .iter()
-            .map(|argument| argument.to_string())
-            .collect(),
+        service_manager.restart_arguments.iter().map(|argument| argument.to_string()).collect(),
         true,
     )
 }
 
 pub(crate) fn engine_journal(service_manager: &ServiceManager) -> RemoteCommand {
-    RemoteCommand::new(
-        "reading the engine's journal",
-        service_manager.journal_script,
-        vec!["30".into()],
-        true,
-    )
+    RemoteCommand::new("reading the engine's journal", service_manager.journal_script, vec!["30".into()], true)
 }
 
 #[cfg(test)]
@@ -213,10 +134,7 @@ mod tests {
         let command = install_packages(&APT, &["docker.io"]);
         let line = command.command_line(Privilege::Sudo);
         assert!(line.starts_with("sudo -n sh -c '"), "{}", &line[..40]);
-        assert!(
-            line.ends_with("' rmachine-install-packages docker.io"),
-            "{line}"
-        );
+        assert!(line.ends_with("' rmachine-install-packages docker.io"), "{line}");
         assert!(command.command_line(Privilege::Root).starts_with("sh -c '"));
         assert_eq!(command.description, "apt install docker.io");
         let dnf = install_packages(&crate::family::DNF, &["moby-engine"]);
@@ -238,48 +156,28 @@ mod tests {
         let key = ManagedFile::new("/etc/docker/server-key.pem", 0o600, "SECRET KEY");
         let command = write_files("run-9", &[&key]);
         let line = command.command_line(Privilege::Root);
+        assert!(!line.contains("SECRET"), "the key must not show in the process list");
         assert!(
-            !line.contains("SECRET"),
-            "the key must not show in the process list"
+            line.ends_with(
+                "' rmachine-write-files /etc/docker/.rmachine-write run-9 /etc/docker/server-key.pem 0600 10"
+            )
         );
-        assert!(line.ends_with(
-            "' rmachine-write-files /etc/docker/.rmachine-write run-9 /etc/docker/server-key.pem 0600 10"
-        ));
         assert_eq!(command.stdin.as_deref(), Some(&b"SECRET KEY"[..]));
     }
 
     #[test]
     fn restore_and_restart_and_journal() {
         let restore = restore_files("run-9", &["/etc/docker/daemon.json".into()]);
-        assert_eq!(
-            restore.arguments,
-            [
-                "/etc/docker/.rmachine-write",
-                "run-9",
-                "/etc/docker/daemon.json"
-            ]
-        );
+        assert_eq!(restore.arguments, ["/etc/docker/.rmachine-write", "run-9", "/etc/docker/daemon.json"]);
         let restart = restart_engine(&SYSTEMD);
-        assert!(
-            restart
-                .command_line(Privilege::Root)
-                .ends_with("' rmachine-restart-docker 90")
-        );
+        assert!(restart.command_line(Privilege::Root).ends_with("' rmachine-restart-docker 90"));
         let journal = engine_journal(&SYSTEMD);
-        assert!(
-            journal
-                .command_line(Privilege::Sudo)
-                .starts_with("sudo -n sh -c 'journalctl -u docker.service")
-        );
+        assert!(journal.command_line(Privilege::Sudo).starts_with("sudo -n sh -c 'journalctl -u docker.service"));
     }
 
     #[test]
     fn hostname_is_passed_as_one_quoted_argument() {
         let command = set_hostname("node-1");
-        assert!(
-            command
-                .command_line(Privilege::Root)
-                .ends_with("' rmachine-set-hostname node-1")
-        );
+        assert!(command.command_line(Privilege::Root).ends_with("' rmachine-set-hostname node-1"));
     }
 }

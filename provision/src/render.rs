@@ -35,11 +35,8 @@ pub(crate) fn daemon_json(
     driver_name: &str,
     listener: Listener,
 ) -> Result<String, Vec<String>> {
-    let Ok(Value::Object(mut document)) = serde_json::from_str::<Value>(DAEMON_JSON_TEMPLATE)
-    else {
-        return Err(vec![
-            "templates/daemon.json is not a JSON object".to_string(),
-        ]);
+    let Ok(Value::Object(mut document)) = serde_json::from_str::<Value>(DAEMON_JSON_TEMPLATE) else {
+        return Err(vec!["templates/daemon.json is not a JSON object".to_string()]);
     };
     for (key, value) in options.daemon_options()? {
         document.insert(key, value);
@@ -54,9 +51,7 @@ pub(crate) fn daemon_json(
     }
     document.insert("hosts".into(), strings(engine_hosts));
     let mut labels = options.labels.clone();
-    let has_provider = labels
-        .iter()
-        .any(|label| split_pair(label, "label").is_ok_and(|(key, _)| key == "provider"));
+    let has_provider = labels.iter().any(|label| split_pair(label, "label").is_ok_and(|(key, _)| key == "provider"));
     if !has_provider {
         labels.push(format!("provider={driver_name}"));
     }
@@ -71,16 +66,10 @@ pub(crate) fn daemon_json(
         document.insert(key, value);
     }
     if !options.registry_mirrors.is_empty() {
-        document.insert(
-            "registry-mirrors".into(),
-            strings(options.registry_mirrors.clone()),
-        );
+        document.insert("registry-mirrors".into(), strings(options.registry_mirrors.clone()));
     }
     if !options.insecure_registries.is_empty() {
-        document.insert(
-            "insecure-registries".into(),
-            strings(options.insecure_registries.clone()),
-        );
+        document.insert("insecure-registries".into(), strings(options.insecure_registries.clone()));
     }
     let sorted = sort_keys(Value::Object(document));
     let mut text = serde_json::to_string_pretty(&sorted).expect("JSON values serialize");
@@ -117,13 +106,9 @@ pub(crate) fn drop_in(dockerd: &str, arguments: &[String], env: &[String]) -> St
         exec_start.push(' ');
         exec_start.push_str(argument);
     }
-    let environment: String = env
-        .iter()
-        .map(|variable| format!("Environment=\"{}\"\n", escape_quoted(variable)))
-        .collect();
-    DROP_IN_TEMPLATE
-        .replace("{{exec-start}}", &exec_start)
-        .replace("{{environment}}\n", &environment)
+    let environment: String =
+        env.iter().map(|variable| format!("Environment=\"{}\"\n", escape_quoted(variable))).collect();
+    DROP_IN_TEMPLATE.replace("{{exec-start}}", &exec_start).replace("{{environment}}\n", &environment)
 }
 
 /// Escapes systemd's `%` specifiers.

@@ -14,10 +14,7 @@ fn assert_golden(name: &str, actual: &str) {
     }
     let expected = std::fs::read_to_string(&path)
         .unwrap_or_else(|error| panic!("{path}: {error} (run with UPDATE_GOLDEN=1 to create it)"));
-    assert_eq!(
-        actual, expected,
-        "{name} differs from its golden file (UPDATE_GOLDEN=1 rewrites it)"
-    );
+    assert_eq!(actual, expected, "{name} differs from its golden file (UPDATE_GOLDEN=1 rewrites it)");
 }
 
 fn full_options() -> EngineOptions {
@@ -61,22 +58,13 @@ fn daemon_json_minimal() {
 
 #[test]
 fn drop_in_full() {
-    let arguments = vec![
-        "--containerd=/run/containerd/containerd.sock".to_string(),
-        "$DOCKER_OPTS".to_string(),
-    ];
-    assert_golden(
-        "drop-in-full.conf",
-        &drop_in("/usr/sbin/dockerd", &arguments, &full_options().env),
-    );
+    let arguments = vec!["--containerd=/run/containerd/containerd.sock".to_string(), "$DOCKER_OPTS".to_string()];
+    assert_golden("drop-in-full.conf", &drop_in("/usr/sbin/dockerd", &arguments, &full_options().env));
 }
 
 #[test]
 fn drop_in_minimal() {
-    assert_golden(
-        "drop-in-minimal.conf",
-        &drop_in("/usr/bin/dockerd", &[], &[]),
-    );
+    assert_golden("drop-in-minimal.conf", &drop_in("/usr/bin/dockerd", &[], &[]));
 }
 
 #[test]
@@ -88,14 +76,8 @@ fn daemon_json_is_sorted_pretty_and_ends_with_a_newline() {
     let mut sorted = keys.clone();
     sorted.sort();
     assert_eq!(keys, sorted);
-    assert_eq!(
-        value["hosts"],
-        serde_json::json!(["fd://", "tcp://0.0.0.0:2376"])
-    );
-    assert_eq!(
-        value["labels"],
-        serde_json::json!(["env=staging", "team=platform", "provider=generic"])
-    );
+    assert_eq!(value["hosts"], serde_json::json!(["fd://", "tcp://0.0.0.0:2376"]));
+    assert_eq!(value["labels"], serde_json::json!(["env=staging", "team=platform", "provider=generic"]));
     assert_eq!(value["debug"], serde_json::json!(true));
     assert_eq!(value["max-concurrent-downloads"], serde_json::json!(3));
     assert_eq!(value["tlscacert"], CA_PATH);
@@ -103,25 +85,14 @@ fn daemon_json_is_sorted_pretty_and_ends_with_a_newline() {
     assert_eq!(value["tlskey"], SERVER_KEY_PATH);
     assert_eq!(value["tls"], true);
     assert_eq!(value["tlsverify"], true);
-    assert_eq!(
-        daemon_json(&full_options(), "generic", Listener::SocketActivation).unwrap(),
-        text,
-        "deterministic"
-    );
+    assert_eq!(daemon_json(&full_options(), "generic", Listener::SocketActivation).unwrap(), text, "deterministic");
 }
 
 #[test]
 fn port_and_listener_shape_hosts() {
-    let options = EngineOptions {
-        port: 12376,
-        ..EngineOptions::default()
-    };
-    let value: Value =
-        serde_json::from_str(&daemon_json(&options, "aws", Listener::UnixSocket).unwrap()).unwrap();
-    assert_eq!(
-        value["hosts"],
-        serde_json::json!(["unix:///var/run/docker.sock", "tcp://0.0.0.0:12376"])
-    );
+    let options = EngineOptions { port: 12376, ..EngineOptions::default() };
+    let value: Value = serde_json::from_str(&daemon_json(&options, "aws", Listener::UnixSocket).unwrap()).unwrap();
+    assert_eq!(value["hosts"], serde_json::json!(["unix:///var/run/docker.sock", "tcp://0.0.0.0:12376"]));
     assert!(value.get("storage-driver").is_none());
     assert!(value.get("userns-remap").is_none());
     assert!(value.get("registry-mirrors").is_none());
@@ -129,48 +100,30 @@ fn port_and_listener_shape_hosts() {
 
 #[test]
 fn a_user_provider_label_replaces_the_default() {
-    let options = EngineOptions {
-        labels: vec!["provider=onprem".into()],
-        ..EngineOptions::default()
-    };
-    let value: Value =
-        serde_json::from_str(&daemon_json(&options, "generic", Listener::UnixSocket).unwrap())
-            .unwrap();
+    let options = EngineOptions { labels: vec!["provider=onprem".into()], ..EngineOptions::default() };
+    let value: Value = serde_json::from_str(&daemon_json(&options, "generic", Listener::UnixSocket).unwrap()).unwrap();
     assert_eq!(value["labels"], serde_json::json!(["provider=onprem"]));
 }
 
 #[test]
 fn clashing_options_are_refused_by_rendering_too() {
-    let options = EngineOptions {
-        options: vec!["hosts=[]".into()],
-        ..EngineOptions::default()
-    };
+    let options = EngineOptions { options: vec!["hosts=[]".into()], ..EngineOptions::default() };
     assert!(daemon_json(&options, "generic", Listener::UnixSocket).is_err());
 }
 
 #[test]
 fn drop_in_escapes_environment_values() {
     let text = drop_in("/usr/bin/dockerd", &[], &["A=%h \"q\" \\".to_string()]);
-    assert!(
-        text.contains("Environment=\"A=%%h \\\"q\\\" \\\\\"\n"),
-        "{text}"
-    );
-    assert!(
-        text.contains("\nExecStart=\nExecStart=/usr/bin/dockerd\n"),
-        "{text}"
-    );
+    assert!(text.contains("Environment=\"A=%%h \\\"q\\\" \\\\\"\n"), "{text}");
+    assert!(text.contains("\nExecStart=\nExecStart=/usr/bin/dockerd\n"), "{text}");
     assert!(!text.contains("{{"), "{text}");
 }
 
 #[test]
 fn ssh_transport_opens_no_tcp_port_and_drops_the_tls_keys() {
-    let options = EngineOptions {
-        transport: crate::EngineTransport::Ssh,
-        ..EngineOptions::default()
-    };
+    let options = EngineOptions { transport: crate::EngineTransport::Ssh, ..EngineOptions::default() };
     let value: Value =
-        serde_json::from_str(&daemon_json(&options, "generic", Listener::SocketActivation).unwrap())
-            .unwrap();
+        serde_json::from_str(&daemon_json(&options, "generic", Listener::SocketActivation).unwrap()).unwrap();
     assert_eq!(value["hosts"], serde_json::json!(["fd://"]));
     for key in ["tls", "tlscacert", "tlscert", "tlskey", "tlsverify"] {
         assert!(value.get(key).is_none(), "{key} left in {value}");

@@ -45,9 +45,7 @@ pub(crate) fn option_problems(options: &EngineOptions) -> Vec<String> {
         && default != "runc"
         && options.runtime.as_ref() != Some(default)
     {
-        problems.push(format!(
-            "default runtime {default:?} must be runc or the runtime given with --engine-runtime"
-        ));
+        problems.push(format!("default runtime {default:?} must be runc or the runtime given with --engine-runtime"));
     }
     let source_given = options.runtime_binary.is_some() || options.runtime_url.is_some();
     if options.runtime.is_none() && (source_given || options.runtime_accept_unverified) {
@@ -62,9 +60,7 @@ pub(crate) fn option_problems(options: &EngineOptions) -> Vec<String> {
     if let Some(url) = &options.runtime_url
         && !(url.starts_with("https://") || url.starts_with("http://"))
     {
-        problems.push(format!(
-            "runtime URL {url:?} must start with https:// or http://"
-        ));
+        problems.push(format!("runtime URL {url:?} must start with https:// or http://"));
     }
     if options.runtime.is_some() && options.runtime_binary.is_none() {
         match &options.runtime_sha256 {
@@ -84,10 +80,7 @@ pub(crate) fn option_problems(options: &EngineOptions) -> Vec<String> {
 pub(crate) fn daemon_keys(options: &EngineOptions) -> Map<String, Value> {
     let mut keys = Map::new();
     if let Some(runtime) = &options.runtime {
-        keys.insert(
-            "runtimes".into(),
-            json!({ runtime.clone(): { "path": wrapper_path(runtime) } }),
-        );
+        keys.insert("runtimes".into(), json!({ runtime.clone(): { "path": wrapper_path(runtime) } }));
     }
     if let Some(default) = &options.default_runtime {
         keys.insert("default-runtime".into(), Value::String(default.clone()));
@@ -125,15 +118,10 @@ mod tests {
     #[test]
     fn a_download_needs_a_checksum() {
         let problems = option_problems(&youki(None, None, None));
-        assert!(
-            problems[0].contains("--engine-runtime-sha256"),
-            "{problems:?}"
-        );
+        assert!(problems[0].contains("--engine-runtime-sha256"), "{problems:?}");
         assert!(problems[0].contains(YOUKI_RELEASE_URL), "{problems:?}");
         let sha = "a".repeat(64);
-        assert!(
-            option_problems(&youki(None, Some("https://example.com/y.tgz"), Some(&sha))).is_empty()
-        );
+        assert!(option_problems(&youki(None, Some("https://example.com/y.tgz"), Some(&sha))).is_empty());
         assert!(!option_problems(&youki(None, None, Some("abc"))).is_empty());
     }
 
@@ -142,10 +130,7 @@ mod tests {
         let mut options = youki(Some("/tmp/youki"), None, None);
         options.runtime = Some("crun".into());
         assert!(option_problems(&options)[0].contains("not one rmachine installs"));
-        let options = EngineOptions {
-            default_runtime: Some("youki".into()),
-            ..EngineOptions::default()
-        };
+        let options = EngineOptions { default_runtime: Some("youki".into()), ..EngineOptions::default() };
         assert!(option_problems(&options)[0].contains("must be runc or"));
     }
 
@@ -160,10 +145,7 @@ mod tests {
         );
         let wrapper = wrapper_file("youki");
         let text = String::from_utf8(wrapper.content).unwrap();
-        assert!(
-            text.contains("/usr/local/bin/youki") && text.contains(RUNTIME_LOG_PATH),
-            "{text}"
-        );
+        assert!(text.contains("/usr/local/bin/youki") && text.contains(RUNTIME_LOG_PATH), "{text}");
         assert_eq!(wrapper.mode, 0o755);
     }
 }

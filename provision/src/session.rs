@@ -20,50 +20,28 @@ pub(crate) struct Session<'a, R: Remote> {
 
 impl<'a, R: Remote> Session<'a, R> {
     pub(crate) fn new(remote: &'a R) -> Self {
-        Self {
-            remote,
-            host: remote.describe(),
-            privilege: Privilege::Root,
-            commands: 0,
-        }
+        Self { remote, host: remote.describe(), privilege: Privilege::Root, commands: 0 }
     }
 
     /// Runs `command`; Err only when it could not be run.
-    pub(crate) async fn run(
-        &mut self,
-        command: &RemoteCommand,
-    ) -> Result<CommandOutput, ProvisionError> {
+    pub(crate) async fn run(&mut self, command: &RemoteCommand) -> Result<CommandOutput, ProvisionError> {
         let line = command.command_line(self.privilege);
         self.commands += 1;
-        self.remote
-            .run(&line, command.stdin.as_deref())
-            .await
-            .map_err(|source| ProvisionError::Connection {
-                host: self.host.clone(),
-                command: command.description.clone(),
-                source,
-            })
+        self.remote.run(&line, command.stdin.as_deref()).await.map_err(|source| ProvisionError::Connection {
+            host: self.host.clone(),
+            command: command.description.clone(),
+            source,
+        })
     }
 
     /// Runs `command`; Err also when it exits with a non-zero status.
-    pub(crate) async fn run_checked(
-        &mut self,
-        command: &RemoteCommand,
-    ) -> Result<CommandOutput, ProvisionError> {
+    pub(crate) async fn run_checked(&mut self, command: &RemoteCommand) -> Result<CommandOutput, ProvisionError> {
         let output = self.run(command).await?;
-        if output.exit_status == 0 {
-            Ok(output)
-        } else {
-            Err(self.failure(command, &output))
-        }
+        if output.exit_status == 0 { Ok(output) } else { Err(self.failure(command, &output)) }
     }
 
     /// The error for `command` having exited with `output`.
-    pub(crate) fn failure(
-        &self,
-        command: &RemoteCommand,
-        output: &CommandOutput,
-    ) -> ProvisionError {
+    pub(crate) fn failure(&self, command: &RemoteCommand, output: &CommandOutput) -> ProvisionError {
         ProvisionError::CommandFailed {
             host: self.host.clone(),
             command: command.description.clone(),
@@ -73,17 +51,10 @@ impl<'a, R: Remote> Session<'a, R> {
     }
 
     /// Runs the detection script and parses what it prints.
-    pub(crate) async fn detect(
-        &mut self,
-        managed_paths: &[String],
-    ) -> Result<HostFacts, ProvisionError> {
+    pub(crate) async fn detect(&mut self, managed_paths: &[String]) -> Result<HostFacts, ProvisionError> {
         let output = self.run_checked(&plan::detect_facts(managed_paths)).await?;
-        HostFacts::parse(&text_of(&output.stdout)).map_err(|message| {
-            ProvisionError::UnreadableFacts {
-                host: self.host.clone(),
-                message,
-            }
-        })
+        HostFacts::parse(&text_of(&output.stdout))
+            .map_err(|message| ProvisionError::UnreadableFacts { host: self.host.clone(), message })
     }
 }
 
@@ -124,11 +95,7 @@ mod tests {
 
     #[test]
     fn combined_output_joins_both_streams() {
-        let output = CommandOutput {
-            exit_status: 1,
-            stdout: b"out\n".to_vec(),
-            stderr: b"err\n".to_vec(),
-        };
+        let output = CommandOutput { exit_status: 1, stdout: b"out\n".to_vec(), stderr: b"err\n".to_vec() };
         assert_eq!(combined_output(&output), "out\nerr");
     }
 }

@@ -9,63 +9,33 @@ pub(crate) struct Script {
     pub text: &'static str,
 }
 
-pub(crate) const FACTS: Script = Script {
-    name: "rmachine-facts",
-    text: include_str!("../scripts/facts.sh"),
-};
-pub(crate) const SET_HOSTNAME: Script = Script {
-    name: "rmachine-set-hostname",
-    text: include_str!("../scripts/set-hostname.sh"),
-};
-pub(crate) const INSTALL_PACKAGES_APT: Script = Script {
-    name: "rmachine-install-packages",
-    text: include_str!("../scripts/install-packages-apt.sh"),
-};
-pub(crate) const INSTALL_FROM_URL: Script = Script {
-    name: "rmachine-install-from-url",
-    text: include_str!("../scripts/install-from-url.sh"),
-};
-pub(crate) const WRITE_FILES: Script = Script {
-    name: "rmachine-write-files",
-    text: include_str!("../scripts/write-files.sh"),
-};
-pub(crate) const RESTORE_FILES: Script = Script {
-    name: "rmachine-restore-files",
-    text: include_str!("../scripts/restore-files.sh"),
-};
-pub(crate) const RESTART_DOCKER_SYSTEMD: Script = Script {
-    name: "rmachine-restart-docker",
-    text: include_str!("../scripts/restart-docker-systemd.sh"),
-};
-pub(crate) const PACKAGES: Script = Script {
-    name: "rmachine-packages",
-    text: include_str!("../scripts/packages.sh"),
-};
-pub(crate) const ENSURE_REMAP_USER: Script = Script {
-    name: "rmachine-ensure-remap-user",
-    text: include_str!("../scripts/ensure-remap-user.sh"),
-};
-pub(crate) const VERIFY_ENGINE: Script = Script {
-    name: "rmachine-verify-engine",
-    text: include_str!("../scripts/verify-engine.sh"),
-};
-pub(crate) const DOWNLOAD_RUNTIME: Script = Script {
-    name: "rmachine-download-runtime",
-    text: include_str!("../scripts/download-runtime.sh"),
-};
-pub(crate) const RESTART_DOCKER_INIT: Script = Script {
-    name: "rmachine-restart-docker",
-    text: include_str!("../scripts/restart-docker-init.sh"),
-};
+pub(crate) const FACTS: Script = Script { name: "rmachine-facts", text: include_str!("../scripts/facts.sh") };
+pub(crate) const SET_HOSTNAME: Script =
+    Script { name: "rmachine-set-hostname", text: include_str!("../scripts/set-hostname.sh") };
+pub(crate) const INSTALL_PACKAGES_APT: Script =
+    Script { name: "rmachine-install-packages", text: include_str!("../scripts/install-packages-apt.sh") };
+pub(crate) const INSTALL_FROM_URL: Script =
+    Script { name: "rmachine-install-from-url", text: include_str!("../scripts/install-from-url.sh") };
+pub(crate) const WRITE_FILES: Script =
+    Script { name: "rmachine-write-files", text: include_str!("../scripts/write-files.sh") };
+pub(crate) const RESTORE_FILES: Script =
+    Script { name: "rmachine-restore-files", text: include_str!("../scripts/restore-files.sh") };
+pub(crate) const RESTART_DOCKER_SYSTEMD: Script =
+    Script { name: "rmachine-restart-docker", text: include_str!("../scripts/restart-docker-systemd.sh") };
+pub(crate) const PACKAGES: Script = Script { name: "rmachine-packages", text: include_str!("../scripts/packages.sh") };
+pub(crate) const ENSURE_REMAP_USER: Script =
+    Script { name: "rmachine-ensure-remap-user", text: include_str!("../scripts/ensure-remap-user.sh") };
+pub(crate) const VERIFY_ENGINE: Script =
+    Script { name: "rmachine-verify-engine", text: include_str!("../scripts/verify-engine.sh") };
+pub(crate) const DOWNLOAD_RUNTIME: Script =
+    Script { name: "rmachine-download-runtime", text: include_str!("../scripts/download-runtime.sh") };
+pub(crate) const RESTART_DOCKER_INIT: Script =
+    Script { name: "rmachine-restart-docker", text: include_str!("../scripts/restart-docker-init.sh") };
 /// The engine's log under an init system without a journal.
-pub(crate) const LOG_FILE_TAIL: Script = Script {
-    name: "rmachine-journal",
-    text: "tail -n \"${1:-30}\" /var/log/docker.log 2>&1\n",
-};
-pub(crate) const JOURNAL_SYSTEMD: Script = Script {
-    name: "rmachine-journal",
-    text: "journalctl -u docker.service -n \"${1:-30}\" --no-pager 2>&1\n",
-};
+pub(crate) const LOG_FILE_TAIL: Script =
+    Script { name: "rmachine-journal", text: "tail -n \"${1:-30}\" /var/log/docker.log 2>&1\n" };
+pub(crate) const JOURNAL_SYSTEMD: Script =
+    Script { name: "rmachine-journal", text: "journalctl -u docker.service -n \"${1:-30}\" --no-pager 2>&1\n" };
 
 /// How privileged commands are run on the host.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,24 +50,14 @@ pub(crate) enum Privilege {
 /// specially, otherwise put in single quotes (each `'` written as `'\''`).
 pub(crate) fn quote(word: &str) -> String {
     let plain = !word.is_empty()
-        && word
-            .chars()
-            .all(|character| character.is_ascii_alphanumeric() || "_-./:=@%+,".contains(character))
+        && word.chars().all(|character| character.is_ascii_alphanumeric() || "_-./:=@%+,".contains(character))
         && !word.starts_with('=');
-    if plain {
-        word.to_string()
-    } else {
-        format!("'{}'", word.replace('\'', r"'\''"))
-    }
+    if plain { word.to_string() } else { format!("'{}'", word.replace('\'', r"'\''")) }
 }
 
 /// The command line that runs `script` with `arguments`: `sh -c SCRIPT NAME ARGUMENTS…`, prefixed
 /// with `sudo -n` when `privilege` says so (None: run as the login user).
-pub(crate) fn command_line(
-    script: &Script,
-    arguments: &[String],
-    privilege: Option<Privilege>,
-) -> String {
+pub(crate) fn command_line(script: &Script, arguments: &[String], privilege: Option<Privilege>) -> String {
     let mut line = String::new();
     if privilege == Some(Privilege::Sudo) {
         line.push_str("sudo -n ");
@@ -120,11 +80,7 @@ mod tests {
 
     /// Runs `line` with the local /bin/sh and returns its stdout.
     fn run_locally(line: &str) -> String {
-        let output = Command::new("sh")
-            .arg("-c")
-            .arg(line)
-            .output()
-            .expect("sh runs");
+        let output = Command::new("sh").arg("-c").arg(line).output().expect("sh runs");
         assert!(output.status.success(), "{line}: {output:?}");
         String::from_utf8(output.stdout).unwrap()
     }
@@ -174,26 +130,13 @@ mod tests {
 
     #[test]
     fn command_line_passes_script_and_arguments() {
-        let script = Script {
-            name: "rmachine-test",
-            text: "printf '%s|' \"$0\" \"$@\"\n",
-        };
-        let arguments = vec![
-            "one".to_string(),
-            "two words".to_string(),
-            "it's".to_string(),
-        ];
+        let script = Script { name: "rmachine-test", text: "printf '%s|' \"$0\" \"$@\"\n" };
+        let arguments = vec!["one".to_string(), "two words".to_string(), "it's".to_string()];
         let line = command_line(&script, &arguments, None);
         assert!(line.starts_with("sh -c '"));
         assert_eq!(run_locally(&line), "rmachine-test|one|two words|it's|");
-        assert_eq!(
-            command_line(&script, &arguments, Some(Privilege::Root)),
-            line
-        );
-        assert_eq!(
-            command_line(&script, &arguments, Some(Privilege::Sudo)),
-            format!("sudo -n {line}")
-        );
+        assert_eq!(command_line(&script, &arguments, Some(Privilege::Root)), line);
+        assert_eq!(command_line(&script, &arguments, Some(Privilege::Sudo)), format!("sudo -n {line}"));
     }
 
     #[test]
@@ -214,12 +157,7 @@ mod tests {
             RESTART_DOCKER_INIT,
             LOG_FILE_TAIL,
         ] {
-            let output = Command::new("sh")
-                .arg("-n")
-                .arg("-c")
-                .arg(script.text)
-                .output()
-                .expect("sh runs");
+            let output = Command::new("sh").arg("-n").arg("-c").arg(script.text).output().expect("sh runs");
             assert!(output.status.success(), "{}: {output:?}", script.name);
         }
     }

@@ -4,15 +4,10 @@
 use crate::facts::HostFacts;
 
 /// The storage drivers current Docker Engine has, best first.
-pub(crate) const SUPPORTED_DRIVERS: &[&str] =
-    &["overlay2", "fuse-overlayfs", "btrfs", "zfs", "vfs"];
+pub(crate) const SUPPORTED_DRIVERS: &[&str] = &["overlay2", "fuse-overlayfs", "btrfs", "zfs", "vfs"];
 
 /// Drivers Docker removed, and the release that removed them.
-const REMOVED_DRIVERS: &[(&str, &str)] = &[
-    ("devicemapper", "25.0"),
-    ("aufs", "24.0"),
-    ("overlay", "24.0"),
-];
+const REMOVED_DRIVERS: &[(&str, &str)] = &[("devicemapper", "25.0"), ("aufs", "24.0"), ("overlay", "24.0")];
 
 /// Backing filesystems overlay2 refuses to run on (`stat -f -c %T` names).
 const OVERLAY2_REFUSED_FILESYSTEMS: &[&str] = &["overlayfs", "nfs", "zfs", "ecryptfs", "aufs"];
@@ -22,19 +17,13 @@ pub(crate) fn check_driver_name(driver: &str) -> Result<(), String> {
     if SUPPORTED_DRIVERS.contains(&driver) {
         return Ok(());
     }
-    if let Some((_, release)) = REMOVED_DRIVERS
-        .iter()
-        .find(|(removed, _)| *removed == driver)
-    {
+    if let Some((_, release)) = REMOVED_DRIVERS.iter().find(|(removed, _)| *removed == driver) {
         return Err(format!(
             "storage driver {driver:?} was removed in Docker {release}; use one of {}",
             SUPPORTED_DRIVERS.join(", ")
         ));
     }
-    Err(format!(
-        "unknown storage driver {driver:?}; use one of {}",
-        SUPPORTED_DRIVERS.join(", ")
-    ))
+    Err(format!("unknown storage driver {driver:?}; use one of {}", SUPPORTED_DRIVERS.join(", ")))
 }
 
 /// Whether the host described by `facts` can run `driver`; Err(reason, with the drivers that
@@ -43,29 +32,19 @@ pub(crate) fn check_driver_name(driver: &str) -> Result<(), String> {
 pub(crate) fn check_host_can_run(driver: &str, facts: &HostFacts) -> Result<(), String> {
     obstacle(driver, facts).map_or(Ok(()), |reason| {
         let working = usable_drivers(facts);
-        Err(format!(
-            "{reason}; drivers that would work on this host: {}",
-            working.join(", ")
-        ))
+        Err(format!("{reason}; drivers that would work on this host: {}", working.join(", ")))
     })
 }
 
 /// The supported drivers the host can run, best first.
 pub(crate) fn usable_drivers(facts: &HostFacts) -> Vec<&'static str> {
-    SUPPORTED_DRIVERS
-        .iter()
-        .copied()
-        .filter(|driver| obstacle(driver, facts).is_none())
-        .collect()
+    SUPPORTED_DRIVERS.iter().copied().filter(|driver| obstacle(driver, facts).is_none()).collect()
 }
 
 /// The driver to keep when none is asked for: the one a running engine uses, when rmachine
 /// knows it (Docker 29's containerd store reports "overlayfs", a snapshotter: not kept).
 pub(crate) fn driver_to_keep(facts: &HostFacts) -> Option<String> {
-    facts
-        .storage_driver_in_use
-        .clone()
-        .filter(|driver| SUPPORTED_DRIVERS.contains(&driver.as_str()))
+    facts.storage_driver_in_use.clone().filter(|driver| SUPPORTED_DRIVERS.contains(&driver.as_str()))
 }
 
 /// Why `driver` cannot run on the host, if something the facts show prevents it.
@@ -73,11 +52,7 @@ fn obstacle(driver: &str, facts: &HostFacts) -> Option<String> {
     let filesystem = facts.docker_root_filesystem.as_deref().unwrap_or("");
     let on = |expected: &str| filesystem.is_empty() || filesystem == expected;
     // `stat -f -c %T` names ext4 "ext2/ext3".
-    let shown = if filesystem == "ext2/ext3" {
-        "ext4 (ext2/ext3)"
-    } else {
-        filesystem
-    };
+    let shown = if filesystem == "ext2/ext3" { "ext4 (ext2/ext3)" } else { filesystem };
     match driver {
         "overlay2" if OVERLAY2_REFUSED_FILESYSTEMS.contains(&filesystem) => Some(format!(
             "/var/lib/docker is on {shown}, which overlay2 cannot use as its backing filesystem \
@@ -92,17 +67,12 @@ fn obstacle(driver: &str, facts: &HostFacts) -> Option<String> {
              re-create it with mkfs.xfs -n ftype=1"
                 .to_string(),
         ),
-        "btrfs" if !on("btrfs") => Some(format!(
-            "/var/lib/docker must be on a btrfs filesystem, and it is on {shown}"
-        )),
-        "zfs" if !on("zfs") => Some(format!(
-            "/var/lib/docker must be a ZFS dataset, and it is on {shown}"
-        )),
+        "btrfs" if !on("btrfs") => Some(format!("/var/lib/docker must be on a btrfs filesystem, and it is on {shown}")),
+        "zfs" if !on("zfs") => Some(format!("/var/lib/docker must be a ZFS dataset, and it is on {shown}")),
         "fuse-overlayfs" if !facts.fuse_device => Some("the host has no /dev/fuse".to_string()),
-        "fuse-overlayfs" if facts.program("fuse-overlayfs").is_none() => Some(
-            "the fuse-overlayfs program is not installed (apt-get install fuse-overlayfs)"
-                .to_string(),
-        ),
+        "fuse-overlayfs" if facts.program("fuse-overlayfs").is_none() => {
+            Some("the fuse-overlayfs program is not installed (apt-get install fuse-overlayfs)".to_string())
+        }
         _ => None,
     }
 }
@@ -137,10 +107,7 @@ mod tests {
         assert!(check_host_can_run("btrfs", &facts("ext2/ext3", false, false)).is_err());
         assert!(check_host_can_run("zfs", &facts("zfs", false, false)).is_ok());
         assert!(check_host_can_run("zfs", &facts("xfs", false, false)).is_err());
-        assert!(
-            check_host_can_run("btrfs", &facts("", false, false)).is_ok(),
-            "unknown lets it through"
-        );
+        assert!(check_host_can_run("btrfs", &facts("", false, false)).is_ok(), "unknown lets it through");
     }
 
     #[test]
@@ -154,16 +121,10 @@ mod tests {
     #[test]
     fn a_refusal_names_the_drivers_that_would_work() {
         let reason = check_host_can_run("overlay2", &facts("overlayfs", true, true)).unwrap_err();
-        assert!(
-            reason.ends_with("drivers that would work on this host: fuse-overlayfs, vfs"),
-            "{reason}"
-        );
+        assert!(reason.ends_with("drivers that would work on this host: fuse-overlayfs, vfs"), "{reason}");
         let reason = check_host_can_run("btrfs", &facts("ext2/ext3", false, false)).unwrap_err();
         assert!(reason.contains("it is on ext4 (ext2/ext3)"), "{reason}");
-        assert!(
-            reason.ends_with("would work on this host: overlay2, vfs"),
-            "{reason}"
-        );
+        assert!(reason.ends_with("would work on this host: overlay2, vfs"), "{reason}");
     }
 
     #[test]
@@ -174,11 +135,7 @@ mod tests {
         assert!(reason.contains("/proc/filesystems"), "{reason}");
         let mut xfs = facts("xfs", false, false);
         xfs.xfs_ftype = Some(false);
-        assert!(
-            check_host_can_run("overlay2", &xfs)
-                .unwrap_err()
-                .contains("ftype=1")
-        );
+        assert!(check_host_can_run("overlay2", &xfs).unwrap_err().contains("ftype=1"));
         xfs.xfs_ftype = Some(true);
         assert!(check_host_can_run("overlay2", &xfs).is_ok());
     }
@@ -190,10 +147,6 @@ mod tests {
         running.storage_driver_in_use = Some("btrfs".into());
         assert_eq!(driver_to_keep(&running).as_deref(), Some("btrfs"));
         running.storage_driver_in_use = Some("overlayfs".into());
-        assert_eq!(
-            driver_to_keep(&running),
-            None,
-            "a containerd snapshotter is not a graph driver"
-        );
+        assert_eq!(driver_to_keep(&running), None, "a containerd snapshotter is not a graph driver");
     }
 }

@@ -100,8 +100,7 @@ pub(crate) fn arguments_and_hosts(command: &str) -> (Vec<String>, Vec<String>) {
     let Some(program) = words.first() else {
         return (Vec::new(), Vec::new());
     };
-    let prefixes =
-        &program[..program.len() - program.trim_start_matches(['-', '@', '+', '!', ':']).len()];
+    let prefixes = &program[..program.len() - program.trim_start_matches(['-', '@', '+', '!', ':']).len()];
     // With '@', the word after the program is argv[0], not an argument.
     let skip = if prefixes.contains('@') { 2 } else { 1 };
     let mut arguments = Vec::new();
@@ -111,30 +110,22 @@ pub(crate) fn arguments_and_hosts(command: &str) -> (Vec<String>, Vec<String>) {
         let bare = unquote_simple(&word);
         if bare == "-H" || bare == "--host" {
             hosts.extend(rest.next());
-        } else if let Some(host) = bare
-            .strip_prefix("--host=")
-            .or_else(|| word.strip_prefix("-H="))
-            .or_else(|| word.strip_prefix("-H"))
+        } else if let Some(host) =
+            bare.strip_prefix("--host=").or_else(|| word.strip_prefix("-H=")).or_else(|| word.strip_prefix("-H"))
         {
             hosts.push(host.to_string());
         } else {
             arguments.push(word);
         }
     }
-    let hosts = hosts
-        .into_iter()
-        .map(|host| unquote_simple(&host))
-        .collect();
+    let hosts = hosts.into_iter().map(|host| unquote_simple(&host)).collect();
     (arguments, hosts)
 }
 
 /// Drops the surrounding quotes of a word written as `"x"` or `'x'`.
 fn unquote_simple(word: &str) -> String {
     for quote in ['"', '\''] {
-        if let Some(inner) = word
-            .strip_prefix(quote)
-            .and_then(|rest| rest.strip_suffix(quote))
-        {
+        if let Some(inner) = word.strip_prefix(quote).and_then(|rest| rest.strip_suffix(quote)) {
             return inner.to_string();
         }
     }
@@ -158,13 +149,7 @@ mod tests {
     fn reads_debian_docker_io_exec_start() {
         let command = exec_start(DEBIAN_UNIT).unwrap();
         let (arguments, hosts) = arguments_and_hosts(&command);
-        assert_eq!(
-            arguments,
-            [
-                "--containerd=/run/containerd/containerd.sock",
-                "$DOCKER_OPTS"
-            ]
-        );
+        assert_eq!(arguments, ["--containerd=/run/containerd/containerd.sock", "$DOCKER_OPTS"]);
         assert_eq!(hosts, ["fd://"]);
     }
 
@@ -191,24 +176,10 @@ mod tests {
         let (arguments, hosts) = arguments_and_hosts(
             "-/usr/bin/dockerd -H fd:// --host tcp://0.0.0.0:2375 --host=unix:///a.sock -H=tcp://b:1 -Htcp://c:2 \"-H\" unix:///d.sock --containerd=/run/containerd/containerd.sock --label 'a b'",
         );
-        assert_eq!(
-            arguments,
-            [
-                "--containerd=/run/containerd/containerd.sock",
-                "--label",
-                "'a b'"
-            ]
-        );
+        assert_eq!(arguments, ["--containerd=/run/containerd/containerd.sock", "--label", "'a b'"]);
         assert_eq!(
             hosts,
-            [
-                "fd://",
-                "tcp://0.0.0.0:2375",
-                "unix:///a.sock",
-                "tcp://b:1",
-                "tcp://c:2",
-                "unix:///d.sock"
-            ]
+            ["fd://", "tcp://0.0.0.0:2375", "unix:///a.sock", "tcp://b:1", "tcp://c:2", "unix:///d.sock"]
         );
         let (arguments, _) = arguments_and_hosts("@/usr/bin/dockerd dockerd --debug");
         assert_eq!(arguments, ["--debug"]);

@@ -32,9 +32,7 @@ pub async fn upgrade<R: Remote, C: EngineCheck>(
 ) -> Result<UpgradeReport, ProvisionError> {
     let mut session = Session::new(remote);
     on_phase("detecting the OS");
-    let facts = session
-        .detect(&pipeline::managed_paths(&[], &EngineOptions::default()))
-        .await?;
+    let facts = session.detect(&pipeline::managed_paths(&[], &EngineOptions::default())).await?;
     let family = pipeline::choose_family(&facts, &session.host)?;
     let service_manager = pipeline::service_manager(&facts, &session.host)?;
     session.privilege = pipeline::privilege(&facts, &session.host)?;
@@ -48,33 +46,20 @@ pub async fn upgrade<R: Remote, C: EngineCheck>(
         host: host.to_string(),
         reason: refusal.describe(),
     };
-    let packages = match options
-        .install_url
-        .as_deref()
-        .filter(|url| *url != NO_INSTALL)
-    {
+    let packages = match options.install_url.as_deref().filter(|url| *url != NO_INSTALL) {
         // An engine from an install script is upgraded by running the script again.
         Some(url) => {
             on_phase(&format!("running the install script {url} again"));
-            session
-                .run_checked(&plan::install_from_url(
-                    url,
-                    options.engine_version.as_deref(),
-                ))
-                .await?;
+            session.run_checked(&plan::install_from_url(url, options.engine_version.as_deref())).await?;
             vec![url.to_string()]
         }
         None => {
-            let packages = engine_setup::pinned_packages(
-                &mut session,
-                family,
-                options.engine_version.as_deref(),
-                on_phase,
-            )
-            .await?
-            .map_err(|refusal| refused(&session.host, refusal))?;
-            let commands = install::upgrade_plan(family, &packages)
-                .map_err(|refusal| refused(&session.host, refusal))?;
+            let packages =
+                engine_setup::pinned_packages(&mut session, family, options.engine_version.as_deref(), on_phase)
+                    .await?
+                    .map_err(|refusal| refused(&session.host, refusal))?;
+            let commands =
+                install::upgrade_plan(family, &packages).map_err(|refusal| refused(&session.host, refusal))?;
             on_phase(&format!("upgrading {}", packages.join(" ")));
             for command in commands {
                 session.run_checked(&command).await?;
@@ -98,19 +83,11 @@ pub async fn upgrade<R: Remote, C: EngineCheck>(
         });
     }
     on_phase("waiting for the engine");
-    let engine_version =
-        check
-            .wait_ready()
-            .await
-            .map_err(|reason| ProvisionError::CommandFailed {
-                host: session.host.clone(),
-                command: "waiting for the engine after the upgrade".into(),
-                exit_status: 1,
-                stderr: reason,
-            })?;
-    Ok(UpgradeReport {
-        family: family.name.to_string(),
-        packages,
-        engine_version,
-    })
+    let engine_version = check.wait_ready().await.map_err(|reason| ProvisionError::CommandFailed {
+        host: session.host.clone(),
+        command: "waiting for the engine after the upgrade".into(),
+        exit_status: 1,
+        stderr: reason,
+    })?;
+    Ok(UpgradeReport { family: family.name.to_string(), packages, engine_version })
 }

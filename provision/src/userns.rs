@@ -26,10 +26,7 @@ pub(crate) fn needs_setup(remap: &str, facts: &HostFacts) -> bool {
     }
     let (user, group) = user_and_group(remap);
     let has_entry = |path: &str, name: &str| {
-        facts.file(path).is_some_and(|text| {
-            text.lines()
-                .any(|line| line.split(':').next() == Some(name))
-        })
+        facts.file(path).is_some_and(|text| text.lines().any(|line| line.split(':').next() == Some(name)))
     };
     !has_entry("/etc/passwd", &user)
         || !has_entry("/etc/group", &group)
@@ -73,18 +70,9 @@ mod tests {
 
     #[test]
     fn names_the_user_and_group() {
-        assert_eq!(
-            user_and_group("default"),
-            ("dockremap".into(), "dockremap".into())
-        );
-        assert_eq!(
-            user_and_group("remapper"),
-            ("remapper".into(), "remapper".into())
-        );
-        assert_eq!(
-            user_and_group("remapper:staff"),
-            ("remapper".into(), "staff".into())
-        );
+        assert_eq!(user_and_group("default"), ("dockremap".into(), "dockremap".into()));
+        assert_eq!(user_and_group("remapper"), ("remapper".into(), "remapper".into()));
+        assert_eq!(user_and_group("remapper:staff"), ("remapper".into(), "staff".into()));
     }
 
     #[test]
@@ -92,10 +80,7 @@ mod tests {
         let mut facts = HostFacts::for_tests();
         assert!(!needs_setup("default", &facts));
         assert!(needs_setup("remapper", &facts));
-        facts.set_file(
-            "/etc/passwd",
-            "root:x:0:0::/root:/bin/sh\nremapper:x:999:999::/:/usr/sbin/nologin\n",
-        );
+        facts.set_file("/etc/passwd", "root:x:0:0::/root:/bin/sh\nremapper:x:999:999::/:/usr/sbin/nologin\n");
         facts.set_file("/etc/group", "root:x:0:\nremapper:x:999:\n");
         facts.set_file("/etc/subuid", "remapper:165536:65536\n");
         assert!(needs_setup("remapper", &facts), "no subgid range yet");
@@ -113,13 +98,7 @@ mod tests {
     #[test]
     fn a_new_range_does_not_overlap_existing_ones() {
         assert_eq!(free_range_start(&["", ""]), 100_000);
-        assert_eq!(
-            free_range_start(&["dockremap:100000:65536\n", "dockremap:100000:65536\n"]),
-            165_536
-        );
-        assert_eq!(
-            free_range_start(&["a:100000:65536\n", "b:231072:1000\n"]),
-            232_072
-        );
+        assert_eq!(free_range_start(&["dockremap:100000:65536\n", "dockremap:100000:65536\n"]), 165_536);
+        assert_eq!(free_range_start(&["a:100000:65536\n", "b:231072:1000\n"]), 232_072);
     }
 }

@@ -26,9 +26,7 @@ impl Expectations {
     pub(crate) fn new(options: &EngineOptions, storage_driver: Option<String>) -> Self {
         Self {
             storage_driver,
-            remap_user: options
-                .effective_userns_remap()
-                .map(|remap| userns::user_and_group(remap).0),
+            remap_user: options.effective_userns_remap().map(|remap| userns::user_and_group(remap).0),
             remap_off: options.userns_remap.is_some() && options.effective_userns_remap().is_none(),
             runtime: options.runtime.clone(),
             default_runtime: options.default_runtime.clone(),
@@ -89,39 +87,25 @@ impl Expectations {
             problems.push("userns-remap is still on (docker info lists name=userns)".to_string());
         }
         if let Some(runtime) = &self.runtime
-            && !value("runtimes")
-                .split_whitespace()
-                .any(|name| name == runtime)
+            && !value("runtimes").split_whitespace().any(|name| name == runtime)
         {
-            problems.push(format!(
-                "docker info does not list the runtime {runtime} (it lists {})",
-                value("runtimes")
-            ));
+            problems.push(format!("docker info does not list the runtime {runtime} (it lists {})", value("runtimes")));
         }
         if let Some(default) = &self.default_runtime
             && value("default-runtime") != default
         {
-            problems.push(format!(
-                "the default runtime is {:?}, not {default:?}",
-                value("default-runtime")
-            ));
+            problems.push(format!("the default runtime is {:?}, not {default:?}", value("default-runtime")));
         }
         if self.needs_smoke() {
             match self.check_smoke(&report) {
                 Ok(()) => {}
                 Err(problem) if self.accept_unverified_runtime && self.runtime.is_some() => {
-                    warnings.push(format!(
-                        "the runtime was registered without proof, as asked: {problem}"
-                    ))
+                    warnings.push(format!("the runtime was registered without proof, as asked: {problem}"))
                 }
                 Err(problem) => problems.push(problem),
             }
         }
-        if problems.is_empty() {
-            Ok(warnings)
-        } else {
-            Err(problems.join("; "))
-        }
+        if problems.is_empty() { Ok(warnings) } else { Err(problems.join("; ")) }
     }
 
     fn check_smoke(&self, report: &BTreeMap<&str, &str>) -> Result<(), String> {
@@ -137,8 +121,7 @@ impl Expectations {
         if let Some(user) = &self.remap_user {
             let range = userns::first_range(&value("subuid").replace(' ', ""), user);
             let uid_map: Vec<&str> = value("uid-map").split_whitespace().collect();
-            let expected = range
-                .map(|(start, count)| vec!["0".to_string(), start.to_string(), count.to_string()]);
+            let expected = range.map(|(start, count)| vec!["0".to_string(), start.to_string(), count.to_string()]);
             match expected {
                 None => problems.push(format!("/etc/subuid has no range for {user}")),
                 Some(expected) if uid_map != expected => problems.push(format!(
@@ -151,10 +134,7 @@ impl Expectations {
         }
         if let Some(runtime) = &self.runtime {
             if value("container-runtime") != runtime {
-                problems.push(format!(
-                    "the smoke container ran under {:?}, not {runtime}",
-                    value("container-runtime")
-                ));
+                problems.push(format!("the smoke container ran under {:?}, not {runtime}", value("container-runtime")));
             }
             if value("seccomp") != "2" {
                 problems.push(format!(
@@ -164,11 +144,7 @@ impl Expectations {
                 ));
             }
         }
-        if problems.is_empty() {
-            Ok(())
-        } else {
-            Err(problems.join("; "))
-        }
+        if problems.is_empty() { Ok(()) } else { Err(problems.join("; ")) }
     }
 }
 

@@ -31,11 +31,7 @@ pub(crate) fn configuration_warnings(
         }
     };
     let previous_string = |key: &str| {
-        previous_document
-            .as_ref()
-            .and_then(|document| document.get(key))
-            .and_then(Value::as_str)
-            .map(str::to_string)
+        previous_document.as_ref().and_then(|document| document.get(key)).and_then(Value::as_str).map(str::to_string)
     };
 
     if !freshly_installed {
@@ -53,9 +49,7 @@ pub(crate) fn configuration_warnings(
             )),
             _ => {}
         }
-        let current_driver = storage_driver_in_use
-            .map(str::to_string)
-            .or_else(|| previous_string("storage-driver"));
+        let current_driver = storage_driver_in_use.map(str::to_string).or_else(|| previous_string("storage-driver"));
         if let (Some(current), Some(wanted)) = (current_driver, &options.storage_driver)
             && &current != wanted
         {
@@ -101,14 +95,9 @@ mod tests {
 
     #[test]
     fn enabling_userns_remap_warns_about_hidden_images_and_host_namespaces() {
-        let warnings =
-            configuration_warnings(None, "{}", &options(Some("default"), None), None, false);
+        let warnings = configuration_warnings(None, "{}", &options(Some("default"), None), None, false);
         assert_eq!(warnings.len(), 1);
-        assert!(
-            warnings[0].contains("hidden") && warnings[0].contains("--userns=host"),
-            "{}",
-            warnings[0]
-        );
+        assert!(warnings[0].contains("hidden") && warnings[0].contains("--userns=host"), "{}", warnings[0]);
         let unchanged = configuration_warnings(
             Some("{\"userns-remap\":\"default\"}"),
             "{\"userns-remap\":\"default\"}",
@@ -131,51 +120,22 @@ mod tests {
             false,
         );
         assert_eq!(warnings.len(), 1, "{warnings:?}");
-        assert!(
-            warnings[0].contains("(\"remapper\") is now off"),
-            "{warnings:?}"
-        );
+        assert!(warnings[0].contains("(\"remapper\") is now off"), "{warnings:?}");
     }
 
     #[test]
     fn disabling_userns_remap_warns() {
-        let warnings = configuration_warnings(
-            Some("{\"userns-remap\":\"default\"}"),
-            "{}",
-            &options(None, None),
-            None,
-            false,
-        );
-        assert!(
-            warnings
-                .iter()
-                .any(|warning| warning.contains("is now off")),
-            "{warnings:?}"
-        );
+        let warnings =
+            configuration_warnings(Some("{\"userns-remap\":\"default\"}"), "{}", &options(None, None), None, false);
+        assert!(warnings.iter().any(|warning| warning.contains("is now off")), "{warnings:?}");
     }
 
     #[test]
     fn switching_storage_driver_warns() {
-        let warnings = configuration_warnings(
-            None,
-            "{}",
-            &options(None, Some("vfs")),
-            Some("overlay2"),
-            false,
-        );
+        let warnings = configuration_warnings(None, "{}", &options(None, Some("vfs")), Some("overlay2"), false);
         assert_eq!(warnings.len(), 1);
-        assert!(
-            warnings[0].contains("from overlay2 to vfs"),
-            "{}",
-            warnings[0]
-        );
-        let same = configuration_warnings(
-            None,
-            "{}",
-            &options(None, Some("overlay2")),
-            Some("overlay2"),
-            false,
-        );
+        assert!(warnings[0].contains("from overlay2 to vfs"), "{}", warnings[0]);
+        let same = configuration_warnings(None, "{}", &options(None, Some("overlay2")), Some("overlay2"), false);
         assert!(same.is_empty());
         let from_file = configuration_warnings(
             Some("{\"storage-driver\":\"btrfs\"}"),
@@ -184,10 +144,7 @@ mod tests {
             None,
             false,
         );
-        assert!(
-            from_file[0].contains("from btrfs to overlay2"),
-            "{from_file:?}"
-        );
+        assert!(from_file[0].contains("from btrfs to overlay2"), "{from_file:?}");
     }
 
     #[test]
@@ -200,13 +157,8 @@ mod tests {
             false,
         );
         assert_eq!(warnings.len(), 1);
-        assert!(
-            warnings[0].contains("log-driver, runtimes"),
-            "{}",
-            warnings[0]
-        );
-        let broken =
-            configuration_warnings(Some("{not json"), "{}", &options(None, None), None, false);
+        assert!(warnings[0].contains("log-driver, runtimes"), "{}", warnings[0]);
+        let broken = configuration_warnings(Some("{not json"), "{}", &options(None, None), None, false);
         assert!(broken[0].contains("not a JSON object"), "{broken:?}");
     }
 }

@@ -13,9 +13,7 @@ const DROP_IN: &str = "/etc/systemd/system/docker.service.d/10-rmachine.conf";
 async fn a_failed_check_restores_the_previous_configuration() {
     let previous = "{\"log-driver\": \"journald\"}\n";
     let host = FakeHost::debian_with_docker().with(|state| {
-        state
-            .files
-            .insert(DAEMON_JSON.into(), (previous.as_bytes().to_vec(), 0o644));
+        state.files.insert(DAEMON_JSON.into(), (previous.as_bytes().to_vec(), 0o644));
         state.journal = "dockerd[900]: failed to start daemon: invalid TLS configuration\n".into();
     });
     let check = FakeCheck::answering(Err("connection refused".into()));
@@ -33,43 +31,18 @@ async fn a_failed_check_restores_the_previous_configuration() {
         ]
     );
     assert_eq!(host.file(DAEMON_JSON).as_deref(), Some(previous));
-    assert_eq!(
-        host.file(DROP_IN),
-        None,
-        "a file that did not exist before is removed"
-    );
+    assert_eq!(host.file(DROP_IN), None, "a file that did not exist before is removed");
     assert_eq!(host.file("/etc/docker/server-key.pem"), None);
     let message = error.to_string();
-    assert!(matches!(
-        error,
-        ProvisionError::EngineFailed {
-            restored: true,
-            running_again: true,
-            ..
-        }
-    ));
+    assert!(matches!(error, ProvisionError::EngineFailed { restored: true, running_again: true, .. }));
     assert!(message.contains("connection refused"), "{message}");
-    assert!(
-        message.contains("The previous configuration was restored"),
-        "{message}"
-    );
+    assert!(message.contains("The previous configuration was restored"), "{message}");
     assert!(message.contains("the engine is running again"), "{message}");
     assert!(message.contains("invalid TLS configuration"), "{message}");
     assert!(phases.contains(&"restoring the previous configuration".to_string()));
-    let restore = host
-        .commands()
-        .into_iter()
-        .find(|command| command.name == "rmachine-restore-files")
-        .unwrap();
-    let write = host
-        .commands()
-        .into_iter()
-        .find(|command| command.name == "rmachine-write-files")
-        .unwrap();
-    assert_eq!(
-        restore.arguments[1], write.arguments[1],
-        "restore names the run of the write"
-    );
+    let restore = host.commands().into_iter().find(|command| command.name == "rmachine-restore-files").unwrap();
+    let write = host.commands().into_iter().find(|command| command.name == "rmachine-write-files").unwrap();
+    assert_eq!(restore.arguments[1], write.arguments[1], "restore names the run of the write");
 }
 
 #[tokio::test]
@@ -78,27 +51,11 @@ async fn a_failed_restart_rolls_back_without_waiting_for_the_check() {
         state.restart_rule = Box::new(|state| !state.text(DAEMON_JSON).contains("userns-remap"));
     });
     let check = FakeCheck::ready();
-    let engine = EngineOptions {
-        userns_remap: Some("default".into()),
-        ..EngineOptions::default()
-    };
+    let engine = EngineOptions { userns_remap: Some("default".into()), ..EngineOptions::default() };
     let error = run(&host, &check, &engine).await.0.unwrap_err();
     assert_eq!(check.calls(), 0);
-    assert!(
-        matches!(
-            error,
-            ProvisionError::EngineFailed {
-                restored: true,
-                running_again: true,
-                ..
-            }
-        ),
-        "{error}"
-    );
-    assert!(
-        error.to_string().contains("Job for docker.service failed"),
-        "{error}"
-    );
+    assert!(matches!(error, ProvisionError::EngineFailed { restored: true, running_again: true, .. }), "{error}");
+    assert!(error.to_string().contains("Job for docker.service failed"), "{error}");
     assert_eq!(host.file(DAEMON_JSON), None);
     assert!(host.state.lock().unwrap().docker_active);
 }
@@ -107,18 +64,9 @@ async fn a_failed_restart_rolls_back_without_waiting_for_the_check() {
 async fn a_write_that_changed_nothing_is_not_rolled_back() {
     let host = FakeHost::debian_with_docker().with(|state| state.write_exit_status = Some(10));
     let check = FakeCheck::ready();
-    let error = run(&host, &check, &EngineOptions::default())
-        .await
-        .0
-        .unwrap_err();
-    assert_eq!(
-        host.command_names().last().map(String::as_str),
-        Some("rmachine-write-files")
-    );
+    let error = run(&host, &check, &EngineOptions::default()).await.0.unwrap_err();
+    assert_eq!(host.command_names().last().map(String::as_str), Some("rmachine-write-files"));
     let message = error.to_string();
-    assert!(
-        message.contains("exit status 10") && message.contains("nothing was changed"),
-        "{message}"
-    );
+    assert!(message.contains("exit status 10") && message.contains("nothing was changed"), "{message}");
     assert!(message.contains("root@10.0.0.5:22"), "{message}");
 }

@@ -2,13 +2,13 @@
 //! that unknown keys and bad values are errors naming the file, line and column, and its
 //! resolution into one [`MachineSpec`] per machine (defaults merged, `~` expanded).
 
+use crate::driver_config::{DRIVER_NAMES, DriverConfig};
 use crate::store::validate_machine_name;
 use anyhow::{anyhow, bail};
-use crate::driver_config::{DriverConfig, DRIVER_NAMES};
+use clap::Parser as _;
 use rmachine_drivers::{GenericConfig, NoneConfig};
 use rmachine_provision::{EngineOptions, EngineTransport};
 use serde::Deserialize;
-use clap::Parser as _;
 use std::collections::BTreeMap;
 use std::num::NonZeroU16;
 use std::path::{Path, PathBuf};
@@ -204,14 +204,23 @@ rule!(DriverRule, |value| if DRIVER_NAMES.contains(&value) {
     Err(format!("unknown driver '{value}'; rmachine knows: {}", DRIVER_NAMES.join(", ")))
 });
 rule!(AddressRule, |value| check_address(value));
-rule!(InstallUrlRule, |value| engine_check(EngineOptions { install_url: Some(value.into()), ..EngineOptions::default() }));
+rule!(InstallUrlRule, |value| engine_check(EngineOptions {
+    install_url: Some(value.into()),
+    ..EngineOptions::default()
+}));
 rule!(StorageDriverRule, |value| engine_check(EngineOptions {
     storage_driver: Some(value.into()),
     ..EngineOptions::default()
 }));
-rule!(UsernsRemapRule, |value| engine_check(EngineOptions { userns_remap: Some(value.into()), ..EngineOptions::default() }));
+rule!(UsernsRemapRule, |value| engine_check(EngineOptions {
+    userns_remap: Some(value.into()),
+    ..EngineOptions::default()
+}));
 rule!(LabelRule, |value| engine_check(EngineOptions { labels: vec![value.into()], ..EngineOptions::default() }));
-rule!(MirrorRule, |value| engine_check(EngineOptions { registry_mirrors: vec![value.into()], ..EngineOptions::default() }));
+rule!(MirrorRule, |value| engine_check(EngineOptions {
+    registry_mirrors: vec![value.into()],
+    ..EngineOptions::default()
+}));
 rule!(InsecureRegistryRule, |value| engine_check(EngineOptions {
     insecure_registries: vec![value.into()],
     ..EngineOptions::default()
@@ -241,7 +250,8 @@ fn check_address(value: &str) -> Result<(), String> {
 
 /// Reads and resolves the cluster file at `path`; `home` expands `~` in paths.
 pub fn load(path: &Path, home: Option<&Path>) -> anyhow::Result<ClusterSpec> {
-    let text = std::fs::read_to_string(path).map_err(|error| anyhow!("cannot read the cluster file {}: {error}", path.display()))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|error| anyhow!("cannot read the cluster file {}: {error}", path.display()))?;
     parse(&text, path, home)
 }
 
@@ -256,8 +266,9 @@ pub fn parse(text: &str, path: &Path, home: Option<&Path>) -> anyhow::Result<Clu
         Some(name) => name.value(),
         None => {
             let stem = path.file_stem().and_then(|stem| stem.to_str()).unwrap_or_default().to_string();
-            validate_machine_name(&stem)
-                .map_err(|_| anyhow!("{file}: the file name '{stem}' is not a valid cluster name: add a `name:` key"))?;
+            validate_machine_name(&stem).map_err(|_| {
+                anyhow!("{file}: the file name '{stem}' is not a valid cluster name: add a `name:` key")
+            })?;
             stem
         }
     };
@@ -303,7 +314,8 @@ fn locate_machine(text: &str, name: &str, occurrence: usize) -> String {
             in_machines = false;
         }
         let Some(column) = line.find("name:") else { continue };
-        let value = line[column + 5..].split('#').next().unwrap_or_default().trim().trim_matches(['"', '\'', ',', '}', ' ']);
+        let value =
+            line[column + 5..].split('#').next().unwrap_or_default().trim().trim_matches(['"', '\'', ',', '}', ' ']);
         if in_machines && value == name {
             if seen == occurrence {
                 return format!(":{}:{}", index + 1, column + 1);
@@ -342,8 +354,11 @@ fn resolve_machine(
         "generic" => {
             let given = machine.generic.clone().unwrap_or_default();
             let fallback = defaults.generic.clone().unwrap_or_default();
-            let port = |own: Option<NonZeroU16>, other: Option<NonZeroU16>, default: u16| own.or(other).map_or(default, NonZeroU16::get);
-            let Some(ip_address) = given.ip_address.as_ref().or(fallback.ip_address.as_ref()).map(Checked::value) else {
+            let port = |own: Option<NonZeroU16>, other: Option<NonZeroU16>, default: u16| {
+                own.or(other).map_or(default, NonZeroU16::get)
+            };
+            let Some(ip_address) = given.ip_address.as_ref().or(fallback.ip_address.as_ref()).map(Checked::value)
+            else {
                 return Err("the generic driver needs `generic: { ip-address: ADDRESS }`".into());
             };
             let ssh_key = match given.ssh_key.as_ref().or(fallback.ssh_key.as_ref()) {
@@ -391,7 +406,11 @@ fn resolve_machine(
 /// The AWS settings as `create --aws-KEY VALUE` flags, parsed by `create`'s own parser: every
 /// `--aws-*` flag is a key (`instance-type: t3.small`, `open-port: [80, 443]`, `spot: true`).
 /// A swarm opens Docker Swarm's ports in the security group.
-fn aws_config(name: &str, settings: &BTreeMap<String, serde_norway::Value>, swarm: bool) -> Result<rmachine_driver_aws::AwsConfig, String> {
+fn aws_config(
+    name: &str,
+    settings: &BTreeMap<String, serde_norway::Value>,
+    swarm: bool,
+) -> Result<rmachine_driver_aws::AwsConfig, String> {
     use serde_norway::Value;
     let scalar = |key: &str, value: &Value| match value {
         Value::String(text) => Ok(text.clone()),
@@ -448,7 +467,8 @@ fn merge_engine(defaults: Option<&RawEngine>, own: Option<&RawEngine>) -> Engine
         default_runtime: pick(&own.default_runtime, &defaults.default_runtime),
         runtime_url: pick(&own.runtime_url, &defaults.runtime_url),
         runtime_sha256: pick(&own.runtime_sha256, &defaults.runtime_sha256),
-        runtime_accept_unverified: pick(&own.runtime_accept_unverified, &defaults.runtime_accept_unverified).unwrap_or(false),
+        runtime_accept_unverified: pick(&own.runtime_accept_unverified, &defaults.runtime_accept_unverified)
+            .unwrap_or(false),
         transport: pick(&own.transport, &defaults.transport)
             .and_then(|transport| EngineTransport::from_name(&transport.value()))
             .unwrap_or_default(),

@@ -66,7 +66,8 @@ fn a_machine_key_replaces_the_default_and_relative_keys_are_beside_the_file() {
 
 #[test]
 fn an_unknown_key_is_reported_with_file_line_and_column() {
-    let text = EXAMPLE.replace("ssh-key: ~/.ssh/id_ed25519 }\n  - name: w1", "ssh-kee: ~/.ssh/id_ed25519 }\n  - name: w1");
+    let text =
+        EXAMPLE.replace("ssh-key: ~/.ssh/id_ed25519 }\n  - name: w1", "ssh-kee: ~/.ssh/id_ed25519 }\n  - name: w1");
     let error = error_of(&text);
     assert!(error.starts_with("/clusters/lab.yaml:7:"), "{error}");
     assert!(error.contains("unknown field `ssh-kee`"), "{error}");
@@ -96,7 +97,8 @@ fn bad_values_are_reported_at_their_place() {
 fn checks_across_keys_name_the_machine_and_its_line() {
     let error = error_of(&EXAMPLE.replace("name: w1", "name: m1"));
     assert_eq!(error.lines().next().unwrap(), "/clusters/lab.yaml:8:5: machine 'm1' is declared twice");
-    let error = error_of(&EXAMPLE.replace("generic: { ip-address: 10.211.0.22, ssh-key: ~/.ssh/id_ed25519 }", "engine: {}"));
+    let error =
+        error_of(&EXAMPLE.replace("generic: { ip-address: 10.211.0.22, ssh-key: ~/.ssh/id_ed25519 }", "engine: {}"));
     assert!(error.starts_with("/clusters/lab.yaml:8:5: machine 'w1': the generic driver needs"), "{error}");
     let error = error_of(&EXAMPLE.replace("swarm: { advertise: private }\n", ""));
     assert!(error.starts_with("/clusters/lab.yaml:5:5: machine 'm1': `role` needs a `swarm:` section"), "{error}");

@@ -88,7 +88,8 @@ pub struct Plan {
 
 impl Plan {
     pub fn changes_nothing(&self) -> bool {
-        self.removals.is_empty() && self.machines.iter().all(|machine| machine.steps.is_empty() && machine.problem.is_none())
+        self.removals.is_empty()
+            && self.machines.iter().all(|machine| machine.steps.is_empty() && machine.problem.is_none())
     }
 
     /// One line per machine: "NAME: create, join as worker" / "NAME: nothing".
@@ -114,9 +115,14 @@ impl Plan {
 /// The plan that brings `observed` to `spec`; `prune` also removes the cluster's undeclared machines.
 pub fn plan(spec: &ClusterSpec, observed: &Observed, prune: bool) -> Plan {
     let swarm_has_manager = spec.machines.iter().any(|machine| {
-        observed.machines.get(&machine.name).and_then(|found| found.swarm.as_ref()).is_some_and(|member| member.role == Role::Manager)
+        observed
+            .machines
+            .get(&machine.name)
+            .and_then(|found| found.swarm.as_ref())
+            .is_some_and(|member| member.role == Role::Manager)
     });
-    let first_manager = spec.machines.iter().find(|machine| machine.role == Some(Role::Manager)).map(|machine| &machine.name);
+    let first_manager =
+        spec.machines.iter().find(|machine| machine.role == Some(Role::Manager)).map(|machine| &machine.name);
     let machines = spec
         .machines
         .iter()
@@ -137,11 +143,14 @@ pub fn plan(spec: &ClusterSpec, observed: &Observed, prune: bool) -> Plan {
             }
             if let (Some(_), Some(role)) = (&spec.swarm, machine.role) {
                 match found.and_then(|found| found.swarm.as_ref()) {
-                    None if !swarm_has_manager && first_manager == Some(&machine.name) => plan.steps.push(Step::InitSwarm),
+                    None if !swarm_has_manager && first_manager == Some(&machine.name) => {
+                        plan.steps.push(Step::InitSwarm)
+                    }
                     None => plan.steps.push(Step::Join(role)),
                     Some(_) => {}
                 }
-                let node = found.and_then(|found| found.swarm.as_ref()).and_then(|member| observed.nodes.get(&member.node_id));
+                let node =
+                    found.and_then(|found| found.swarm.as_ref()).and_then(|member| observed.nodes.get(&member.node_id));
                 let wanted = node_labels(&machine.engine);
                 let in_line = node.is_some_and(|node| {
                     node.role == role && wanted.iter().all(|(key, value)| node.labels.get(key) == Some(value))
@@ -159,9 +168,13 @@ pub fn plan(spec: &ClusterSpec, observed: &Observed, prune: bool) -> Plan {
             .machines
             .iter()
             .filter(|(name, found)| {
-                found.cluster.as_deref() == Some(spec.name.as_str()) && !spec.machines.iter().any(|machine| &machine.name == *name)
+                found.cluster.as_deref() == Some(spec.name.as_str())
+                    && !spec.machines.iter().any(|machine| &machine.name == *name)
             })
-            .map(|(name, found)| Removal { name: name.clone(), node_id: found.swarm.as_ref().map(|member| member.node_id.clone()) })
+            .map(|(name, found)| Removal {
+                name: name.clone(),
+                node_id: found.swarm.as_ref().map(|member| member.node_id.clone()),
+            })
             .collect()
     } else {
         Vec::new()

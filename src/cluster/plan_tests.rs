@@ -34,7 +34,11 @@ fn machine(name: &str, role: Role, ip: &str) -> MachineSpec {
 fn cluster() -> ClusterSpec {
     ClusterSpec {
         name: "lab".into(),
-        machines: vec![machine("m1", Role::Manager, "10.0.0.1"), machine("w1", Role::Worker, "10.0.0.2"), machine("w2", Role::Worker, "10.0.0.3")],
+        machines: vec![
+            machine("m1", Role::Manager, "10.0.0.1"),
+            machine("w1", Role::Worker, "10.0.0.2"),
+            machine("w2", Role::Worker, "10.0.0.3"),
+        ],
         swarm: Some(SwarmSpec { advertise: Advertise::Private }),
     }
 }
@@ -77,7 +81,10 @@ fn a_fresh_cluster_is_created_initialised_and_joined() {
             ("w2".into(), vec![Step::Create, Step::Join(Role::Worker), Step::UpdateNode]),
         ]
     );
-    assert_eq!(plan.render(), "m1: create, init swarm, update node role/labels\nw1: create, join as worker, update node role/labels\nw2: create, join as worker, update node role/labels\n");
+    assert_eq!(
+        plan.render(),
+        "m1: create, init swarm, update node role/labels\nw1: create, join as worker, update node role/labels\nw2: create, join as worker, update node role/labels\n"
+    );
     assert!(!plan.changes_nothing());
 }
 

@@ -6,9 +6,9 @@
 use super::file::Role;
 use super::plan::{Membership, NodeView};
 use crate::tls::DockerClient;
-use anyhow::{anyhow, bail, Context as _};
+use anyhow::{Context as _, anyhow, bail};
 use reqwest::Method;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
@@ -29,7 +29,8 @@ impl Engine<'_> {
             .call(Method::GET, &self.url, path, None)
             .await
             .with_context(|| format!("machine '{}': GET {path}", self.machine))?;
-        serde_json::from_slice(&body).with_context(|| format!("machine '{}': GET {path} did not answer JSON", self.machine))
+        serde_json::from_slice(&body)
+            .with_context(|| format!("machine '{}': GET {path} did not answer JSON", self.machine))
     }
 
     async fn send(&self, method: Method, path: &str, body: Option<Value>) -> anyhow::Result<Vec<u8>> {
@@ -101,7 +102,12 @@ impl Engine<'_> {
     }
 
     /// Sets a node's role and adds `labels` to it (labels set by hand are kept).
-    pub async fn set_role_and_labels(&self, node_id: &str, role: Role, labels: &BTreeMap<String, String>) -> anyhow::Result<()> {
+    pub async fn set_role_and_labels(
+        &self,
+        node_id: &str,
+        role: Role,
+        labels: &BTreeMap<String, String>,
+    ) -> anyhow::Result<()> {
         self.update_node(node_id, |spec| {
             spec["Role"] = json!(role.as_str());
             if !spec["Labels"].is_object() {
@@ -180,7 +186,9 @@ fn node_view(node: &Value) -> Option<(String, NodeView)> {
     let role = if node["Spec"]["Role"].as_str() == Some("manager") { Role::Manager } else { Role::Worker };
     let labels = node["Spec"]["Labels"]
         .as_object()
-        .map(|labels| labels.iter().filter_map(|(key, value)| Some((key.clone(), value.as_str()?.to_string()))).collect())
+        .map(|labels| {
+            labels.iter().filter_map(|(key, value)| Some((key.clone(), value.as_str()?.to_string()))).collect()
+        })
         .unwrap_or_default();
     Some((id, NodeView { role, labels }))
 }

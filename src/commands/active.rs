@@ -27,7 +27,9 @@ pub async fn run(args: Args, context: &Context) -> anyhow::Result<ExitCode> {
             None => (None, None),
         },
     };
-    let Some(target) = target else { bail!("no active machine: DOCKER_HOST is not set and no rmachine docker context is current") };
+    let Some(target) = target else {
+        bail!("no active machine: DOCKER_HOST is not set and no rmachine docker context is current")
+    };
     let mut machines = store.list()?;
     machines.sort_by_key(|(name, _)| Some(name) != preferred.as_ref());
     for (name, record) in machines {

@@ -48,7 +48,12 @@ pub async fn run(args: Args, context: &Context) -> anyhow::Result<ExitCode> {
         output::data(&plan.render());
         return Ok(ExitCode::SUCCESS);
     }
-    output::status(&format!("Applying {} (cluster '{}'):\n{}", args.file.display(), spec.name, plan.render().trim_end()));
+    output::status(&format!(
+        "Applying {} (cluster '{}'):\n{}",
+        args.file.display(),
+        spec.name,
+        plan.render().trim_end()
+    ));
     let outcomes = run_plan(&spec, &plan, &observed, usize::from(args.parallel), context).await?;
     output::data(&render_summary(&outcomes));
     let failed = outcomes.iter().filter(|outcome| outcome.error.is_some()).count();

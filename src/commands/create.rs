@@ -3,10 +3,10 @@
 pub(crate) mod aws;
 
 use crate::context::Context;
-use crate::flows::create::{create_machine, CreateRequest};
+use crate::driver_config::{DRIVER_NAMES, DriverConfig};
+use crate::flows::create::{CreateRequest, create_machine};
 use anyhow::bail;
 use clap::Parser;
-use crate::driver_config::{DriverConfig, DRIVER_NAMES};
 use rmachine_drivers::{GenericConfig, NoneConfig};
 use rmachine_provision::EngineOptions;
 use std::path::PathBuf;

@@ -3,7 +3,7 @@
 use crate::context::Context;
 use crate::machine_access::{engine_url, load_machine, open_store};
 use crate::output;
-use crate::shell_env::{self, Shell, SHELL_NAMES};
+use crate::shell_env::{self, SHELL_NAMES, Shell};
 use crate::store::ProvisioningStatus;
 use anyhow::{anyhow, bail};
 use clap::Parser;
@@ -38,7 +38,9 @@ const VARIABLES: [&str; 4] = ["DOCKER_TLS_VERIFY", "DOCKER_HOST", "DOCKER_CERT_P
 
 pub fn run(args: Args, context: &Context) -> anyhow::Result<ExitCode> {
     let shell = match &args.shell {
-        Some(name) => Shell::from_name(name).ok_or_else(|| anyhow!("unknown shell '{name}'; choose one of {SHELL_NAMES}"))?,
+        Some(name) => {
+            Shell::from_name(name).ok_or_else(|| anyhow!("unknown shell '{name}'; choose one of {SHELL_NAMES}"))?
+        }
         None => Shell::detect(context.shell.as_deref()),
     };
     let hint = shell_env::quote_command_line(&context.invocation);
@@ -55,7 +57,9 @@ pub fn run(args: Args, context: &Context) -> anyhow::Result<ExitCode> {
         let record = load_machine(&store, name)?;
         match record.status {
             ProvisioningStatus::Ready => {}
-            ProvisioningStatus::Creating => bail!("machine '{name}' is still being created (or its create was interrupted: 'rmachine rm {name}')"),
+            ProvisioningStatus::Creating => {
+                bail!("machine '{name}' is still being created (or its create was interrupted: 'rmachine rm {name}')")
+            }
             ProvisioningStatus::Failed => bail!(
                 "machine '{name}' failed to provision: {}; 'rmachine provision {name}' tries again",
                 record.last_error.as_deref().unwrap_or("no error recorded")

@@ -1,7 +1,7 @@
 //! `rmachine inspect`: a machine's record as JSON.
 
 use crate::context::Context;
-use crate::listing::{render_template, Template};
+use crate::listing::{Template, render_template};
 use crate::machine_access::{load_machine, open_store};
 use crate::output;
 use clap::Parser;

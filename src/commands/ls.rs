@@ -2,7 +2,7 @@
 //! with a timeout so one dead host never holds up the rest.
 
 use crate::context::Context;
-use crate::listing::{render_template, EngineGates, Filters, Template};
+use crate::listing::{EngineGates, Filters, Template, render_template};
 use crate::machine_access::{docker_client, engine_url, open_store};
 use crate::output;
 use crate::store::{MachineRecord, ProvisioningStatus, StoreError};
@@ -126,7 +126,10 @@ pub async fn run(args: Args, context: &Context) -> anyhow::Result<ExitCode> {
         .map(|(name, record)| {
             let (client, semaphore, docker_host) = (client.clone(), semaphore.clone(), docker_host.clone());
             let gates = gates.clone();
-            let notice = record.as_ref().ok().and_then(|record| crate::commands::regenerate_certs::certificate_notice(&store, record));
+            let notice = record
+                .as_ref()
+                .ok()
+                .and_then(|record| crate::commands::regenerate_certs::certificate_notice(&store, record));
             tokio::spawn(async move {
                 let query = async {
                     let _permit = semaphore.acquire_owned().await;
@@ -252,7 +255,8 @@ pub fn render_table(rows: &[Row]) -> String {
     let cells: Vec<Vec<&str>> = rows
         .iter()
         .map(|row| {
-            let mut cells = vec![&*row.name, &*row.active, &*row.driver, &*row.state, &*row.url, &*row.docker, &*row.error];
+            let mut cells =
+                vec![&*row.name, &*row.active, &*row.driver, &*row.state, &*row.url, &*row.docker, &*row.error];
             if with_swarm {
                 cells.insert(5, if row.swarm.is_empty() { "-" } else { &*row.swarm });
             }

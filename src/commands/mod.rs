@@ -1,31 +1,31 @@
 //! One file per subcommand, each with its `Args` (whose doc comments are the help) and `run`.
 //! Logic that several commands share lives below them, in `flows` and `machine_access`.
 
+pub mod active;
 pub mod apply;
+pub mod completion;
 pub mod config;
-pub mod destroy;
 pub mod create;
+pub mod destroy;
 pub mod env;
 pub mod inspect;
 pub mod ip;
-pub mod ls;
-pub mod provision;
-pub mod rm;
-pub mod ssh;
-pub mod status;
-pub mod url;
-pub mod version;
-pub mod regenerate_certs;
-pub mod upgrade;
-pub mod start;
-pub mod stop;
-pub mod restart;
 pub mod kill;
-pub mod scp;
-pub mod active;
-pub mod use_context;
-pub mod completion;
+pub mod ls;
 pub mod man;
+pub mod provision;
+pub mod regenerate_certs;
+pub mod restart;
+pub mod rm;
+pub mod scp;
+pub mod ssh;
+pub mod start;
+pub mod status;
+pub mod stop;
+pub mod upgrade;
+pub mod url;
+pub mod use_context;
+pub mod version;
 
 use crate::cli::Command;
 use crate::context::Context;

@@ -34,7 +34,8 @@ pub async fn run(args: Args, context: &Context) -> anyhow::Result<ExitCode> {
             }
             let progress = Progress::new(name, context.stderr_is_terminal);
             let session = connect(&store, &record, context).await?;
-            let result = provision_machine(&store, &record, &session, Duration::from_secs(args.engine_timeout), &progress).await;
+            let result =
+                provision_machine(&store, &record, &session, Duration::from_secs(args.engine_timeout), &progress).await;
             session.close().await;
             match &result {
                 Ok(_) => {

@@ -4,12 +4,14 @@
 //! in its certificate.
 
 use crate::context::Context;
-use crate::flows::provision::{provision_machine, server_certificate_names, SERVER_CERTIFICATE, SERVER_KEY};
-use crate::machine_access::{connect, load_machine, open_store, store_certificates, CA_CERTIFICATE, CA_KEY, CLIENT_CERTIFICATE, CLIENT_KEY};
+use crate::flows::provision::{SERVER_CERTIFICATE, SERVER_KEY, provision_machine, server_certificate_names};
+use crate::machine_access::{
+    CA_CERTIFICATE, CA_KEY, CLIENT_CERTIFICATE, CLIENT_KEY, connect, load_machine, open_store, store_certificates,
+};
 use crate::output::{self, Progress};
 use crate::store::{MachineRecord, ProvisioningStatus, Store};
 use crate::tls;
-use anyhow::{bail, Context as _};
+use anyhow::{Context as _, bail};
 use clap::Parser;
 use std::io::BufRead;
 use std::path::Path;
@@ -46,7 +48,10 @@ pub async fn run(args: Args, context: &Context) -> anyhow::Result<ExitCode> {
     for name in &args.names {
         let record = load_machine(&store, name)?;
         if record.ssh.is_none() {
-            bail!("machine '{name}' uses the {} driver: rmachine does not manage its engine's certificates", record.driver_name());
+            bail!(
+                "machine '{name}' uses the {} driver: rmachine does not manage its engine's certificates",
+                record.driver_name()
+            );
         }
         records.push(record);
     }
@@ -54,7 +59,11 @@ pub async fn run(args: Args, context: &Context) -> anyhow::Result<ExitCode> {
         if !context.stdin_is_terminal {
             bail!("refusing to regenerate the certificates of {} without confirmation: pass -y", args.names.join(", "));
         }
-        let what = if args.client_certs { "the CA, the client certificate and the engine certificates" } else { "the engine certificates" };
+        let what = if args.client_certs {
+            "the CA, the client certificate and the engine certificates"
+        } else {
+            "the engine certificates"
+        };
         output::status(&format!("About to regenerate {what} of {}; their engines restart", args.names.join(", ")));
         eprint!("Are you sure? (y/n): ");
         let mut answer = String::new();
@@ -65,7 +74,9 @@ pub async fn run(args: Args, context: &Context) -> anyhow::Result<ExitCode> {
     }
     if args.client_certs {
         renew_store_certificates(&store)?;
-        output::warning("the CA changed: machines not named here no longer accept the new client certificate until 'rmachine regenerate-certs NAME' runs for them");
+        output::warning(
+            "the CA changed: machines not named here no longer accept the new client certificate until 'rmachine regenerate-certs NAME' runs for them",
+        );
     }
     let mut failures = 0;
     for mut record in records {
@@ -117,7 +128,8 @@ async fn regenerate(store: &Store, record: &mut MachineRecord, args: &Args, cont
 fn renew_store_certificates(store: &Store) -> anyhow::Result<()> {
     let _lock = store.lock()?;
     let ca = tls::generate_ca("rmachine").context("cannot create the store's certificate authority")?;
-    let client = tls::issue_client_certificate(&ca, "rmachine client").context("cannot create the client certificate")?;
+    let client =
+        tls::issue_client_certificate(&ca, "rmachine client").context("cannot create the client certificate")?;
     store.write_file(Path::new(CA_KEY), ca.key_pem.as_bytes(), 0o600)?;
     store.write_file(Path::new(CA_CERTIFICATE), ca.cert_pem.as_bytes(), 0o644)?;
     store.write_file(Path::new(CLIENT_KEY), client.key_pem.as_bytes(), 0o600)?;
@@ -131,7 +143,8 @@ pub fn certificate_notice(store: &Store, record: &MachineRecord) -> Option<Strin
     if ip.is_empty() || record.ssh.is_none() {
         return None;
     }
-    let certificate = store.read_file(&Store::relative_machine_directory(&record.name).join(SERVER_CERTIFICATE)).ok()?;
+    let certificate =
+        store.read_file(&Store::relative_machine_directory(&record.name).join(SERVER_CERTIFICATE)).ok()?;
     match tls::certificate_covers(&certificate, &ip) {
         Ok(true) | Err(_) => None,
         Ok(false) => Some(format!(

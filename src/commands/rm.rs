@@ -51,7 +51,9 @@ pub async fn run(args: Args, context: &Context) -> anyhow::Result<ExitCode> {
         };
         match driver_result {
             Ok(()) => {}
-            Err(problem) if args.force => output::warning(&format!("({name}) {problem}; removing the record anyway (-f)")),
+            Err(problem) if args.force => {
+                output::warning(&format!("({name}) {problem}; removing the record anyway (-f)"))
+            }
             Err(problem) => {
                 failures.push(format!("{name}: {problem}; 'rmachine rm -f {name}' removes the record anyway"));
                 continue;

@@ -32,7 +32,11 @@ pub async fn run(args: Args, context: &Context) -> anyhow::Result<ExitCode> {
     let on_terminal = context.stderr_is_terminal;
     match (source, destination) {
         (Location::Local(_), Location::Local(_)) => {
-            bail!("neither '{}' nor '{}' names a machine: write MACHINE:PATH on one side ('rmachine ls' lists the machines)", args.source, args.destination)
+            bail!(
+                "neither '{}' nor '{}' names a machine: write MACHINE:PATH on one side ('rmachine ls' lists the machines)",
+                args.source,
+                args.destination
+            )
         }
         (Location::Local(from), Location::Remote { machine, path }) => {
             let session = open(&store, &machine, context).await?;
@@ -46,7 +50,10 @@ pub async fn run(args: Args, context: &Context) -> anyhow::Result<ExitCode> {
             session.close().await;
             result?;
         }
-        (Location::Remote { machine: from_machine, path: from_path }, Location::Remote { machine: to_machine, path: to_path }) => {
+        (
+            Location::Remote { machine: from_machine, path: from_path },
+            Location::Remote { machine: to_machine, path: to_path },
+        ) => {
             // Through a private local folder: the machines need not reach each other.
             let relay = tempfile::tempdir()?;
             let session = open(&store, &from_machine, context).await?;

@@ -36,7 +36,8 @@ pub async fn run(args: Args, context: &Context) -> anyhow::Result<ExitCode> {
     for task in tasks {
         let (name, report) = task.await?;
         if args.json {
-            documents.push(serde_json::json!({"Name": name, "State": report.state.to_string(), "Reason": report.reason}));
+            documents
+                .push(serde_json::json!({"Name": name, "State": report.state.to_string(), "Reason": report.reason}));
             continue;
         }
         output::data(&format!("{}\n", report.state));

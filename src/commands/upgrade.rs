@@ -5,7 +5,7 @@ use crate::context::Context;
 use crate::engine_check::{AnyEngineCheck, SshEngineCheck, TlsEngineCheck};
 use crate::machine_access::{connect, docker_client, engine_url, load_machine, open_store};
 use crate::output::{self, Progress};
-use anyhow::{bail, Context as _};
+use anyhow::{Context as _, bail};
 use clap::Parser;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -37,12 +37,22 @@ pub async fn run(args: Args, context: &Context) -> anyhow::Result<ExitCode> {
             let check = if record.engine.transport == rmachine_provision::EngineTransport::Ssh {
                 AnyEngineCheck::Ssh(SshEngineCheck { session: &session, deadline })
             } else {
-                AnyEngineCheck::Tls(TlsEngineCheck { client: docker_client(&store, Duration::from_secs(5))?, url: engine_url(&record), deadline })
+                AnyEngineCheck::Tls(TlsEngineCheck {
+                    client: docker_client(&store, Duration::from_secs(5))?,
+                    url: engine_url(&record),
+                    deadline,
+                })
             };
-            let result = rmachine_provision::upgrade(&session, &check, &record.engine, &|phase: &str| progress.phase(phase)).await;
+            let result =
+                rmachine_provision::upgrade(&session, &check, &record.engine, &|phase: &str| progress.phase(phase))
+                    .await;
             session.close().await;
             let report = result.with_context(|| format!("upgrading the engine of machine '{name}' failed"))?;
-            output::status(&format!("({name}) Docker {} is running ({})", report.engine_version, report.packages.join(" ")));
+            output::status(&format!(
+                "({name}) Docker {} is running ({})",
+                report.engine_version,
+                report.packages.join(" ")
+            ));
             Ok(())
         }
         .await;

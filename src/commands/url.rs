@@ -25,7 +25,8 @@ pub fn run(args: Args, context: &Context) -> anyhow::Result<ExitCode> {
         values.push((name.clone(), engine_url(&load_machine(&store, name)?)));
     }
     if args.json {
-        let documents: Vec<_> = values.iter().map(|(name, value)| serde_json::json!({"Name": name, "URL": value})).collect();
+        let documents: Vec<_> =
+            values.iter().map(|(name, value)| serde_json::json!({"Name": name, "URL": value})).collect();
         output::data(&format!("{}\n", serde_json::to_string_pretty(&documents)?));
     } else {
         output::data(&values.iter().map(|(_, value)| format!("{value}\n")).collect::<String>());

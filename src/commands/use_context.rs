@@ -44,7 +44,10 @@ pub async fn run(args: Args, context: &Context) -> anyhow::Result<ExitCode> {
     } else {
         let folder = store.machine_directory(&name);
         if !docker_context::has_tls_files(&folder) {
-            bail!("machine '{name}' has no client certificates in {}; 'rmachine provision {name}' makes them", folder.display());
+            bail!(
+                "machine '{name}' has no client certificates in {}; 'rmachine provision {name}' makes them",
+                folder.display()
+            );
         }
         Endpoint { host: engine_url(&record), tls_folder: Some(folder) }
     };

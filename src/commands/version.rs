@@ -33,7 +33,8 @@ pub async fn run(args: Args, context: &Context) -> anyhow::Result<ExitCode> {
     let record = load_machine(&store, &name)?;
     let client = docker_client(&store, Duration::from_secs(10))?;
     let url = engine_url(&record);
-    let version = client.version(&url).await.with_context(|| format!("cannot ask machine '{name}' at {url} for its version"))?;
+    let version =
+        client.version(&url).await.with_context(|| format!("cannot ask machine '{name}' at {url} for its version"))?;
     if args.json {
         output::data(&format!("{}\n", serde_json::json!({"Name": name, "Server": version.version})));
     } else {

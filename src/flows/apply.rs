@@ -4,17 +4,17 @@
 //! `destroy` removes every machine of the cluster. Each machine ends with an [`Outcome`].
 
 use crate::cluster::file::{Advertise, ClusterSpec, MachineSpec, Role};
-use crate::cluster::plan::{node_labels, Membership, MachinePlan, ObservedMachine, Observed, Plan, Removal, Step};
+use crate::cluster::plan::{MachinePlan, Membership, Observed, ObservedMachine, Plan, Removal, Step, node_labels};
 use crate::cluster::swarm::Engine;
 use crate::context::Context;
 use crate::driver_config::DriverConfig;
-use crate::flows::create::{create_machine_with_progress, CreateRequest};
+use crate::flows::create::{CreateRequest, create_machine_with_progress};
 use crate::flows::provision::provision_machine;
 use crate::machine_access::{connect, docker_client, engine_url, open_store};
 use crate::output::{Progress, ProgressGroup};
 use crate::store::{MachineRecord, ProvisioningStatus, Store};
 use crate::tls::DockerClient;
-use anyhow::{anyhow, Context as _};
+use anyhow::{Context as _, anyhow};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -56,7 +56,9 @@ pub async fn observe(store: &Store, spec: &ClusterSpec, client: &DockerClient) -
         let ready = record.status == ProvisioningStatus::Ready;
         let engine = Engine { client, url: engine_url(&record), machine: name.clone() };
         let swarm = match ready && spec.swarm.is_some() {
-            true => tokio::time::timeout(OBSERVE_TIMEOUT, engine.membership()).await.ok().and_then(Result::ok).flatten(),
+            true => {
+                tokio::time::timeout(OBSERVE_TIMEOUT, engine.membership()).await.ok().and_then(Result::ok).flatten()
+            }
             false => None,
         };
         if let Some(Membership { role: Role::Manager, .. }) = &swarm
@@ -78,7 +80,13 @@ pub async fn observe(store: &Store, spec: &ClusterSpec, client: &DockerClient) -
 }
 
 /// Runs `plan`: machines first (`parallel` at a time), then the swarm, then the removals.
-pub async fn run_plan(spec: &ClusterSpec, plan: &Plan, observed: &Observed, parallel: usize, context: &Context) -> anyhow::Result<Vec<Outcome>> {
+pub async fn run_plan(
+    spec: &ClusterSpec,
+    plan: &Plan,
+    observed: &Observed,
+    parallel: usize,
+    context: &Context,
+) -> anyhow::Result<Vec<Outcome>> {
     let store = Arc::new(open_store(context)?);
     let group = Arc::new(ProgressGroup::new(context.stderr_is_terminal));
     let semaphore = Arc::new(Semaphore::new(parallel.max(1)));
@@ -92,7 +100,8 @@ pub async fn run_plan(spec: &ClusterSpec, plan: &Plan, observed: &Observed, para
             label_with_cluster(&store, &machine_plan.name, &spec.name);
             let steps = machine_plan.steps.clone();
             if steps.iter().any(|step| matches!(step, Step::Create | Step::Provision)) {
-                let (store, group, semaphore, context) = (store.clone(), group.clone(), semaphore.clone(), context.clone());
+                let (store, group, semaphore, context) =
+                    (store.clone(), group.clone(), semaphore.clone(), context.clone());
                 let (machine, cluster) = (spec_machine.clone(), spec.name.clone());
                 tasks.spawn(async move {
                     let _permit = semaphore.acquire_owned().await;
@@ -140,7 +149,14 @@ fn label_with_cluster(store: &Store, name: &str, cluster: &str) {
 }
 
 /// Creates or re-provisions one machine.
-async fn bring_up(store: &Store, machine: &MachineSpec, cluster: &str, steps: &[Step], context: &Context, progress: &Progress) -> anyhow::Result<String> {
+async fn bring_up(
+    store: &Store,
+    machine: &MachineSpec,
+    cluster: &str,
+    steps: &[Step],
+    context: &Context,
+    progress: &Progress,
+) -> anyhow::Result<String> {
     if steps.contains(&Step::Create) {
         let request = CreateRequest {
             name: machine.name.clone(),
@@ -194,23 +210,40 @@ async fn bring_swarm_in_line(
     outcomes: &mut BTreeMap<String, Outcome>,
 ) {
     let advertise = spec.swarm.as_ref().map(|swarm| swarm.advertise.clone()).unwrap_or(Advertise::Private);
-    let initialising = plan.machines.iter().find(|machine| machine.steps.contains(&Step::InitSwarm)).map(|machine| machine.name.clone());
+    let initialising = plan
+        .machines
+        .iter()
+        .find(|machine| machine.steps.contains(&Step::InitSwarm))
+        .map(|machine| machine.name.clone());
     let manager_name = initialising.clone().or_else(|| {
         spec.machines
             .iter()
-            .find(|machine| observed.machines.get(&machine.name).and_then(|found| found.swarm.as_ref()).is_some_and(|member| member.role == Role::Manager))
+            .find(|machine| {
+                observed
+                    .machines
+                    .get(&machine.name)
+                    .and_then(|found| found.swarm.as_ref())
+                    .is_some_and(|member| member.role == Role::Manager)
+            })
             .map(|machine| machine.name.clone())
     });
-    let mut ordered: Vec<&MachinePlan> = plan.machines.iter().filter(|machine| !machine.steps.contains(&Step::Join(Role::Worker))).collect();
+    let mut ordered: Vec<&MachinePlan> =
+        plan.machines.iter().filter(|machine| !machine.steps.contains(&Step::Join(Role::Worker))).collect();
     ordered.extend(plan.machines.iter().filter(|machine| machine.steps.contains(&Step::Join(Role::Worker))));
     for machine_plan in ordered {
-        let swarm_steps: Vec<Step> =
-            machine_plan.steps.iter().copied().filter(|step| matches!(step, Step::InitSwarm | Step::Join(_) | Step::UpdateNode)).collect();
+        let swarm_steps: Vec<Step> = machine_plan
+            .steps
+            .iter()
+            .copied()
+            .filter(|step| matches!(step, Step::InitSwarm | Step::Join(_) | Step::UpdateNode))
+            .collect();
         let outcome = outcomes.get_mut(&machine_plan.name).expect("every planned machine has an outcome");
         if swarm_steps.is_empty() || outcome.error.is_some() {
             continue;
         }
-        let Some(spec_machine) = spec.machines.iter().find(|machine| machine.name == machine_plan.name) else { continue };
+        let Some(spec_machine) = spec.machines.iter().find(|machine| machine.name == machine_plan.name) else {
+            continue;
+        };
         let result = async {
             let manager_name = manager_name.as_deref().ok_or_else(|| anyhow!("the swarm has no manager to join"))?;
             let (manager, _) = engine(store, client, manager_name)?;
@@ -225,12 +258,19 @@ async fn bring_swarm_in_line(
                         done.push("initialised the swarm".to_string());
                     }
                     Step::Join(role) => {
-                        group.status(&format!("({}) joining the swarm as {} through {manager_name}", machine_plan.name, role.as_str()));
+                        group.status(&format!(
+                            "({}) joining the swarm as {} through {manager_name}",
+                            machine_plan.name,
+                            role.as_str()
+                        ));
                         own.join(&manager, *role, &advertise_address(&record, &advertise, false)).await?;
                         done.push(format!("joined as {}", role.as_str()));
                     }
                     Step::UpdateNode => {
-                        let member = own.membership().await?.ok_or_else(|| anyhow!("machine '{}' is not in the swarm", machine_plan.name))?;
+                        let member = own
+                            .membership()
+                            .await?
+                            .ok_or_else(|| anyhow!("machine '{}' is not in the swarm", machine_plan.name))?;
                         let role = spec_machine.role.unwrap_or(Role::Worker);
                         manager.set_role_and_labels(&member.node_id, role, &node_labels(&spec_machine.engine)).await?;
                         done.push("node role/labels set".to_string());
@@ -261,13 +301,24 @@ fn advertise_address(record: &MachineRecord, advertise: &Advertise, initialising
 }
 
 /// Drains, makes leave and removes a swarm node, then removes the machine (`--prune`, `destroy`).
-async fn remove(store: &Store, removal: &Removal, spec: &ClusterSpec, observed: &Observed, client: Option<&DockerClient>, group: &ProgressGroup) -> Outcome {
+async fn remove(
+    store: &Store,
+    removal: &Removal,
+    spec: &ClusterSpec,
+    observed: &Observed,
+    client: Option<&DockerClient>,
+    group: &ProgressGroup,
+) -> Outcome {
     let mut outcome = Outcome::new(&removal.name);
     let result = async {
         if let (Some(node_id), Some(client)) = (&removal.node_id, client) {
             let is_manager = |name: &str| {
                 name != removal.name
-                    && observed.machines.get(name).and_then(|found| found.swarm.as_ref()).is_some_and(|member| member.role == Role::Manager)
+                    && observed
+                        .machines
+                        .get(name)
+                        .and_then(|found| found.swarm.as_ref())
+                        .is_some_and(|member| member.role == Role::Manager)
             };
             let manager_name = spec
                 .machines
@@ -316,7 +367,8 @@ pub async fn destroy(spec: &ClusterSpec, context: &Context) -> anyhow::Result<Ve
     let observed = observe(&store, spec, &client).await?;
     let group = ProgressGroup::new(context.stderr_is_terminal);
     let mut names: Vec<&String> = observed.machines.keys().collect();
-    names.sort_by_key(|name| observed.machines[*name].swarm.as_ref().is_some_and(|member| member.role == Role::Manager));
+    names
+        .sort_by_key(|name| observed.machines[*name].swarm.as_ref().is_some_and(|member| member.role == Role::Manager));
     let mut outcomes = Vec::new();
     for name in names {
         let mut outcome = Outcome::new(name);

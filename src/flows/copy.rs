@@ -45,7 +45,10 @@ pub fn remote_quote(path: &str) -> String {
 }
 
 fn base_name(path: &str) -> String {
-    Path::new(path.trim_end_matches('/')).file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_else(|| path.to_string())
+    Path::new(path.trim_end_matches('/'))
+        .file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.to_string())
 }
 
 async fn run_checked(session: &Session, command: &str, stdin: Option<&[u8]>) -> anyhow::Result<Vec<u8>> {
@@ -68,7 +71,13 @@ async fn remote_target(session: &Session, destination: &str, source_name: &str) 
 }
 
 /// Copies a local file or (with `recursive`) folder to the host.
-pub async fn upload(session: &Session, source: &Path, destination: &str, recursive: bool, on_terminal: bool) -> anyhow::Result<()> {
+pub async fn upload(
+    session: &Session,
+    source: &Path,
+    destination: &str,
+    recursive: bool,
+    on_terminal: bool,
+) -> anyhow::Result<()> {
     let metadata = std::fs::metadata(source).with_context(|| format!("cannot read {}", source.display()))?;
     let name = base_name(&source.to_string_lossy());
     if metadata.is_dir() {
@@ -77,7 +86,8 @@ pub async fn upload(session: &Session, source: &Path, destination: &str, recursi
         }
         let parent = source.parent().filter(|parent| !parent.as_os_str().is_empty()).unwrap_or(Path::new("."));
         let archive = local_tar_create(parent, &name).await?;
-        let target_is_folder = session.run(&format!("test -d {}", remote_quote(destination)), None).await?.exit_status == 0;
+        let target_is_folder =
+            session.run(&format!("test -d {}", remote_quote(destination)), None).await?.exit_status == 0;
         // Into an existing folder: keep the name; else the folder becomes `destination`.
         let command = if target_is_folder {
             format!("tar -C {} -xf -", remote_quote(destination))
@@ -103,7 +113,11 @@ pub async fn upload(session: &Session, source: &Path, destination: &str, recursi
     }
     run_checked(
         session,
-        &format!("chmod {mode:o} {temporary} && mv -f {temporary} {target}", temporary = remote_quote(&temporary), target = remote_quote(&target)),
+        &format!(
+            "chmod {mode:o} {temporary} && mv -f {temporary} {target}",
+            temporary = remote_quote(&temporary),
+            target = remote_quote(&target)
+        ),
         None,
     )
     .await?;
@@ -111,7 +125,13 @@ pub async fn upload(session: &Session, source: &Path, destination: &str, recursi
 }
 
 /// Copies a file or (with `recursive`) folder from the host to `destination` here.
-pub async fn download(session: &Session, source: &str, destination: &Path, recursive: bool, on_terminal: bool) -> anyhow::Result<()> {
+pub async fn download(
+    session: &Session,
+    source: &str,
+    destination: &Path,
+    recursive: bool,
+    on_terminal: bool,
+) -> anyhow::Result<()> {
     let quoted = remote_quote(source);
     let kind = run_checked(session, &format!("if [ -d {quoted} ]; then echo folder; elif [ -e {quoted} ]; then stat -c %s {quoted}; else echo missing; fi"), None).await?;
     let kind = String::from_utf8_lossy(&kind).trim().to_string();
@@ -124,8 +144,14 @@ pub async fn download(session: &Session, source: &str, destination: &Path, recur
                 bail!("{source} is a folder on {}: pass -r to copy it", session.describe());
             }
             let parent = base_parent(source);
-            let archive = run_checked(session, &format!("tar -C {} -cf - {}", remote_quote(&parent), remote_quote(&name)), None).await?;
-            let (into, strip) = if destination.is_dir() { (destination.to_path_buf(), false) } else { (destination.to_path_buf(), true) };
+            let archive =
+                run_checked(session, &format!("tar -C {} -cf - {}", remote_quote(&parent), remote_quote(&name)), None)
+                    .await?;
+            let (into, strip) = if destination.is_dir() {
+                (destination.to_path_buf(), false)
+            } else {
+                (destination.to_path_buf(), true)
+            };
             std::fs::create_dir_all(&into).with_context(|| format!("cannot create {}", into.display()))?;
             local_tar_extract(&into, strip, &archive).await
         }
@@ -164,7 +190,8 @@ fn base_parent(path: &str) -> String {
 }
 
 async fn local_tar_create(parent: &Path, name: &str) -> anyhow::Result<Vec<u8>> {
-    let output = Command::new("tar").arg("-C").arg(parent).args(["-cf", "-", name]).output().await.context("cannot run tar")?;
+    let output =
+        Command::new("tar").arg("-C").arg(parent).args(["-cf", "-", name]).output().await.context("cannot run tar")?;
     if !output.status.success() {
         bail!("tar of {}/{name} failed: {}", parent.display(), String::from_utf8_lossy(&output.stderr).trim());
     }
@@ -178,7 +205,11 @@ async fn local_tar_extract(into: &Path, strip: bool, archive: &[u8]) -> anyhow::
     if strip {
         command.arg("--strip-components=1");
     }
-    let mut child = command.stdin(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().context("cannot run tar")?;
+    let mut child = command
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .context("cannot run tar")?;
     let mut stdin = child.stdin.take().expect("stdin is piped");
     stdin.write_all(archive).await.context("cannot feed tar")?;
     drop(stdin);
@@ -196,7 +227,10 @@ mod tests {
     #[test]
     fn machine_prefixes_make_remote_locations() {
         let known = |name: &str| name == "node1";
-        assert_eq!(Location::parse("node1:/etc/hosts", &known), Location::Remote { machine: "node1".into(), path: "/etc/hosts".into() });
+        assert_eq!(
+            Location::parse("node1:/etc/hosts", &known),
+            Location::Remote { machine: "node1".into(), path: "/etc/hosts".into() }
+        );
         assert_eq!(Location::parse("node1:", &known), Location::Remote { machine: "node1".into(), path: ".".into() });
         assert_eq!(Location::parse("other:x", &known), Location::Local("other:x".into()));
         assert_eq!(Location::parse("./node1:x", &known), Location::Local("./node1:x".into()));

@@ -6,15 +6,15 @@
 //! its error, shown by `ls`; `rm` removes it and `provision` tries again. Drivers that launch
 //! hosts (aws) remove them after any failure instead (`Driver::remove_after_failed_create`).
 
-use crate::commands::{ExitStatus, EXIT_PRECREATE_CHECK};
+use crate::commands::{EXIT_PRECREATE_CHECK, ExitStatus};
 use crate::context::Context;
+use crate::driver_config::DriverConfig;
 use crate::flows::provision::{provision_machine, write_client_material};
 use crate::machine_access::{engine_url, open_store, ssh_target, store_certificates};
 use crate::output::{self, Progress};
 use crate::ssh::{self, Session, SshTarget};
-use crate::store::{validate_machine_name, MachineRecord, ProvisioningStatus, SshSettings, Store, StoreError};
-use anyhow::{anyhow, Context as _};
-use crate::driver_config::DriverConfig;
+use crate::store::{MachineRecord, ProvisioningStatus, SshSettings, Store, StoreError, validate_machine_name};
+use anyhow::{Context as _, anyhow};
 use rmachine_drivers::CreateContext;
 use rmachine_provision::EngineOptions;
 use std::path::Path;
@@ -47,7 +47,11 @@ pub async fn create_machine(request: CreateRequest, context: &Context) -> anyhow
 
 /// The create flow with its phases shown on `progress`; returns the closing summary line
 /// instead of printing it (`apply` creates many machines at once and prints a table).
-pub async fn create_machine_with_progress(request: CreateRequest, context: &Context, progress: &Progress) -> anyhow::Result<String> {
+pub async fn create_machine_with_progress(
+    request: CreateRequest,
+    context: &Context,
+    progress: &Progress,
+) -> anyhow::Result<String> {
     validate_machine_name(&request.name)?;
     request
         .driver
@@ -59,7 +63,8 @@ pub async fn create_machine_with_progress(request: CreateRequest, context: &Cont
     let store = open_store(context)?;
     store_certificates(&store)?;
     store.reserve(&request.name)?;
-    let mut record = MachineRecord::new(&request.name, request.driver.clone(), request.engine.clone(), request.tls_sans.clone());
+    let mut record =
+        MachineRecord::new(&request.name, request.driver.clone(), request.engine.clone(), request.tls_sans.clone());
     if let Err(error) = store.save(&mut record) {
         let _ = store.remove(&request.name);
         return Err(error.into());
@@ -145,7 +150,12 @@ async fn wait_for_ssh(target: &SshTarget, timeout: Duration) -> anyhow::Result<S
             }
             Err(error) if is_unreachable(&error) => {
                 return Err(anyhow!(error)).with_context(|| {
-                    format!("{}:{} did not answer SSH within {}s (--ssh-timeout)", target.host, target.port, timeout.as_secs())
+                    format!(
+                        "{}:{} did not answer SSH within {}s (--ssh-timeout)",
+                        target.host,
+                        target.port,
+                        timeout.as_secs()
+                    )
                 });
             }
             Err(error) => return Err(error.into()),
@@ -157,7 +167,9 @@ async fn wait_for_ssh(target: &SshTarget, timeout: Duration) -> anyhow::Result<S
 fn is_unreachable(error: &ssh::SshError) -> bool {
     matches!(
         error,
-        ssh::SshError::Unreachable { .. } | ssh::SshError::HandshakeTimedOut { .. } | ssh::SshError::HandshakeFailed { .. }
+        ssh::SshError::Unreachable { .. }
+            | ssh::SshError::HandshakeTimedOut { .. }
+            | ssh::SshError::HandshakeFailed { .. }
     )
 }
 
@@ -172,7 +184,12 @@ fn pin_host_key(store: &Store, record: &mut MachineRecord, host_key: &str) -> an
 }
 
 /// Undoes a failed create as far as is safe, and returns the error to report.
-async fn clean_up_failure(store: &Store, record: &mut MachineRecord, attempt: &Attempt, error: anyhow::Error) -> anyhow::Error {
+async fn clean_up_failure(
+    store: &Store,
+    record: &mut MachineRecord,
+    attempt: &Attempt,
+    error: anyhow::Error,
+) -> anyhow::Error {
     let name = record.name.clone();
     if record.driver.driver().remove_after_failed_create(attempt.provisioning_started) {
         let driver_cleanup = record.driver.driver().remove().await;

@@ -1,7 +1,7 @@
 //! The multi-step operations commands share: creating a machine, provisioning one.
 
 pub mod apply;
-pub mod create;
-pub mod provision;
-pub mod power;
 pub mod copy;
+pub mod create;
+pub mod power;
+pub mod provision;

@@ -2,9 +2,9 @@
 //! operation (or names a command the core runs over SSH), then the core waits for the result:
 //! the engine answering after start/restart, the Stopped state after stop/kill.
 
+use crate::context::Context;
 use crate::engine_check::{SshEngineCheck, TlsEngineCheck};
 use crate::machine_access::{connect, docker_client, engine_url, load_machine, open_store};
-use crate::context::Context;
 use crate::output;
 use crate::store::Store;
 use anyhow::{Context as _, anyhow, bail};
@@ -68,7 +68,11 @@ async fn one_machine(
         session.close().await;
         let output = result?;
         if output.exit_status != 0 {
-            bail!("'{command}' failed with status {}: {}", output.exit_status, String::from_utf8_lossy(&output.stderr).trim());
+            bail!(
+                "'{command}' failed with status {}: {}",
+                output.exit_status,
+                String::from_utf8_lossy(&output.stderr).trim()
+            );
         }
     }
     let new_ip = record.driver.driver().ip();
@@ -89,7 +93,13 @@ async fn one_machine(
                 session.close().await;
                 answer
             } else {
-                TlsEngineCheck { client: docker_client(store, Duration::from_secs(5))?, url: engine_url(&record), deadline: wait }.wait().await
+                TlsEngineCheck {
+                    client: docker_client(store, Duration::from_secs(5))?,
+                    url: engine_url(&record),
+                    deadline: wait,
+                }
+                .wait()
+                .await
             };
             let version = version.map_err(|problem| anyhow!("{problem}"))?;
             output::status(&format!("({name}) engine v{version} answers"));
@@ -123,7 +133,11 @@ async fn wait_until_down(record: &crate::store::MachineRecord, deadline: Duratio
     }
 }
 
-async fn wait_for_state(record: &crate::store::MachineRecord, wanted: MachineState, deadline: Duration) -> anyhow::Result<()> {
+async fn wait_for_state(
+    record: &crate::store::MachineRecord,
+    wanted: MachineState,
+    deadline: Duration,
+) -> anyhow::Result<()> {
     let started = Instant::now();
     loop {
         let report = record.driver.driver().state(Duration::from_secs(5)).await;

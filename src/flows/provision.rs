@@ -2,7 +2,7 @@
 //! material for DOCKER_CERT_PATH, then the provisioner with a TLS readiness check.
 
 use crate::engine_check::{AnyEngineCheck, SshEngineCheck, TlsEngineCheck};
-use crate::machine_access::{engine_url, store_certificates, StoreCertificates};
+use crate::machine_access::{StoreCertificates, engine_url, store_certificates};
 use crate::output::Progress;
 use crate::ssh::Session;
 use crate::store::{MachineRecord, Store};
@@ -55,7 +55,11 @@ pub fn ensure_server_certificate(
 }
 
 /// Copies the CA and client certificate into the machine's folder, which `DOCKER_CERT_PATH` names.
-pub fn write_client_material(store: &Store, record: &MachineRecord, certificates: &StoreCertificates) -> anyhow::Result<()> {
+pub fn write_client_material(
+    store: &Store,
+    record: &MachineRecord,
+    certificates: &StoreCertificates,
+) -> anyhow::Result<()> {
     let files = [
         ("ca.pem", &certificates.ca.cert_pem, 0o644),
         ("cert.pem", &certificates.client.cert_pem, 0o644),

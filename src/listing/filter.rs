@@ -26,16 +26,16 @@ impl Filters {
     pub fn parse(specifications: &[String]) -> Result<Filters, FilterError> {
         let mut filters = Filters::default();
         for specification in specifications {
-            let (key, value) = specification.split_once('=').ok_or_else(|| FilterError::Malformed(specification.clone()))?;
+            let (key, value) =
+                specification.split_once('=').ok_or_else(|| FilterError::Malformed(specification.clone()))?;
             match key.to_ascii_lowercase().as_str() {
                 "driver" => filters.drivers.push(value.to_lowercase()),
                 "state" => filters.states.push(value.to_lowercase()),
-                "name" => filters.names.push(
-                    RegexBuilder::new(value)
-                        .case_insensitive(true)
-                        .build()
-                        .map_err(|error| FilterError::BadPattern { pattern: value.to_string(), problem: error.to_string() })?,
-                ),
+                "name" => {
+                    filters.names.push(RegexBuilder::new(value).case_insensitive(true).build().map_err(|error| {
+                        FilterError::BadPattern { pattern: value.to_string(), problem: error.to_string() }
+                    })?)
+                }
                 "label" => filters.labels.push(value.to_lowercase()),
                 _ => return Err(FilterError::UnsupportedKey(key.to_string())),
             }
@@ -50,7 +50,8 @@ impl Filters {
 
     /// Filters that need no host: driver, name and label.
     pub fn matches_record(&self, name: &str, driver: &str, labels: &[String]) -> bool {
-        let driver_ok = self.drivers.is_empty() || self.drivers.iter().any(|wanted| wanted.eq_ignore_ascii_case(driver));
+        let driver_ok =
+            self.drivers.is_empty() || self.drivers.iter().any(|wanted| wanted.eq_ignore_ascii_case(driver));
         let name_ok = self.names.is_empty() || self.names.iter().any(|pattern| pattern.is_match(name));
         let label_ok = self.labels.is_empty()
             || self.labels.iter().any(|wanted| labels.iter().any(|label| label.to_lowercase() == *wanted));

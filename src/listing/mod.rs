@@ -9,4 +9,4 @@ pub mod template;
 
 pub use filter::Filters;
 pub use gates::EngineGates;
-pub use template::{render_template, Template};
+pub use template::{Template, render_template};

@@ -22,7 +22,9 @@ pub struct Template {
 pub enum TemplateError {
     #[error("template '{template}': '{{{{' without a closing '}}}}'")]
     Unclosed { template: String },
-    #[error("template action '{{{{{action}}}}}' is not supported: use {{{{.Field}}}}, {{{{json .}}}} or {{{{json .Field}}}}")]
+    #[error(
+        "template action '{{{{{action}}}}}' is not supported: use {{{{.Field}}}}, {{{{json .}}}} or {{{{json .Field}}}}"
+    )]
     UnsupportedAction { action: String },
     #[error("template: no field .{field} (fields: {known})")]
     UnknownField { field: String, known: String },
@@ -123,7 +125,11 @@ fn lookup<'a>(value: &'a Value, parts: &[String]) -> Result<&'a Value, TemplateE
 
 /// Renders `values` with `template`, one line each; `table` templates get a header (column
 /// names from `headers`) and aligned columns.
-pub fn render_template(template: &Template, values: &[Value], headers: &dyn Fn(&str) -> String) -> Result<String, TemplateError> {
+pub fn render_template(
+    template: &Template,
+    values: &[Value],
+    headers: &dyn Fn(&str) -> String,
+) -> Result<String, TemplateError> {
     let mut lines = Vec::with_capacity(values.len() + 1);
     if template.is_table() {
         lines.push(template.header(headers));

@@ -30,18 +30,11 @@ pub(crate) async fn authenticate(
             host_key::sha256_fingerprint(key.public_key())
         );
         let hash = rsa_hash_for(handle, key.public_key()).await;
-        let attempt = handle.authenticate_publickey(
-            &target.user,
-            PrivateKeyWithHashAlg::new(Arc::new(key), hash),
-        );
+        let attempt = handle.authenticate_publickey(&target.user, PrivateKeyWithHashAlg::new(Arc::new(key), hash));
         match attempt.await {
             Ok(result) if result.success() => return Ok(()),
             Ok(_) => refused_key = Some(description),
-            Err(error) => {
-                refused_key = Some(format!(
-                    "{description} (the server closed the connection: {error})"
-                ))
-            }
+            Err(error) => refused_key = Some(format!("{description} (the server closed the connection: {error})")),
         }
     }
 
@@ -53,10 +46,7 @@ pub(crate) async fn authenticate(
                 format!("{count} ssh-agent identities (agent {})", socket.display())
             }
             AgentOutcome::Unusable(reason) => {
-                format!(
-                    "0 ssh-agent identities (cannot use the agent at {}: {reason})",
-                    socket.display()
-                )
+                format!("0 ssh-agent identities (cannot use the agent at {}: {reason})", socket.display())
             }
         },
     };
@@ -64,11 +54,7 @@ pub(crate) async fn authenticate(
         Some(key) => format!("{key} and {agent_description}"),
         None => format!("no key file and {agent_description}"),
     };
-    Err(SshError::AuthenticationFailed {
-        target: target.describe(),
-        user: target.user.clone(),
-        tried,
-    })
+    Err(SshError::AuthenticationFailed { target: target.describe(), user: target.user.clone(), tried })
 }
 
 enum AgentOutcome {
@@ -77,11 +63,7 @@ enum AgentOutcome {
     Unusable(String),
 }
 
-async fn authenticate_with_agent(
-    handle: &mut Handle<HostKeyCheck>,
-    user: &str,
-    socket: &Path,
-) -> AgentOutcome {
+async fn authenticate_with_agent(handle: &mut Handle<HostKeyCheck>, user: &str, socket: &Path) -> AgentOutcome {
     let mut agent = match AgentClient::connect_uds(socket).await {
         Ok(agent) => agent,
         Err(error) => return AgentOutcome::Unusable(error.to_string()),
@@ -101,10 +83,7 @@ async fn authenticate_with_agent(
         };
         tried += 1;
         let hash = rsa_hash_for(handle, &key).await;
-        match handle
-            .authenticate_publickey_with(user, key, hash, &mut agent)
-            .await
-        {
+        match handle.authenticate_publickey_with(user, key, hash, &mut agent).await {
             Ok(result) if result.success() => return AgentOutcome::Authenticated,
             Ok(_) => {}
             Err(error) => {
@@ -119,17 +98,9 @@ async fn authenticate_with_agent(
 }
 
 /// RSA keys must sign with SHA-2 (OpenSSH 8.8+ refuses ssh-rsa/SHA-1); other keys need no choice.
-async fn rsa_hash_for(
-    handle: &Handle<HostKeyCheck>,
-    key: &PublicKey,
-) -> Option<russh::keys::HashAlg> {
+async fn rsa_hash_for(handle: &Handle<HostKeyCheck>, key: &PublicKey) -> Option<russh::keys::HashAlg> {
     if !key.algorithm().is_rsa() {
         return None;
     }
-    handle
-        .best_supported_rsa_hash()
-        .await
-        .ok()
-        .flatten()
-        .flatten()
+    handle.best_supported_rsa_hash().await.ok().flatten().flatten()
 }

@@ -51,53 +51,32 @@ pub enum SshError {
     #[error("cannot generate an SSH key for {}: {reason}", path.display())]
     KeyGeneration { path: PathBuf, reason: String },
 
-    #[error(
-        "no SSH credentials for {target}: neither a private key file nor an ssh-agent socket was given"
-    )]
+    #[error("no SSH credentials for {target}: neither a private key file nor an ssh-agent socket was given")]
     NoCredentials { target: String },
 
     #[error(
         "SSH authentication failed for {target}: the server refused {tried}; check \
          --generic-ssh-key and that the public key is in ~{user}/.ssh/authorized_keys"
     )]
-    AuthenticationFailed {
-        target: String,
-        user: String,
-        tried: String,
-    },
+    AuthenticationFailed { target: String, user: String, tried: String },
 
     #[error("cannot run `{command}` on {target}: {reason}")]
-    CommandFailedToStart {
-        target: String,
-        command: String,
-        reason: String,
-    },
+    CommandFailedToStart { target: String, command: String, reason: String },
 
     #[error(
         "command `{command}` on {target} did not finish within {} and was stopped",
         format_duration(*timeout)
     )]
-    CommandTimedOut {
-        target: String,
-        command: String,
-        timeout: Duration,
-    },
+    CommandTimedOut { target: String, command: String, timeout: Duration },
 
-    #[error(
-        "the SSH connection to {target} was lost while running `{command}` (no exit status was received)"
-    )]
+    #[error("the SSH connection to {target} was lost while running `{command}` (no exit status was received)")]
     ConnectionLost { target: String, command: String },
 
     #[error(
         "upload of {remote_path} to {target} failed with exit status {exit_status}: {}",
         String::from_utf8_lossy(stderr).trim()
     )]
-    UploadFailed {
-        target: String,
-        remote_path: String,
-        exit_status: u32,
-        stderr: Vec<u8>,
-    },
+    UploadFailed { target: String, remote_path: String, exit_status: u32, stderr: Vec<u8> },
 
     #[error("interactive SSH session with {target} failed: {reason}")]
     Terminal { target: String, reason: String },
@@ -122,11 +101,7 @@ pub(crate) fn format_duration(duration: Duration) -> String {
 pub(crate) fn describe_command(command: &str) -> String {
     let first_line = command.lines().next().unwrap_or("");
     let truncated: String = first_line.chars().take(200).collect();
-    if truncated.len() < command.trim_end().len() {
-        format!("{truncated}...")
-    } else {
-        truncated
-    }
+    if truncated.len() < command.trim_end().len() { format!("{truncated}...") } else { truncated }
 }
 
 #[cfg(test)]

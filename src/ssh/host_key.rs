@@ -21,21 +21,15 @@ pub fn fingerprint(openssh_public_key_line: &str) -> Result<String, SshError> {
 /// `host keytype base64`, or `[host]:port keytype base64` when the port is not 22.
 /// The key line's comment, if any, is dropped.
 pub fn known_hosts_line(host: &str, port: u16, openssh_public_key_line: &str) -> String {
-    let host_pattern = if port == 22 {
-        host.to_string()
-    } else {
-        format!("[{host}]:{port}")
-    };
+    let host_pattern = if port == 22 { host.to_string() } else { format!("[{host}]:{port}") };
     let key_fields: Vec<&str> = openssh_public_key_line.split_whitespace().take(2).collect();
     format!("{host_pattern} {}", key_fields.join(" "))
 }
 
 pub(crate) fn parse_public_key_line(openssh_public_key_line: &str) -> Result<PublicKey, SshError> {
-    PublicKey::from_openssh(openssh_public_key_line.trim()).map_err(|error| {
-        SshError::InvalidPublicKey {
-            key_start: openssh_public_key_line.chars().take(24).collect(),
-            reason: error.to_string(),
-        }
+    PublicKey::from_openssh(openssh_public_key_line.trim()).map_err(|error| SshError::InvalidPublicKey {
+        key_start: openssh_public_key_line.chars().take(24).collect(),
+        reason: error.to_string(),
     })
 }
 
@@ -43,8 +37,7 @@ pub(crate) fn parse_public_key_line(openssh_public_key_line: &str) -> Result<Pub
 pub(crate) fn openssh_line(key: &PublicKey) -> String {
     let mut key = key.clone();
     key.set_comment("");
-    key.to_openssh()
-        .unwrap_or_else(|error| format!("<unencodable key: {error}>"))
+    key.to_openssh().unwrap_or_else(|error| format!("<unencodable key: {error}>"))
 }
 
 pub(crate) fn sha256_fingerprint(key: &PublicKey) -> String {
@@ -53,9 +46,7 @@ pub(crate) fn sha256_fingerprint(key: &PublicKey) -> String {
 
 /// The host key algorithms to offer, with the pinned key's algorithm first so that a server with
 /// several host keys (ed25519, ecdsa, rsa) presents the one that was pinned.
-pub(crate) fn preferred_host_key_algorithms(
-    pinned: Option<&PublicKey>,
-) -> Cow<'static, [Algorithm]> {
+pub(crate) fn preferred_host_key_algorithms(pinned: Option<&PublicKey>) -> Cow<'static, [Algorithm]> {
     let defaults = russh::Preferred::DEFAULT.key;
     let Some(pinned) = pinned else {
         return defaults;
@@ -65,8 +56,7 @@ pub(crate) fn preferred_host_key_algorithms(
         (Algorithm::Rsa { .. }, Algorithm::Rsa { .. }) => true,
         (algorithm, pinned) => algorithm == pinned,
     };
-    let (mut ordered, rest): (Vec<Algorithm>, Vec<Algorithm>) =
-        defaults.iter().cloned().partition(same_family);
+    let (mut ordered, rest): (Vec<Algorithm>, Vec<Algorithm>) = defaults.iter().cloned().partition(same_family);
     ordered.extend(rest);
     Cow::Owned(ordered)
 }
@@ -85,10 +75,7 @@ pub(crate) struct HostKeyCheck {
 impl client::Handler for HostKeyCheck {
     type Error = russh::Error;
 
-    async fn check_server_key(
-        &mut self,
-        offered: &PublicKeyOrCertificate,
-    ) -> Result<bool, Self::Error> {
+    async fn check_server_key(&mut self, offered: &PublicKeyOrCertificate) -> Result<bool, Self::Error> {
         // Host certificates are never requested (Preferred::host_key_certificates is empty).
         let PublicKeyOrCertificate::PublicKey { key, .. } = offered else {
             return Ok(false);
@@ -105,11 +92,7 @@ impl client::Handler for HostKeyCheck {
 
 /// The error for a handshake that failed after the server offered a key that is not the pinned
 /// one, or `None` if the failure had another cause.
-pub(crate) fn host_key_change(
-    address: &str,
-    pinned: Option<&PublicKey>,
-    seen: &SeenHostKey,
-) -> Option<SshError> {
+pub(crate) fn host_key_change(address: &str, pinned: Option<&PublicKey>, seen: &SeenHostKey) -> Option<SshError> {
     let pinned = pinned?;
     let offered = seen.lock().ok()?.clone()?;
     if offered.key_data() == pinned.key_data() {
@@ -129,39 +112,25 @@ mod tests {
     use super::*;
 
     // `ssh-keygen -t ed25519` output; fingerprint checked with `ssh-keygen -lf`.
-    const ED25519_LINE: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIK4eFfuyZ7VWOoT1rEVeMDKvyjmFWeKgXIVvxDjd0qVz test@example";
+    const ED25519_LINE: &str =
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIK4eFfuyZ7VWOoT1rEVeMDKvyjmFWeKgXIVvxDjd0qVz test@example";
 
     #[test]
     fn fingerprint_matches_ssh_keygen() {
-        assert_eq!(
-            fingerprint(ED25519_LINE).unwrap(),
-            "SHA256:7lfLF3lZdLKGWMxzwa03pH0oMLaZRBttutfv2tenOdY"
-        );
+        assert_eq!(fingerprint(ED25519_LINE).unwrap(), "SHA256:7lfLF3lZdLKGWMxzwa03pH0oMLaZRBttutfv2tenOdY");
     }
 
     #[test]
     fn fingerprint_rejects_garbage_and_names_it() {
-        let message = fingerprint("ssh-ed25519 not-base64!")
-            .unwrap_err()
-            .to_string();
-        assert!(
-            message.contains("not a valid OpenSSH public key line (ssh-ed25519 not-base64!"),
-            "{message}"
-        );
+        let message = fingerprint("ssh-ed25519 not-base64!").unwrap_err().to_string();
+        assert!(message.contains("not a valid OpenSSH public key line (ssh-ed25519 not-base64!"), "{message}");
     }
 
     #[test]
     fn known_hosts_line_uses_bracket_form_for_other_ports() {
-        let key =
-            "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIK4eFfuyZ7VWOoT1rEVeMDKvyjmFWeKgXIVvxDjd0qVz";
-        assert_eq!(
-            known_hosts_line("10.0.0.5", 22, ED25519_LINE),
-            format!("10.0.0.5 {key}")
-        );
-        assert_eq!(
-            known_hosts_line("10.0.0.5", 2222, ED25519_LINE),
-            format!("[10.0.0.5]:2222 {key}")
-        );
+        let key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIK4eFfuyZ7VWOoT1rEVeMDKvyjmFWeKgXIVvxDjd0qVz";
+        assert_eq!(known_hosts_line("10.0.0.5", 22, ED25519_LINE), format!("10.0.0.5 {key}"));
+        assert_eq!(known_hosts_line("10.0.0.5", 2222, ED25519_LINE), format!("[10.0.0.5]:2222 {key}"));
     }
 
     #[test]

@@ -24,8 +24,7 @@ impl Session {
         let input = spawn_stdin_reader();
         let mut stdout = tokio::io::stdout();
         let mut stderr = tokio::io::stderr();
-        self.stream_command(command, input, &mut stdout, &mut stderr)
-            .await
+        self.stream_command(command, input, &mut stdout, &mut stderr).await
     }
 
     /// `run_streaming` with the input and outputs given: the part that does not touch the terminal.
@@ -39,58 +38,34 @@ impl Session {
         let _slot = self.take_channel_slot().await;
         let channel = self.open_channel(command).await?;
         let (reader, writer) = channel.split();
-        writer
-            .exec(true, command)
-            .await
-            .map_err(|error| self.start_error(command, &error))?;
+        writer.exec(true, command).await.map_err(|error| self.start_error(command, &error))?;
         let exit_status = pump(reader, &writer, input, stdout, stderr, None).await;
         let _ = writer.close().await;
-        exit_status.ok_or_else(|| SshError::ConnectionLost {
-            target: self.describe(),
-            command: describe_command(command),
-        })
+        exit_status
+            .ok_or_else(|| SshError::ConnectionLost { target: self.describe(), command: describe_command(command) })
     }
 
     /// Opens a login shell in a remote PTY sized like the local terminal, with the local terminal
     /// in raw mode until the shell exits; returns the shell's exit status.
     pub async fn interactive_shell(&self) -> Result<u32, SshError> {
-        self.interactive_shell_with_terminal_type(DEFAULT_TERMINAL_TYPE)
-            .await
+        self.interactive_shell_with_terminal_type(DEFAULT_TERMINAL_TYPE).await
     }
 
     /// `interactive_shell` announcing `terminal_type` (the caller's TERM) to the remote side.
-    pub async fn interactive_shell_with_terminal_type(
-        &self,
-        terminal_type: &str,
-    ) -> Result<u32, SshError> {
-        let terminal_error = |reason: String| SshError::Terminal {
-            target: self.describe(),
-            reason,
-        };
+    pub async fn interactive_shell_with_terminal_type(&self, terminal_type: &str) -> Result<u32, SshError> {
+        let terminal_error = |reason: String| SshError::Terminal { target: self.describe(), reason };
         if !std::io::stdin().is_terminal() {
-            return Err(terminal_error(
-                "standard input is not a terminal; give a command to run instead".to_string(),
-            ));
+            return Err(terminal_error("standard input is not a terminal; give a command to run instead".to_string()));
         }
         let (columns, rows) = crossterm::terminal::size().unwrap_or((80, 24));
-        let mut window_changes = tokio::signal::unix::signal(
-            tokio::signal::unix::SignalKind::window_change(),
-        )
-        .map_err(|error| terminal_error(format!("cannot watch for terminal resizes: {error}")))?;
+        let mut window_changes = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::window_change())
+            .map_err(|error| terminal_error(format!("cannot watch for terminal resizes: {error}")))?;
 
         let _slot = self.take_channel_slot().await;
         let channel = self.open_channel("<interactive shell>").await?;
         let (reader, writer) = channel.split();
         writer
-            .request_pty(
-                true,
-                terminal_type,
-                u32::from(columns),
-                u32::from(rows),
-                0,
-                0,
-                &[],
-            )
+            .request_pty(true, terminal_type, u32::from(columns), u32::from(rows), 0, 0, &[])
             .await
             .map_err(|error| terminal_error(format!("the server refused a PTY: {error}")))?;
         writer
@@ -98,21 +73,12 @@ impl Session {
             .await
             .map_err(|error| terminal_error(format!("the server refused a shell: {error}")))?;
 
-        let raw_mode = RawModeGuard::enable().map_err(|error| {
-            terminal_error(format!("cannot switch the terminal to raw mode: {error}"))
-        })?;
+        let raw_mode = RawModeGuard::enable()
+            .map_err(|error| terminal_error(format!("cannot switch the terminal to raw mode: {error}")))?;
         let input = spawn_stdin_reader();
         let mut stdout = tokio::io::stdout();
         let mut stderr = tokio::io::stderr();
-        let exit_status = pump(
-            reader,
-            &writer,
-            input,
-            &mut stdout,
-            &mut stderr,
-            Some(&mut window_changes),
-        )
-        .await;
+        let exit_status = pump(reader, &writer, input, &mut stdout, &mut stderr, Some(&mut window_changes)).await;
         drop(raw_mode);
         let _ = writer.close().await;
         exit_status.ok_or_else(|| SshError::ConnectionLost {
@@ -173,9 +139,7 @@ async fn pump(
     exit_status
 }
 
-async fn next_window_change(
-    window_changes: &mut Option<&mut tokio::signal::unix::Signal>,
-) -> Option<()> {
+async fn next_window_change(window_changes: &mut Option<&mut tokio::signal::unix::Signal>) -> Option<()> {
     match window_changes {
         Some(signal) => signal.recv().await,
         None => std::future::pending().await,

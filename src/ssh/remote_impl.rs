@@ -6,9 +6,7 @@ use super::Session;
 
 impl Remote for Session {
     async fn run(&self, command: &str, stdin: Option<&[u8]>) -> Result<CommandOutput, RemoteError> {
-        Session::run(self, command, stdin)
-            .await
-            .map_err(RemoteError::from)
+        Session::run(self, command, stdin).await.map_err(RemoteError::from)
     }
 
     fn describe(&self) -> String {

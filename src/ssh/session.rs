@@ -77,17 +77,12 @@ impl Session {
         let address = target.address();
         let pinned = match target.pinned_host_key.as_deref() {
             Some(line) => Some(host_key::parse_public_key_line(line).map_err(|error| {
-                SshError::InvalidPinnedHostKey {
-                    address: address.clone(),
-                    reason: error.to_string(),
-                }
+                SshError::InvalidPinnedHostKey { address: address.clone(), reason: error.to_string() }
             })?),
             None => None,
         };
         if target.private_key.is_none() && target.agent_socket.is_none() {
-            return Err(SshError::NoCredentials {
-                target: target.describe(),
-            });
+            return Err(SshError::NoCredentials { target: target.describe() });
         }
         let private_key = match &target.private_key {
             Some(path) => Some((path.clone(), keys::load_private_key(path)?)),
@@ -104,17 +99,11 @@ impl Session {
             Err(_elapsed) => {
                 return Err(SshError::Unreachable {
                     address,
-                    reason: format!(
-                        "connection timed out after {}",
-                        format_duration(target.connect_timeout)
-                    ),
+                    reason: format!("connection timed out after {}", format_duration(target.connect_timeout)),
                 });
             }
             Ok(Err(error)) => {
-                return Err(SshError::Unreachable {
-                    address,
-                    reason: describe_io_error(&error),
-                });
+                return Err(SshError::Unreachable { address, reason: describe_io_error(&error) });
             }
             Ok(Ok(stream)) => stream,
         };
@@ -133,38 +122,24 @@ impl Session {
             ..Default::default()
         });
         let seen: SeenHostKey = Arc::new(Mutex::new(None));
-        let handler = HostKeyCheck {
-            pinned: pinned.clone(),
-            seen: seen.clone(),
-        };
+        let handler = HostKeyCheck { pinned: pinned.clone(), seen: seen.clone() };
         let handshake_and_authentication = async {
-            let mut handle = client::connect_stream(config, stream, handler)
-                .await
-                .map_err(|error| {
-                    host_key::host_key_change(&address, pinned.as_ref(), &seen).unwrap_or_else(
-                        || SshError::HandshakeFailed {
-                            address: address.clone(),
-                            reason: error.to_string(),
-                        },
-                    )
-                })?;
+            let mut handle = client::connect_stream(config, stream, handler).await.map_err(|error| {
+                host_key::host_key_change(&address, pinned.as_ref(), &seen).unwrap_or_else(|| {
+                    SshError::HandshakeFailed { address: address.clone(), reason: error.to_string() }
+                })
+            })?;
             authenticate(&mut handle, target, private_key).await?;
             Ok::<_, SshError>(handle)
         };
         let handle = match tokio::time::timeout_at(deadline, handshake_and_authentication).await {
             Err(_elapsed) => {
-                return Err(SshError::HandshakeTimedOut {
-                    target: target.describe(),
-                    timeout: target.connect_timeout,
-                });
+                return Err(SshError::HandshakeTimedOut { target: target.describe(), timeout: target.connect_timeout });
             }
             Ok(result) => result?,
         };
         let offered = seen.lock().ok().and_then(|seen| seen.clone());
-        let host_key_line = offered
-            .as_ref()
-            .map(host_key::openssh_line)
-            .unwrap_or_default();
+        let host_key_line = offered.as_ref().map(host_key::openssh_line).unwrap_or_default();
         Ok(Session {
             handle,
             target_description: target.describe(),
@@ -194,20 +169,13 @@ impl Session {
     /// either way), and collects its output. A non-zero exit is not an error: it is in the
     /// output's `exit_status` (128 + N for a command killed by signal N, like a shell reports).
     /// Fails if the command does not finish within the target's command timeout.
-    pub async fn run(
-        &self,
-        command: &str,
-        stdin: Option<&[u8]>,
-    ) -> Result<CommandOutput, SshError> {
+    pub async fn run(&self, command: &str, stdin: Option<&[u8]>) -> Result<CommandOutput, SshError> {
         let _slot = self.take_channel_slot().await;
         let channel = self.open_channel(command).await?;
         let (mut reader, writer) = channel.split();
         let timeout = self.command_timeout;
         let exchange = async {
-            writer
-                .exec(true, command)
-                .await
-                .map_err(|error| self.start_error(command, &error))?;
+            writer.exec(true, command).await.map_err(|error| self.start_error(command, &error))?;
             let feeding = async {
                 if let Some(input) = stdin {
                     writer.data(input).await?;
@@ -240,29 +208,16 @@ impl Session {
         let _ = writer.close().await;
         collected
             .into_output()
-            .ok_or_else(|| SshError::ConnectionLost {
-                target: self.describe(),
-                command: describe_command(command),
-            })
+            .ok_or_else(|| SshError::ConnectionLost { target: self.describe(), command: describe_command(command) })
     }
 
     /// Writes `contents` to `remote_path` with permissions `mode` (e.g. 0o644), atomically: into a
     /// private temporary file next to it, then `chmod` and `mv`. Needs write access to the
     /// directory (use a root login, or upload elsewhere and `sudo mv`).
-    pub async fn upload(
-        &self,
-        remote_path: &str,
-        contents: &[u8],
-        mode: u32,
-    ) -> Result<(), SshError> {
-        let unique = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |since| since.subsec_nanos());
-        let temporary_path = format!(
-            "{remote_path}.rmachine-upload-{}-{}-{unique}",
-            std::process::id(),
-            self.commands_run()
-        );
+    pub async fn upload(&self, remote_path: &str, contents: &[u8], mode: u32) -> Result<(), SshError> {
+        let unique = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |since| since.subsec_nanos());
+        let temporary_path =
+            format!("{remote_path}.rmachine-upload-{}-{}-{unique}", std::process::id(), self.commands_run());
         let command = format!(
             "umask 077; cat > {temporary} && chmod {mode:o} {temporary} && mv -f {temporary} {path} || {{ status=$?; rm -f {temporary}; exit $status; }}",
             temporary = shell_quote(&temporary_path),
@@ -282,23 +237,14 @@ impl Session {
 
     /// Tells the server the connection is finished and drops it.
     pub async fn close(self) {
-        let _ = self
-            .handle
-            .disconnect(Disconnect::ByApplication, "", "en")
-            .await;
+        let _ = self.handle.disconnect(Disconnect::ByApplication, "", "en").await;
     }
 
     pub(crate) async fn take_channel_slot(&self) -> SemaphorePermit<'_> {
-        self.channel_slots
-            .acquire()
-            .await
-            .expect("the channel semaphore is never closed")
+        self.channel_slots.acquire().await.expect("the channel semaphore is never closed")
     }
 
-    pub(crate) async fn open_channel(
-        &self,
-        command: &str,
-    ) -> Result<russh::Channel<client::Msg>, SshError> {
+    pub(crate) async fn open_channel(&self, command: &str) -> Result<russh::Channel<client::Msg>, SshError> {
         self.commands_run.fetch_add(1, Ordering::Relaxed);
         let opening = self.handle.channel_open_session();
         match tokio::time::timeout(self.command_timeout, opening).await {
@@ -314,16 +260,10 @@ impl Session {
 
     pub(crate) fn start_error(&self, command: &str, error: &russh::Error) -> SshError {
         let reason = match error {
-            russh::Error::SendError | russh::Error::Disconnect => {
-                "the SSH connection is closed".to_string()
-            }
+            russh::Error::SendError | russh::Error::Disconnect => "the SSH connection is closed".to_string(),
             other => other.to_string(),
         };
-        SshError::CommandFailedToStart {
-            target: self.describe(),
-            command: describe_command(command),
-            reason,
-        }
+        SshError::CommandFailedToStart { target: self.describe(), command: describe_command(command), reason }
     }
 }
 
@@ -337,11 +277,7 @@ struct CollectedOutput {
 
 impl CollectedOutput {
     fn into_output(self) -> Option<CommandOutput> {
-        Some(CommandOutput {
-            exit_status: self.exit_status?,
-            stdout: self.stdout,
-            stderr: self.stderr,
-        })
+        Some(CommandOutput { exit_status: self.exit_status?, stdout: self.stdout, stderr: self.stderr })
     }
 }
 
@@ -385,9 +321,7 @@ pub(crate) fn signal_number(signal: &Sig) -> u32 {
 fn describe_io_error(error: &std::io::Error) -> String {
     use std::io::ErrorKind;
     match error.kind() {
-        ErrorKind::ConnectionRefused => {
-            "connection refused (is sshd running on that port?)".to_string()
-        }
+        ErrorKind::ConnectionRefused => "connection refused (is sshd running on that port?)".to_string(),
         ErrorKind::TimedOut => "connection timed out".to_string(),
         ErrorKind::HostUnreachable => "host unreachable".to_string(),
         ErrorKind::NetworkUnreachable => "network unreachable".to_string(),
@@ -408,10 +342,7 @@ mod tests {
 
     #[test]
     fn shell_quote_survives_quotes_and_spaces() {
-        assert_eq!(
-            shell_quote("/etc/docker/daemon.json"),
-            "'/etc/docker/daemon.json'"
-        );
+        assert_eq!(shell_quote("/etc/docker/daemon.json"), "'/etc/docker/daemon.json'");
         assert_eq!(shell_quote("it's a file"), r"'it'\''s a file'");
     }
 
@@ -428,10 +359,7 @@ mod tests {
             command_timeout: Duration::from_secs(60),
         };
         assert_eq!(target.describe(), "root@10.211.0.11:22");
-        let ipv6 = SshTarget {
-            host: "fd00::5".into(),
-            ..target
-        };
+        let ipv6 = SshTarget { host: "fd00::5".into(), ..target };
         assert_eq!(ipv6.address(), "[fd00::5]:22");
     }
 
@@ -448,9 +376,6 @@ mod tests {
             command_timeout: Duration::from_secs(1),
         };
         let message = Session::connect(&target).await.err().unwrap().to_string();
-        assert!(
-            message.contains("no SSH credentials for root@127.0.0.1:1"),
-            "{message}"
-        );
+        assert!(message.contains("no SSH credentials for root@127.0.0.1:1"), "{message}");
     }
 }

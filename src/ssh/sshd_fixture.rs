@@ -58,15 +58,8 @@ impl TestSshd {
             .stderr(log)
             .spawn()
             .expect("start sshd");
-        let user =
-            String::from_utf8(Command::new("id").arg("-un").output().unwrap().stdout).unwrap();
-        let mut sshd = TestSshd {
-            child,
-            port,
-            directory,
-            host_public_key,
-            user: user.trim().to_string(),
-        };
+        let user = String::from_utf8(Command::new("id").arg("-un").output().unwrap().stdout).unwrap();
+        let mut sshd = TestSshd { child, port, directory, host_public_key, user: user.trim().to_string() };
         sshd.wait_until_listening();
         sshd
     }
@@ -81,11 +74,7 @@ impl TestSshd {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        panic!(
-            "sshd did not listen on port {} within 5s: {}",
-            self.port,
-            self.log()
-        );
+        panic!("sshd did not listen on port {} within 5s: {}", self.port, self.log());
     }
 
     pub(super) fn log(&self) -> String {
@@ -125,11 +114,7 @@ impl Drop for TestSshd {
 }
 
 pub(super) fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 fn ssh_keygen(path: &Path, arguments: &[&str]) {
@@ -178,12 +163,7 @@ impl TestAgent {
             std::thread::sleep(Duration::from_millis(20));
         }
         for key in keys {
-            let status = Command::new("ssh-add")
-                .arg("-q")
-                .arg(key)
-                .env("SSH_AUTH_SOCK", &socket)
-                .status()
-                .unwrap();
+            let status = Command::new("ssh-add").arg("-q").arg(key).env("SSH_AUTH_SOCK", &socket).status().unwrap();
             assert!(status.success(), "ssh-add {}", key.display());
         }
         TestAgent { child, socket }

@@ -17,7 +17,7 @@ mod record;
 
 pub use atomic::write_atomically;
 pub use name::validate_machine_name;
-pub use record::{now_rfc3339, MachineRecord, ProvisioningStatus, SshSettings, RECORD_VERSION};
+pub use record::{MachineRecord, ProvisioningStatus, RECORD_VERSION, SshSettings, now_rfc3339};
 
 use crate::natural_order::natural_cmp;
 use std::fs::{DirBuilder, File, OpenOptions};
@@ -175,7 +175,13 @@ impl Store {
             .filter(|name| !name.starts_with('.'))
             .collect();
         names.sort_by(|a, b| natural_cmp(a, b));
-        Ok(names.into_iter().map(|name| { let record = self.load(&name); (name, record) }).collect())
+        Ok(names
+            .into_iter()
+            .map(|name| {
+                let record = self.load(&name);
+                (name, record)
+            })
+            .collect())
     }
 
     /// Deletes the machine's folder and everything in it.

@@ -16,9 +16,7 @@ fn openssl_verify(directory: &Path, ca: &PemPair, purpose: &str, leaf: &PemPair)
     let ca_path = write(directory, "verify-ca.pem", &ca.cert_pem);
     let leaf_path = write(directory, "verify-leaf.pem", &leaf.cert_pem);
     let output = Command::new("openssl")
-        .args([
-            "verify", "-CAfile", &ca_path, "-purpose", purpose, &leaf_path,
-        ])
+        .args(["verify", "-CAfile", &ca_path, "-purpose", purpose, &leaf_path])
         .output()
         .expect("openssl runs (apt-get install -y openssl)");
     String::from_utf8_lossy(&output.stdout).to_string() + &String::from_utf8_lossy(&output.stderr)
@@ -37,51 +35,20 @@ fn certificates_chain_to_the_ca_with_the_right_purposes_and_sans() {
     assert!(ca_certificate.is_ca());
     let (_, server_pem) = x509_parser::pem::parse_x509_pem(server.cert_pem.as_bytes()).unwrap();
     let server_certificate = server_pem.parse_x509().unwrap();
-    server_certificate
-        .verify_signature(Some(ca_certificate.public_key()))
-        .unwrap();
-    assert!(
-        server_certificate
-            .validity()
-            .time_to_expiration()
-            .unwrap()
-            .whole_days()
-            > 365 * 2
-    );
-    assert!(
-        ca_certificate
-            .validity()
-            .time_to_expiration()
-            .unwrap()
-            .whole_days()
-            > 365 * 9
-    );
+    server_certificate.verify_signature(Some(ca_certificate.public_key())).unwrap();
+    assert!(server_certificate.validity().time_to_expiration().unwrap().whole_days() > 365 * 2);
+    assert!(ca_certificate.validity().time_to_expiration().unwrap().whole_days() > 365 * 9);
 
     assert!(openssl_verify(directory.path(), &ca, "sslserver", &server).contains("OK"));
     assert!(openssl_verify(directory.path(), &ca, "sslclient", &client).contains("OK"));
     let misuse = openssl_verify(directory.path(), &ca, "sslserver", &client);
-    assert!(
-        !misuse.contains(": OK"),
-        "a client certificate must not serve: {misuse}"
-    );
+    assert!(!misuse.contains(": OK"), "a client certificate must not serve: {misuse}");
 
-    for covered in [
-        "127.0.0.1",
-        "localhost",
-        "LOCALHOST",
-        "fd00::5",
-        "[fd00::5]",
-    ] {
-        assert!(
-            certificate_covers(&server.cert_pem, covered).unwrap(),
-            "{covered}"
-        );
+    for covered in ["127.0.0.1", "localhost", "LOCALHOST", "fd00::5", "[fd00::5]"] {
+        assert!(certificate_covers(&server.cert_pem, covered).unwrap(), "{covered}");
     }
     for not_covered in ["10.0.0.1", "example.com", "127.0.0.2"] {
-        assert!(
-            !certificate_covers(&server.cert_pem, not_covered).unwrap(),
-            "{not_covered}"
-        );
+        assert!(!certificate_covers(&server.cert_pem, not_covered).unwrap(), "{not_covered}");
     }
     assert!(!certificate_covers(&client.cert_pem, "127.0.0.1").unwrap());
     assert!(certificate_covers("not a certificate", "127.0.0.1").is_err());
@@ -91,34 +58,13 @@ fn certificates_chain_to_the_ca_with_the_right_purposes_and_sans() {
 
 #[test]
 fn urls_and_unusable_cas_are_reported() {
-    assert_eq!(
-        version_endpoint("tcp://10.0.0.5:2376").unwrap().as_str(),
-        "https://10.0.0.5:2376/version"
-    );
-    assert_eq!(
-        version_endpoint("https://[fd00::5]:2376/")
-            .unwrap()
-            .as_str(),
-        "https://[fd00::5]:2376/version"
-    );
-    let message = version_endpoint("unix:///var/run/docker.sock")
-        .unwrap_err()
-        .to_string();
-    assert_eq!(
-        message,
-        r#"invalid Docker API URL "unix:///var/run/docker.sock": expected tcp://HOST:PORT"#
-    );
-    let broken_ca = PemPair {
-        cert_pem: "junk".into(),
-        key_pem: "junk".into(),
-    };
-    let message = issue_client_certificate(&broken_ca, "rmachine")
-        .unwrap_err()
-        .to_string();
-    assert!(
-        message.starts_with("the CA certificate and key cannot sign certificates: the CA key"),
-        "{message}"
-    );
+    assert_eq!(version_endpoint("tcp://10.0.0.5:2376").unwrap().as_str(), "https://10.0.0.5:2376/version");
+    assert_eq!(version_endpoint("https://[fd00::5]:2376/").unwrap().as_str(), "https://[fd00::5]:2376/version");
+    let message = version_endpoint("unix:///var/run/docker.sock").unwrap_err().to_string();
+    assert_eq!(message, r#"invalid Docker API URL "unix:///var/run/docker.sock": expected tcp://HOST:PORT"#);
+    let broken_ca = PemPair { cert_pem: "junk".into(), key_pem: "junk".into() };
+    let message = issue_client_certificate(&broken_ca, "rmachine").unwrap_err().to_string();
+    assert!(message.starts_with("the CA certificate and key cannot sign certificates: the CA key"), "{message}");
 }
 
 /// `openssl s_server` requiring a client certificate and serving ./version; killed on drop.
@@ -135,41 +81,17 @@ impl MutualTlsServer {
         let ca_path = write(directory.path(), "ca.pem", &ca.cert_pem);
         let cert_path = write(directory.path(), "server.pem", &server.cert_pem);
         let key_path = write(directory.path(), "server-key.pem", &server.key_pem);
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let child = Command::new("openssl")
-            .args([
-                "s_server",
-                "-quiet",
-                "-accept",
-                &format!("127.0.0.1:{port}"),
-                "-cert",
-                &cert_path,
-            ])
-            .args([
-                "-key",
-                &key_path,
-                "-CAfile",
-                &ca_path,
-                "-Verify",
-                "1",
-                "-verify_return_error",
-                "-WWW",
-            ])
+            .args(["s_server", "-quiet", "-accept", &format!("127.0.0.1:{port}"), "-cert", &cert_path])
+            .args(["-key", &key_path, "-CAfile", &ca_path, "-Verify", "1", "-verify_return_error", "-WWW"])
             .current_dir(directory.path())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("openssl runs (apt-get install -y openssl)");
-        let server = MutualTlsServer {
-            child,
-            port,
-            _directory: directory,
-        };
+        let server = MutualTlsServer { child, port, _directory: directory };
         for _ in 0..100 {
             if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
                 return server;
@@ -198,10 +120,7 @@ async fn docker_client_speaks_mutual_tls_to_a_server_of_our_ca_only() {
     let timeout = Duration::from_secs(5);
     let docker = DockerClient::new(&ca.cert_pem, &client, timeout).unwrap();
 
-    let good = MutualTlsServer::start(
-        &ca,
-        &issue_server_certificate(&ca, "rmachine", &["127.0.0.1".into()]).unwrap(),
-    );
+    let good = MutualTlsServer::start(&ca, &issue_server_certificate(&ca, "rmachine", &["127.0.0.1".into()]).unwrap());
     let version = docker.version(&good.url()).await.unwrap();
     let expected = EngineVersion {
         version: "28.3.2".into(),
@@ -213,11 +132,7 @@ async fn docker_client_speaks_mutual_tls_to_a_server_of_our_ca_only() {
 
     let wrong_address = issue_server_certificate(&ca, "rmachine", &["10.9.9.9".into()]).unwrap();
     let wrong_address_server = MutualTlsServer::start(&ca, &wrong_address);
-    let message = docker
-        .version(&wrong_address_server.url())
-        .await
-        .unwrap_err()
-        .to_string();
+    let message = docker.version(&wrong_address_server.url()).await.unwrap_err().to_string();
     assert!(
         message.starts_with(&format!(
             "cannot talk to the Docker API at https://127.0.0.1:{}/version: ",
@@ -225,51 +140,25 @@ async fn docker_client_speaks_mutual_tls_to_a_server_of_our_ca_only() {
         )),
         "{message}"
     );
-    assert!(
-        message.contains("not valid for name") && message.contains("does not cover this address"),
-        "{message}"
-    );
+    assert!(message.contains("not valid for name") && message.contains("does not cover this address"), "{message}");
 
     let other_ca = generate_ca("someone else").unwrap();
-    let foreign =
-        issue_server_certificate(&other_ca, "someone else", &["127.0.0.1".into()]).unwrap();
+    let foreign = issue_server_certificate(&other_ca, "someone else", &["127.0.0.1".into()]).unwrap();
     let foreign_server = MutualTlsServer::start(&other_ca, &foreign);
-    let message = docker
-        .version(&foreign_server.url())
-        .await
-        .unwrap_err()
-        .to_string();
-    assert!(
-        message.contains("UnknownIssuer") && message.contains("not signed by this machine's CA"),
-        "{message}"
-    );
+    let message = docker.version(&foreign_server.url()).await.unwrap_err().to_string();
+    assert!(message.contains("UnknownIssuer") && message.contains("not signed by this machine's CA"), "{message}");
 
-    let stranger = DockerClient::new(
-        &ca.cert_pem,
-        &issue_client_certificate(&other_ca, "x").unwrap(),
-        timeout,
-    )
-    .unwrap();
+    let stranger =
+        DockerClient::new(&ca.cert_pem, &issue_client_certificate(&other_ca, "x").unwrap(), timeout).unwrap();
     let message = stranger.version(&good.url()).await.unwrap_err().to_string();
-    assert!(
-        message.contains("UnknownCA") && message.contains("refused our client certificate"),
-        "{message}"
-    );
+    assert!(message.contains("UnknownCA") && message.contains("refused our client certificate"), "{message}");
 
     drop(good);
-    let closed = format!(
-        "tcp://127.0.0.1:{}",
-        std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port()
-    );
+    let closed =
+        format!("tcp://127.0.0.1:{}", std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port());
     let message = docker.version(&closed).await.unwrap_err().to_string();
     assert!(
-        message.ends_with(
-            "Connection refused (os error 111) (is the engine running and listening on that port?)"
-        ),
+        message.ends_with("Connection refused (os error 111) (is the engine running and listening on that port?)"),
         "{message}"
     );
     assert!(!message.contains("error sending request"), "{message}");

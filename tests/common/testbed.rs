@@ -41,11 +41,7 @@ pub fn run_testbed(args: &[&str]) -> Result<Output, String> {
         .stdin(Stdio::null())
         .output()
         .map_err(|e| format!("cannot run {}: {e}", script.display()))?;
-    if out.status.success() {
-        Ok(out)
-    } else {
-        Err(describe(&format!("testbed.sh {}", args.join(" ")), &out))
-    }
+    if out.status.success() { Ok(out) } else { Err(describe(&format!("testbed.sh {}", args.join(" ")), &out)) }
 }
 
 fn require_root() {
@@ -55,9 +51,7 @@ fn require_root() {
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
         .unwrap_or_default();
     if uid != "0" {
-        panic!(
-            "the end-to-end test hosts need root (namespaces, mounts, a bridge): run the tests as root"
-        );
+        panic!("the end-to-end test hosts need root (namespaces, mounts, a bridge): run the tests as root");
     }
 }
 
@@ -95,10 +89,7 @@ impl TestHost {
         match run_testbed(&args) {
             Ok(out) => {
                 eprint!("{}", String::from_utf8_lossy(&out.stderr));
-                TestHost {
-                    name: name.to_string(),
-                    ip: ip.to_string(),
-                }
+                TestHost { name: name.to_string(), ip: ip.to_string() }
             }
             Err(e) => panic!("starting test host {name} at {ip}: {e}"),
         }
@@ -111,21 +102,14 @@ impl TestHost {
 
     /// Runs `command` (a shell command line) over SSH as `user`; returns its output.
     pub fn ssh(&self, key: &Path, user: &str, command: &str) -> Output {
-        self.ssh_command(key, user)
-            .arg(command)
-            .stdin(Stdio::null())
-            .output()
-            .expect("cannot run ssh")
+        self.ssh_command(key, user).arg(command).stdin(Stdio::null()).output().expect("cannot run ssh")
     }
 
     /// Like `ssh` but panics unless the command succeeds; returns its stdout.
     pub fn ssh_ok(&self, key: &Path, user: &str, command: &str) -> String {
         let out = self.ssh(key, user, command);
         if !out.status.success() {
-            panic!(
-                "{}",
-                describe(&format!("ssh {user}@{} {command:?}", self.ip), &out)
-            );
+            panic!("{}", describe(&format!("ssh {user}@{} {command:?}", self.ip), &out));
         }
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
@@ -135,12 +119,7 @@ impl TestHost {
         let mut all = vec!["exec", self.name.as_str()];
         all.extend_from_slice(args);
         let script = testbed_script();
-        Command::new("bash")
-            .arg(&script)
-            .args(&all)
-            .stdin(Stdio::null())
-            .output()
-            .expect("cannot run testbed.sh exec")
+        Command::new("bash").arg(&script).args(&all).stdin(Stdio::null()).output().expect("cannot run testbed.sh exec")
     }
 
     /// Stops the host now (what Drop does), panicking on failure.

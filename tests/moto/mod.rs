@@ -104,7 +104,9 @@ pub fn instances(ec2: &aws_sdk_ec2::Client) -> Vec<aws_sdk_ec2::types::Instance>
 pub fn live_instances(ec2: &aws_sdk_ec2::Client) -> Vec<aws_sdk_ec2::types::Instance> {
     instances(ec2)
         .into_iter()
-        .filter(|instance| instance.state().and_then(|state| state.name()).map(|name| name.as_str()) != Some("terminated"))
+        .filter(|instance| {
+            instance.state().and_then(|state| state.name()).map(|name| name.as_str()) != Some("terminated")
+        })
         .collect()
 }
 
@@ -118,7 +120,10 @@ pub fn key_pair_names(ec2: &aws_sdk_ec2::Client) -> Vec<String> {
 }
 
 pub fn security_groups_named(ec2: &aws_sdk_ec2::Client, name: &str) -> Vec<aws_sdk_ec2::types::SecurityGroup> {
-    block_on(ec2.describe_security_groups().filters(filter("group-name", name)).send()).unwrap().security_groups().to_vec()
+    block_on(ec2.describe_security_groups().filters(filter("group-name", name)).send())
+        .unwrap()
+        .security_groups()
+        .to_vec()
 }
 
 /// Makes a VPC 10.211.0.0/24 (the test bridge's network) and a subnet `cidr` in it; returns
@@ -126,7 +131,8 @@ pub fn security_groups_named(ec2: &aws_sdk_ec2::Client, name: &str) -> Vec<aws_s
 pub fn bridge_subnet(ec2: &aws_sdk_ec2::Client, cidr: &str) -> (String, String) {
     let vpc = block_on(ec2.create_vpc().cidr_block("10.211.0.0/24").send()).unwrap();
     let vpc_id = vpc.vpc().unwrap().vpc_id().unwrap().to_string();
-    let subnet = block_on(ec2.create_subnet().vpc_id(&vpc_id).cidr_block(cidr).availability_zone("us-east-1a").send()).unwrap();
+    let subnet =
+        block_on(ec2.create_subnet().vpc_id(&vpc_id).cidr_block(cidr).availability_zone("us-east-1a").send()).unwrap();
     (vpc_id, subnet.subnet().unwrap().subnet_id().unwrap().to_string())
 }
 

@@ -71,7 +71,11 @@ where
 }
 
 /// `Err(api_error)` unless the call failed with one of `tolerated` codes (then `Ok(None)`).
-pub fn tolerate<T, E, R>(operation: &'static str, result: Result<T, SdkError<E, R>>, tolerated: &[&str]) -> Result<Option<T>, DriverError>
+pub fn tolerate<T, E, R>(
+    operation: &'static str,
+    result: Result<T, SdkError<E, R>>,
+    tolerated: &[&str],
+) -> Result<Option<T>, DriverError>
 where
     E: ProvideErrorMetadata + Error + 'static,
     R: Debug + 'static,

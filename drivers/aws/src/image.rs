@@ -2,9 +2,9 @@
 //! before anything is made), else the newest available image of the family's official owner whose
 //! name matches the family's pattern, for the instance type's architecture. No hard-coded map.
 
-use crate::client::{api_error, Ec2};
+use crate::client::{Ec2, api_error};
 use crate::network::filter;
-use crate::settings::{image_family, AwsConfig};
+use crate::settings::{AwsConfig, image_family};
 use aws_sdk_ec2::types::Image;
 use rmachine_drivers::DriverError;
 
@@ -23,7 +23,13 @@ fn chosen(image: &Image) -> ChosenImage {
 
 pub async fn choose_image(ec2: &Ec2, config: &AwsConfig) -> Result<ChosenImage, DriverError> {
     if let Some(ami) = &config.ami {
-        let found = ec2.client.describe_images().image_ids(ami).send().await.map_err(|error| api_error("DescribeImages", error))?;
+        let found = ec2
+            .client
+            .describe_images()
+            .image_ids(ami)
+            .send()
+            .await
+            .map_err(|error| api_error("DescribeImages", error))?;
         return found.images().first().map(chosen).ok_or_else(|| DriverError::Failed {
             operation: "checking --aws-ami".into(),
             reason: format!("image {ami} does not exist in {}", ec2.region),
@@ -55,9 +61,10 @@ pub async fn choose_image(ec2: &Ec2, config: &AwsConfig) -> Result<ChosenImage, 
 
 /// The newest image by creation date, then by name (names carry a date or version).
 fn newest(images: &[Image]) -> Option<&Image> {
-    images.iter().filter(|image| image.image_id().is_some()).max_by(|a, b| {
-        (a.creation_date(), a.name()).cmp(&(b.creation_date(), b.name()))
-    })
+    images
+        .iter()
+        .filter(|image| image.image_id().is_some())
+        .max_by(|a, b| (a.creation_date(), a.name()).cmp(&(b.creation_date(), b.name())))
 }
 
 #[cfg(test)]
@@ -66,7 +73,8 @@ mod tests {
 
     #[test]
     fn the_newest_image_wins() {
-        let image = |id: &str, date: &str, name: &str| Image::builder().image_id(id).creation_date(date).name(name).build();
+        let image =
+            |id: &str, date: &str, name: &str| Image::builder().image_id(id).creation_date(date).name(name).build();
         let images = vec![
             image("ami-old", "2025-01-10T00:00:00.000Z", "debian-12-amd64-20250110-1990"),
             image("ami-new", "2026-10-01T00:00:00.000Z", "debian-12-amd64-20261001-2300"),

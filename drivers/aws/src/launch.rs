@@ -3,9 +3,9 @@
 //! address. Each thing made is written into the settings as soon as it exists, so a failure or an
 //! interrupted create can be undone by `remove`.
 
-use crate::client::{api_error, connect, error_code, Ec2};
-use crate::image::{choose_image, ChosenImage};
-use crate::network::{ensure_security_group, machine_tag, placement, Placement};
+use crate::client::{Ec2, api_error, connect, error_code};
+use crate::image::{ChosenImage, choose_image};
+use crate::network::{Placement, ensure_security_group, machine_tag, placement};
 use crate::settings::AwsConfig;
 use aws_sdk_ec2::primitives::Blob;
 use aws_sdk_ec2::types::{
@@ -35,10 +35,12 @@ pub async fn create(config: &mut AwsConfig, context: &CreateContext<'_>) -> Resu
     let image = choose_image(&ec2, config).await?;
     config.created.image_id = Some(image.image_id.clone());
     let user_data = match &config.userdata {
-        Some(path) => Some(aws_smithy_types::base64::encode(std::fs::read(path).map_err(|source| DriverError::Failed {
-            operation: "reading --aws-userdata".into(),
-            reason: format!("{}: {source}", path.display()),
-        })?)),
+        Some(path) => {
+            Some(aws_smithy_types::base64::encode(std::fs::read(path).map_err(|source| DriverError::Failed {
+                operation: "reading --aws-userdata".into(),
+                reason: format!("{}: {source}", path.display()),
+            })?))
+        }
         None => None,
     };
 
@@ -54,11 +56,9 @@ pub async fn create(config: &mut AwsConfig, context: &CreateContext<'_>) -> Resu
         launched = run_instance(&ec2, config, &placement, &image, &key_name, &group_id, user_data.as_deref()).await;
     }
     let output = launched.map_err(|error| api_error("RunInstances", error))?;
-    let instance_id = output
-        .instances()
-        .first()
-        .and_then(|instance| instance.instance_id())
-        .ok_or_else(|| DriverError::Failed { operation: "RunInstances".into(), reason: "the answer named no instance".into() })?;
+    let instance_id = output.instances().first().and_then(|instance| instance.instance_id()).ok_or_else(|| {
+        DriverError::Failed { operation: "RunInstances".into(), reason: "the answer named no instance".into() }
+    })?;
     config.created.instance_id = Some(instance_id.to_string());
     wait_until_running(&ec2, config).await
 }
@@ -109,8 +109,13 @@ async fn run_instance(
     key_name: &str,
     group_id: &str,
     user_data: Option<&str>,
-) -> Result<aws_sdk_ec2::operation::run_instances::RunInstancesOutput, aws_sdk_ec2::error::SdkError<aws_sdk_ec2::operation::run_instances::RunInstancesError, aws_sdk_ec2::config::http::HttpResponse>>
-{
+) -> Result<
+    aws_sdk_ec2::operation::run_instances::RunInstancesOutput,
+    aws_sdk_ec2::error::SdkError<
+        aws_sdk_ec2::operation::run_instances::RunInstancesError,
+        aws_sdk_ec2::config::http::HttpResponse,
+    >,
+> {
     let metadata = InstanceMetadataOptionsRequest::builder()
         .http_endpoint(InstanceMetadataEndpointState::Enabled)
         .http_tokens(if config.imdsv2_optional { HttpTokensState::Optional } else { HttpTokensState::Required })
@@ -174,7 +179,8 @@ async fn run_instance(
 pub async fn wait_until_running(ec2: &Ec2, config: &mut AwsConfig) -> Result<(), DriverError> {
     let instance_id = config.created.instance_id.clone().unwrap_or_default();
     let deadline = Instant::now() + RUNNING_TIMEOUT;
-    let failed = |reason: String| DriverError::Failed { operation: format!("waiting for instance {instance_id}"), reason };
+    let failed =
+        |reason: String| DriverError::Failed { operation: format!("waiting for instance {instance_id}"), reason };
     loop {
         let answer = ec2.client.describe_instances().instance_ids(&instance_id).send().await;
         let instance = match answer {
@@ -195,7 +201,8 @@ pub async fn wait_until_running(ec2: &Ec2, config: &mut AwsConfig) -> Result<(),
                     ));
                 }
                 Some(InstanceStateName::ShuttingDown | InstanceStateName::Terminated | InstanceStateName::Stopped) => {
-                    let reason = instance.state_reason().and_then(|reason| reason.message()).unwrap_or("no reason given");
+                    let reason =
+                        instance.state_reason().and_then(|reason| reason.message()).unwrap_or("no reason given");
                     return Err(failed(format!("it went to {} instead of running: {reason}", state.unwrap().as_str())));
                 }
                 _ => {}
@@ -211,7 +218,10 @@ pub async fn wait_until_running(ec2: &Ec2, config: &mut AwsConfig) -> Result<(),
 /// Generates an ed25519 key pair at `path` (0600) and `path.pub`; returns the OpenSSH public line.
 fn generate_ed25519_key(path: &Path, comment: &str) -> Result<String, DriverError> {
     use russh::keys::ssh_key::{Algorithm, LineEnding, PrivateKey};
-    let failed = |reason: String| DriverError::Failed { operation: format!("generating the SSH key {}", path.display()), reason };
+    let failed = |reason: String| DriverError::Failed {
+        operation: format!("generating the SSH key {}", path.display()),
+        reason,
+    };
     let mut random = russh::keys::key::safe_rng();
     let mut key = PrivateKey::random(&mut random, Algorithm::Ed25519).map_err(|error| failed(error.to_string()))?;
     key.set_comment(comment);
@@ -219,12 +229,14 @@ fn generate_ed25519_key(path: &Path, comment: &str) -> Result<String, DriverErro
     let public = key.public_key().to_openssh().map_err(|error| failed(error.to_string()))?;
     write_private(path, private.as_bytes())?;
     let public_path = PathBuf::from(format!("{}.pub", path.display()));
-    std::fs::write(&public_path, format!("{public}\n")).map_err(|source| DriverError::Write { path: public_path, source })?;
+    std::fs::write(&public_path, format!("{public}\n"))
+        .map_err(|source| DriverError::Write { path: public_path, source })?;
     Ok(public)
 }
 
 fn copy_private(source: &Path, target: &Path) -> Result<(), DriverError> {
-    let contents = std::fs::read(source).map_err(|error| DriverError::KeyUnreadable { path: source.into(), source: error })?;
+    let contents =
+        std::fs::read(source).map_err(|error| DriverError::KeyUnreadable { path: source.into(), source: error })?;
     write_private(target, &contents)
 }
 
@@ -232,7 +244,8 @@ fn write_private(path: &Path, contents: &[u8]) -> Result<(), DriverError> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
     let write_error = |source| DriverError::Write { path: path.into(), source };
-    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path).map_err(write_error)?;
+    let mut file =
+        std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path).map_err(write_error)?;
     file.write_all(contents).map_err(write_error)?;
     file.sync_all().map_err(write_error)
 }

@@ -13,11 +13,13 @@ mod settings;
 
 pub use launch::KEY_FILE_NAME;
 pub use settings::{
-    image_family, parse_tags, AwsConfig, Created, ImageFamily, DEFAULT_IMAGE_FAMILY, DEFAULT_SECURITY_GROUP, IMAGE_FAMILIES,
-    MACHINE_TAG, MANAGED_GROUP_TAG,
+    AwsConfig, Created, DEFAULT_IMAGE_FAMILY, DEFAULT_SECURITY_GROUP, IMAGE_FAMILIES, ImageFamily, MACHINE_TAG,
+    MANAGED_GROUP_TAG, image_family, parse_tags,
 };
 
-use rmachine_drivers::{CreateContext, Driver, DriverError, DriverFuture, PowerOperation, PowerOutcome, SshEndpoint, StateReport};
+use rmachine_drivers::{
+    CreateContext, Driver, DriverError, DriverFuture, PowerOperation, PowerOutcome, SshEndpoint, StateReport,
+};
 use std::time::Duration;
 
 /// The names `--driver` accepts for this driver (`amazonec2` for docker-machine users).
@@ -27,7 +29,8 @@ pub const DRIVER_NAMES: &[&str] = &["aws", "amazonec2"];
 pub fn new_create_token() -> String {
     use std::hash::{BuildHasher, Hasher};
     let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-    hasher.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos());
+    hasher
+        .write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos());
     hasher.write_u32(std::process::id());
     format!("{:016x}", hasher.finish())
 }

@@ -2,7 +2,7 @@
 //! imported key pair, delete the security group when rmachine made it and nothing else uses it).
 //! A record whose create was interrupted before the instance id was saved is found by its tag.
 
-use crate::client::{api_error, connect, tolerate, Ec2};
+use crate::client::{Ec2, api_error, connect, tolerate};
 use crate::launch::wait_until_running;
 use crate::network::{delete_group_if_unused, filter, is_managed_group};
 use crate::settings::{AwsConfig, MACHINE_TAG};
@@ -60,17 +60,25 @@ pub async fn state(config: &AwsConfig, timeout: Duration) -> StateReport {
     match tokio::time::timeout(timeout, ask_state(config)).await {
         Ok(Ok(report)) => report,
         Ok(Err(error)) => StateReport::with_reason(MachineState::Error, error.to_string()),
-        Err(_) => StateReport::with_reason(MachineState::Timeout, format!("EC2 did not answer within {}s", timeout.as_secs())),
+        Err(_) => {
+            StateReport::with_reason(MachineState::Timeout, format!("EC2 did not answer within {}s", timeout.as_secs()))
+        }
     }
 }
 
 async fn ask_state(config: &AwsConfig) -> Result<StateReport, DriverError> {
     let Some(instance_id) = &config.created.instance_id else {
-        return Ok(StateReport::with_reason(MachineState::NotFound, "the create did not get as far as launching an instance"));
+        return Ok(StateReport::with_reason(
+            MachineState::NotFound,
+            "the create did not get as far as launching an instance",
+        ));
     };
     let ec2 = connect(config).await?;
     let Some(instance) = describe(&ec2, instance_id).await? else {
-        return Ok(StateReport::with_reason(MachineState::NotFound, format!("EC2 does not know instance {instance_id}")));
+        return Ok(StateReport::with_reason(
+            MachineState::NotFound,
+            format!("EC2 does not know instance {instance_id}"),
+        ));
     };
     let name = instance.state().and_then(|state| state.name());
     Ok(match map_state(name) {
@@ -78,7 +86,12 @@ async fn ask_state(config: &AwsConfig) -> Result<StateReport, DriverError> {
         other => {
             let reason = instance.state_reason().and_then(|reason| reason.message()).map(str::to_string);
             let state = name.map(|name| name.as_str()).unwrap_or("unknown");
-            StateReport::with_reason(other, reason.map_or(format!("instance {instance_id} is {state}"), |why| format!("instance {instance_id} is {state}: {why}")))
+            StateReport::with_reason(
+                other,
+                reason.map_or(format!("instance {instance_id} is {state}"), |why| {
+                    format!("instance {instance_id} is {state}: {why}")
+                }),
+            )
         }
     })
 }
@@ -91,18 +104,34 @@ pub async fn power(config: &mut AwsConfig, operation: PowerOperation) -> Result<
     let ec2 = connect(config).await?;
     match operation {
         PowerOperation::Start => {
-            ec2.client.start_instances().instance_ids(&instance_id).send().await.map_err(|error| api_error("StartInstances", error))?;
+            ec2.client
+                .start_instances()
+                .instance_ids(&instance_id)
+                .send()
+                .await
+                .map_err(|error| api_error("StartInstances", error))?;
             // The public IP changes on every start: record the new one.
             wait_until_running(&ec2, config).await?;
         }
         PowerOperation::Stop | PowerOperation::Kill => {
             let force = operation == PowerOperation::Kill;
             let operation_name = "StopInstances";
-            ec2.client.stop_instances().instance_ids(&instance_id).force(force).send().await.map_err(|error| api_error(operation_name, error))?;
+            ec2.client
+                .stop_instances()
+                .instance_ids(&instance_id)
+                .force(force)
+                .send()
+                .await
+                .map_err(|error| api_error(operation_name, error))?;
             config.created.public_ip = None;
         }
         PowerOperation::Restart => {
-            ec2.client.reboot_instances().instance_ids(&instance_id).send().await.map_err(|error| api_error("RebootInstances", error))?;
+            ec2.client
+                .reboot_instances()
+                .instance_ids(&instance_id)
+                .send()
+                .await
+                .map_err(|error| api_error("RebootInstances", error))?;
         }
     }
     Ok(PowerOutcome::Done)
@@ -157,14 +186,20 @@ async fn wait_until_terminated(ec2: &Ec2, instances: &[String]) -> Result<(), Dr
     let deadline = Instant::now() + TERMINATE_TIMEOUT;
     for instance_id in instances {
         loop {
-            let state = describe(ec2, instance_id).await?.and_then(|instance| instance.state().and_then(|state| state.name()).cloned());
+            let state = describe(ec2, instance_id)
+                .await?
+                .and_then(|instance| instance.state().and_then(|state| state.name()).cloned());
             if matches!(state, None | Some(InstanceStateName::Terminated)) {
                 break;
             }
             if Instant::now() >= deadline {
                 return Err(DriverError::Failed {
                     operation: format!("waiting for instance {instance_id} to terminate"),
-                    reason: format!("still {} after {}s; run rm again to delete its security group", state.map(|s| s.as_str().to_string()).unwrap_or_default(), TERMINATE_TIMEOUT.as_secs()),
+                    reason: format!(
+                        "still {} after {}s; run rm again to delete its security group",
+                        state.map(|s| s.as_str().to_string()).unwrap_or_default(),
+                        TERMINATE_TIMEOUT.as_secs()
+                    ),
                 });
             }
             tokio::time::sleep(Duration::from_secs(3)).await;

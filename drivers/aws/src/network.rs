@@ -3,8 +3,8 @@
 //! creates all try CreateSecurityGroup, the losers see `InvalidGroup.Duplicate` and look it up,
 //! and each rule is authorized on its own, `InvalidPermission.Duplicate` meaning already there.
 
-use crate::client::{api_error, tolerate, Ec2};
-use crate::settings::{AwsConfig, PortRule, MACHINE_TAG, MANAGED_GROUP_TAG};
+use crate::client::{Ec2, api_error, tolerate};
+use crate::settings::{AwsConfig, MACHINE_TAG, MANAGED_GROUP_TAG, PortRule};
 use aws_sdk_ec2::types::{Filter, IpPermission, IpRange, ResourceType, SecurityGroup, Tag, TagSpecification};
 use rmachine_drivers::DriverError;
 
@@ -26,8 +26,15 @@ fn failed(operation: &str, reason: String) -> DriverError {
 /// preferring the zone's default subnet.
 pub async fn placement(ec2: &Ec2, config: &AwsConfig) -> Result<Placement, DriverError> {
     if let Some(subnet_id) = &config.subnet_id {
-        let found = ec2.client.describe_subnets().subnet_ids(subnet_id).send().await.map_err(|error| api_error("DescribeSubnets", error))?;
-        let subnet = found.subnets().first().ok_or_else(|| failed("finding the subnet", format!("no subnet {subnet_id}")))?;
+        let found = ec2
+            .client
+            .describe_subnets()
+            .subnet_ids(subnet_id)
+            .send()
+            .await
+            .map_err(|error| api_error("DescribeSubnets", error))?;
+        let subnet =
+            found.subnets().first().ok_or_else(|| failed("finding the subnet", format!("no subnet {subnet_id}")))?;
         let vpc_id = subnet.vpc_id().unwrap_or_default().to_string();
         if let Some(wanted) = &config.vpc_id
             && *wanted != vpc_id
@@ -63,11 +70,16 @@ pub async fn placement(ec2: &Ec2, config: &AwsConfig) -> Result<Placement, Drive
     }
     let found = request.send().await.map_err(|error| api_error("DescribeSubnets", error))?;
     let mut subnets: Vec<_> = found.subnets().iter().filter(|subnet| subnet.subnet_id().is_some()).collect();
-    subnets.sort_by_key(|subnet| (!subnet.default_for_az().unwrap_or(false), subnet.availability_zone().map(str::to_string)));
+    subnets.sort_by_key(|subnet| {
+        (!subnet.default_for_az().unwrap_or(false), subnet.availability_zone().map(str::to_string))
+    });
     let subnet = subnets.first().ok_or_else(|| {
         failed(
             "finding a subnet",
-            format!("{vpc_id} has no subnet{}", config.zone.as_ref().map(|zone| format!(" in {zone}")).unwrap_or_default()),
+            format!(
+                "{vpc_id} has no subnet{}",
+                config.zone.as_ref().map(|zone| format!(" in {zone}")).unwrap_or_default()
+            ),
         )
     })?;
     Ok(Placement { vpc_id, subnet_id: subnet.subnet_id().unwrap_or_default().to_string() })
@@ -106,7 +118,11 @@ pub enum GroupOrigin {
 }
 
 /// Finds or creates the security group and makes sure it lets in `rules`; returns its id.
-pub async fn ensure_security_group(ec2: &Ec2, config: &AwsConfig, vpc_id: &str) -> Result<(String, GroupOrigin), DriverError> {
+pub async fn ensure_security_group(
+    ec2: &Ec2,
+    config: &AwsConfig,
+    vpc_id: &str,
+) -> Result<(String, GroupOrigin), DriverError> {
     let name = config.security_group.as_str();
     let rules = config.ingress_rules()?;
     let mut origin = GroupOrigin::Found;
@@ -145,7 +161,8 @@ pub async fn ensure_security_group(ec2: &Ec2, config: &AwsConfig, vpc_id: &str) 
             .to_port(i32::from(rule.port))
             .ip_ranges(IpRange::builder().cidr_ip("0.0.0.0/0").description("rmachine").build())
             .build();
-        let authorized = ec2.client.authorize_security_group_ingress().group_id(&group_id).ip_permissions(permission).send().await;
+        let authorized =
+            ec2.client.authorize_security_group_ingress().group_id(&group_id).ip_permissions(permission).send().await;
         tolerate("AuthorizeSecurityGroupIngress", authorized, &["InvalidPermission.Duplicate"])?;
     }
     Ok((group_id, origin))
@@ -154,7 +171,8 @@ pub async fn ensure_security_group(ec2: &Ec2, config: &AwsConfig, vpc_id: &str) 
 /// Whether the group exists and carries the tag rmachine puts on groups it creates.
 pub async fn is_managed_group(ec2: &Ec2, group_id: &str) -> Result<bool, DriverError> {
     let found = ec2.client.describe_security_groups().group_ids(group_id).send().await;
-    let Some(found) = tolerate("DescribeSecurityGroups", found, &["InvalidGroup.NotFound", "InvalidGroupId.NotFound"])? else {
+    let Some(found) = tolerate("DescribeSecurityGroups", found, &["InvalidGroup.NotFound", "InvalidGroupId.NotFound"])?
+    else {
         return Ok(false);
     };
     Ok(found.security_groups().first().is_some_and(|group| {
@@ -187,7 +205,12 @@ pub async fn delete_group_if_unused(ec2: &Ec2, group_id: &str) -> Result<bool, D
     }
     let deleted = ec2.client.delete_security_group().group_id(group_id).send().await;
     // DependencyViolation: something (a create racing us, an ENI) uses it after all.
-    Ok(tolerate("DeleteSecurityGroup", deleted, &["DependencyViolation", "InvalidGroup.NotFound", "InvalidGroupId.NotFound"])?.is_some())
+    Ok(tolerate(
+        "DeleteSecurityGroup",
+        deleted,
+        &["DependencyViolation", "InvalidGroup.NotFound", "InvalidGroupId.NotFound"],
+    )?
+    .is_some())
 }
 
 /// The rmachine tag that marks what one create made.

@@ -3,7 +3,7 @@
 //! one of them, with each rule once.
 
 use crate::client::Ec2;
-use crate::network::{ensure_security_group, filter, GroupOrigin};
+use crate::network::{GroupOrigin, ensure_security_group, filter};
 use crate::settings::AwsConfig;
 use aws_sdk_ec2::config::{BehaviorVersion, Credentials, Region};
 use std::process::{Command, Stdio};
@@ -72,7 +72,10 @@ async fn five_concurrent_setups_make_one_group_once() {
         .ip_permissions()
         .iter()
         .flat_map(|permission| {
-            permission.ip_ranges().iter().map(move |_| (permission.ip_protocol().unwrap().to_string(), permission.from_port().unwrap()))
+            permission
+                .ip_ranges()
+                .iter()
+                .map(move |_| (permission.ip_protocol().unwrap().to_string(), permission.from_port().unwrap()))
         })
         .collect();
     rules.sort();

@@ -181,7 +181,11 @@ pub fn parse_tags(text: &str) -> Result<Vec<(String, String)>, DriverError> {
             .iter()
             .map(|part| {
                 let (key, value) = part.split_once('=').expect("checked above");
-                if key.is_empty() { Err(invalid(format!("'{part}' has an empty key"))) } else { Ok((key.into(), value.into())) }
+                if key.is_empty() {
+                    Err(invalid(format!("'{part}' has an empty key")))
+                } else {
+                    Ok((key.into(), value.into()))
+                }
             })
             .collect();
     }
@@ -195,7 +199,10 @@ impl AwsConfig {
     /// The ingress rules the security group needs: SSH, the engine, the user's ports and, when
     /// asked, Docker Swarm's.
     pub fn ingress_rules(&self) -> Result<Vec<PortRule>, DriverError> {
-        let mut rules = vec![PortRule { port: self.ssh_port, protocol: "tcp" }, PortRule { port: self.engine_port, protocol: "tcp" }];
+        let mut rules = vec![
+            PortRule { port: self.ssh_port, protocol: "tcp" },
+            PortRule { port: self.engine_port, protocol: "tcp" },
+        ];
         for text in &self.open_ports {
             rules.push(parse_port(text)?);
         }
@@ -226,7 +233,8 @@ impl AwsConfig {
 
     /// The checks made before anything is created.
     pub fn check(&self) -> Result<(), DriverError> {
-        let invalid = |flag: &'static str, problem: &str| Err(DriverError::InvalidSetting { flag, problem: problem.into() });
+        let invalid =
+            |flag: &'static str, problem: &str| Err(DriverError::InvalidSetting { flag, problem: problem.into() });
         if self.token.is_empty() || self.machine_name.is_empty() {
             return invalid("--driver aws", "internal: the machine name and create token must be set");
         }
@@ -244,15 +252,21 @@ impl AwsConfig {
             return invalid("--aws-instance-type", "must not be empty");
         }
         if self.keypair_name.is_some() != self.ssh_keypath.is_some() {
-            return invalid("--aws-keypair-name", "needs --aws-ssh-keypath (the key pair's private key), and the other way round");
+            return invalid(
+                "--aws-keypair-name",
+                "needs --aws-ssh-keypath (the key pair's private key), and the other way round",
+            );
         }
         if let Some(path) = &self.ssh_keypath {
             std::fs::File::open(path).map_err(|source| DriverError::KeyUnreadable { path: path.clone(), source })?;
         }
         if let Some(path) = &self.userdata {
-            std::fs::File::open(path).map_err(|source| DriverError::KeyUnreadable { path: path.clone(), source }).map_err(
-                |_| DriverError::InvalidSetting { flag: "--aws-userdata", problem: format!("cannot read {}", path.display()) },
-            )?;
+            std::fs::File::open(path)
+                .map_err(|source| DriverError::KeyUnreadable { path: path.clone(), source })
+                .map_err(|_| DriverError::InvalidSetting {
+                    flag: "--aws-userdata",
+                    problem: format!("cannot read {}", path.display()),
+                })?;
         }
         if self.spot_max_price.is_some() && !self.spot {
             return invalid("--aws-spot-max-price", "only applies with --aws-spot");
@@ -304,16 +318,26 @@ mod tests {
     #[test]
     fn the_group_opens_ssh_and_the_engine_and_only_asked_for_ports() {
         let mut config = AwsConfig { ssh_port: 22, engine_port: 2376, ..Default::default() };
-        let ports = |config: &AwsConfig| config.ingress_rules().unwrap().iter().map(|r| format!("{}/{}", r.port, r.protocol)).collect::<Vec<_>>();
+        let ports = |config: &AwsConfig| {
+            config.ingress_rules().unwrap().iter().map(|r| format!("{}/{}", r.port, r.protocol)).collect::<Vec<_>>()
+        };
         assert_eq!(ports(&config), vec!["22/tcp", "2376/tcp"]);
         config.open_ports = vec!["8080".into(), "22".into()];
         config.swarm_ports = true;
-        assert_eq!(ports(&config), vec!["22/tcp", "2376/tcp", "2377/tcp", "4789/udp", "7946/tcp", "7946/udp", "8080/tcp"]);
+        assert_eq!(
+            ports(&config),
+            vec!["22/tcp", "2376/tcp", "2377/tcp", "4789/udp", "7946/tcp", "7946/udp", "8080/tcp"]
+        );
     }
 
     #[test]
     fn records_never_hold_credentials() {
-        let config = AwsConfig { machine_name: "node1".into(), token: "t".into(), region: Some("eu-west-1".into()), ..Default::default() };
+        let config = AwsConfig {
+            machine_name: "node1".into(),
+            token: "t".into(),
+            region: Some("eu-west-1".into()),
+            ..Default::default()
+        };
         let json = serde_json::to_string(&config).unwrap();
         for secret in ["access", "secret", "session"] {
             assert!(!json.to_lowercase().contains(secret), "{json}");

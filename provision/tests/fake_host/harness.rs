@@ -3,8 +3,7 @@
 use std::sync::Mutex;
 
 use rmachine_provision::{
-    EngineCertificates, EngineCheck, EngineOptions, ProvisionError, ProvisionReport,
-    ProvisionRequest, provision,
+    EngineCertificates, EngineCheck, EngineOptions, ProvisionError, ProvisionReport, ProvisionRequest, provision,
 };
 
 use super::FakeHost;
@@ -25,12 +24,7 @@ pub async fn run(
     engine: &EngineOptions,
 ) -> (Result<ProvisionReport, ProvisionError>, Vec<String>) {
     let certificates = certificates();
-    let request = ProvisionRequest {
-        hostname: "node1",
-        driver_name: "generic",
-        engine,
-        certificates: &certificates,
-    };
+    let request = ProvisionRequest { hostname: "node1", driver_name: "generic", engine, certificates: &certificates };
     let phases = Mutex::new(Vec::new());
     let on_phase = |phase: &str| phases.lock().unwrap().push(phase.to_string());
     let result = provision(host, check, &request, &on_phase).await;
@@ -49,10 +43,7 @@ impl FakeCheck {
     }
 
     pub fn answering(outcome: Result<String, String>) -> Self {
-        Self {
-            outcomes: Mutex::new(vec![outcome]),
-            calls: Mutex::new(0),
-        }
+        Self { outcomes: Mutex::new(vec![outcome]), calls: Mutex::new(0) }
     }
 
     pub fn calls(&self) -> usize {
@@ -64,11 +55,7 @@ impl EngineCheck for FakeCheck {
     fn wait_ready(&self) -> impl std::future::Future<Output = Result<String, String>> + Send {
         *self.calls.lock().unwrap() += 1;
         let mut outcomes = self.outcomes.lock().unwrap();
-        let outcome = if outcomes.len() > 1 {
-            outcomes.remove(0)
-        } else {
-            outcomes[0].clone()
-        };
+        let outcome = if outcomes.len() > 1 { outcomes.remove(0) } else { outcomes[0].clone() };
         std::future::ready(outcome)
     }
 }

@@ -15,8 +15,7 @@ mod harness;
 pub use harness::{FakeCheck, certificates, run};
 
 pub const DEBIAN_12: &str = include_str!("../fixtures/os-release/debian-12");
-pub const DEBIAN_UNIT: &str =
-    include_str!("../fixtures/units/debian-12-docker.io-20.10.24.service");
+pub const DEBIAN_UNIT: &str = include_str!("../fixtures/units/debian-12-docker.io-20.10.24.service");
 
 /// One command the provisioner ran.
 #[derive(Debug, Clone)]
@@ -60,10 +59,7 @@ impl FakeHost {
     pub fn debian() -> Self {
         let mut files = BTreeMap::new();
         files.insert("/etc/hostname".to_string(), (b"debian\n".to_vec(), 0o644));
-        files.insert(
-            "/etc/hosts".to_string(),
-            (b"127.0.0.1\tlocalhost\n127.0.1.1\tdebian\n".to_vec(), 0o644),
-        );
+        files.insert("/etc/hosts".to_string(), (b"127.0.0.1\tlocalhost\n127.0.1.1\tdebian\n".to_vec(), 0o644));
         Self {
             state: Mutex::new(HostState {
                 os_release: DEBIAN_12.to_string(),
@@ -77,9 +73,7 @@ impl FakeHost {
                 docker_active: false,
                 restart_rule: Box::new(|_| true),
                 write_exit_status: None,
-                journal:
-                    "dockerd[812]: time=\"...\" level=info msg=\"API listen on /run/docker.sock\"\n"
-                        .into(),
+                journal: "dockerd[812]: time=\"...\" level=info msg=\"API listen on /run/docker.sock\"\n".into(),
                 commands: Vec::new(),
             }),
         }
@@ -106,27 +100,16 @@ impl FakeHost {
     }
 
     pub fn command_names(&self) -> Vec<String> {
-        self.commands()
-            .into_iter()
-            .map(|command| command.name)
-            .collect()
+        self.commands().into_iter().map(|command| command.name).collect()
     }
 
     pub fn file(&self, path: &str) -> Option<String> {
         let state = self.state.lock().unwrap();
-        state
-            .files
-            .get(path)
-            .map(|(content, _)| String::from_utf8_lossy(content).into_owned())
+        state.files.get(path).map(|(content, _)| String::from_utf8_lossy(content).into_owned())
     }
 
     pub fn mode(&self, path: &str) -> Option<u32> {
-        self.state
-            .lock()
-            .unwrap()
-            .files
-            .get(path)
-            .map(|(_, mode)| *mode)
+        self.state.lock().unwrap().files.get(path).map(|(_, mode)| *mode)
     }
 
     pub fn clear_commands(&self) {
@@ -151,32 +134,16 @@ impl Remote for FakeHost {
     }
 }
 
-fn output(
-    exit_status: u32,
-    stdout: impl Into<Vec<u8>>,
-    stderr: impl Into<Vec<u8>>,
-) -> CommandOutput {
-    CommandOutput {
-        exit_status,
-        stdout: stdout.into(),
-        stderr: stderr.into(),
-    }
+fn output(exit_status: u32, stdout: impl Into<Vec<u8>>, stderr: impl Into<Vec<u8>>) -> CommandOutput {
+    CommandOutput { exit_status, stdout: stdout.into(), stderr: stderr.into() }
 }
 
 impl HostState {
     fn answer(&mut self, line: &str, stdin: Option<&[u8]>) -> Result<CommandOutput, RemoteError> {
         let words = split_shell_words(line);
         let through_sudo = words.starts_with(&["sudo".to_string(), "-n".to_string()]);
-        let words = if through_sudo {
-            &words[2..]
-        } else {
-            &words[..]
-        };
-        assert_eq!(
-            &words[..2],
-            ["sh", "-c"],
-            "every command runs a script: {line}"
-        );
+        let words = if through_sudo { &words[2..] } else { &words[..] };
+        assert_eq!(&words[..2], ["sh", "-c"], "every command runs a script: {line}");
         let name = words[3].clone();
         let arguments = words[4..].to_vec();
         self.commands.push(Recorded {
@@ -207,11 +174,7 @@ impl HostState {
                     self.dockerd = Some("/usr/sbin/dockerd".into());
                     self.docker_active = true;
                 }
-                output(
-                    0,
-                    "Setting up docker.io (20.10.24+dfsg1-1+deb12u1+b6) ...\n",
-                    "",
-                )
+                output(0, "Setting up docker.io (20.10.24+dfsg1-1+deb12u1+b6) ...\n", "")
             }
             "rmachine-packages" => {
                 if arguments[1] == "install" {
@@ -232,23 +195,15 @@ impl HostState {
                 if self.docker_active {
                     output(0, "docker.service: active\n", "")
                 } else {
-                    output(
-                        1,
-                        "docker.service: failed\n",
-                        "Job for docker.service failed.\n",
-                    )
+                    output(1, "docker.service: failed\n", "Job for docker.service failed.\n")
                 }
             }
             "rmachine-journal" => output(0, self.journal.clone(), ""),
             "rmachine-verify-engine" => output(0, self.verify_engine(&arguments), ""),
             "rmachine-ensure-remap-user" => {
-                let (user, group, start, count) =
-                    (&arguments[0], &arguments[1], &arguments[2], &arguments[3]);
+                let (user, group, start, count) = (&arguments[0], &arguments[1], &arguments[2], &arguments[3]);
                 for (path, line) in [
-                    (
-                        "/etc/passwd",
-                        format!("{user}:x:999:999::/:/usr/sbin/nologin\n"),
-                    ),
+                    ("/etc/passwd", format!("{user}:x:999:999::/:/usr/sbin/nologin\n")),
                     ("/etc/group", format!("{group}:x:999:\n")),
                     ("/etc/subuid", format!("{user}:{start}:{count}\n")),
                     ("/etc/subgid", format!("{group}:{start}:{count}\n")),
@@ -264,8 +219,7 @@ impl HostState {
 
     /// What verify-engine.sh reports: the engine does what daemon.json says.
     fn verify_engine(&self, arguments: &[String]) -> String {
-        let daemon: serde_json::Value =
-            serde_json::from_str(&self.text("/etc/docker/daemon.json")).unwrap_or_default();
+        let daemon: serde_json::Value = serde_json::from_str(&self.text("/etc/docker/daemon.json")).unwrap_or_default();
         let driver = daemon["storage-driver"].as_str().unwrap_or("overlay2");
         let userns = daemon["userns-remap"].as_str().is_some();
         let mut lines = vec![
@@ -277,10 +231,7 @@ impl HostState {
             "default-runtime=runc".to_string(),
             "runtimes=io.containerd.runc.v2 runc ".to_string(),
         ];
-        if let Some(position) = arguments
-            .iter()
-            .position(|argument| argument == "--remap-user")
-        {
+        if let Some(position) = arguments.iter().position(|argument| argument == "--remap-user") {
             let user = &arguments[position + 1];
             let line = self
                 .text("/etc/subuid")
@@ -302,10 +253,7 @@ impl HostState {
     }
 
     pub fn text(&self, path: &str) -> String {
-        self.files
-            .get(path)
-            .map(|(content, _)| String::from_utf8_lossy(content).into_owned())
-            .unwrap_or_default()
+        self.files.get(path).map(|(content, _)| String::from_utf8_lossy(content).into_owned()).unwrap_or_default()
     }
 
     fn facts(&self, managed_paths: &[String]) -> String {
@@ -316,49 +264,30 @@ impl HostState {
             ("sudo".into(), self.sudo.clone()),
             ("hostname".into(), self.hostname.clone()),
             ("init-process".into(), self.init_process.clone()),
-            (
-                "program dockerd".into(),
-                self.dockerd.clone().unwrap_or_default(),
-            ),
+            ("program dockerd".into(), self.dockerd.clone().unwrap_or_default()),
             ("program curl".into(), "/usr/bin/curl".into()),
         ];
         let systemd = self.init_process == "systemd";
         if systemd {
             sections.push(("systemd-booted".into(), "yes".into()));
             let installed = self.dockerd.is_some();
-            let active = if self.docker_active {
-                "active"
-            } else {
-                "inactive"
-            };
+            let active = if self.docker_active { "active" } else { "inactive" };
             sections.push(("docker-service-active".into(), active.into()));
             let load_state = if installed { "loaded" } else { "not-found" };
             sections.push((
                 "docker-service".into(),
                 format!(
                     "LoadState={load_state}\nFragmentPath={}\nDropInPaths=",
-                    if installed {
-                        "/lib/systemd/system/docker.service"
-                    } else {
-                        ""
-                    }
+                    if installed { "/lib/systemd/system/docker.service" } else { "" }
                 ),
             ));
-            sections.push((
-                "docker-socket".into(),
-                format!("LoadState={load_state}\nActiveState={active}"),
-            ));
+            sections.push(("docker-socket".into(), format!("LoadState={load_state}\nActiveState={active}")));
             if installed {
                 sections.push(("docker-unit".into(), DEBIAN_UNIT.into()));
             }
             for (path, (content, _)) in &self.files {
-                if path.starts_with("/etc/systemd/system/docker.service.d/")
-                    && path.ends_with(".conf")
-                {
-                    sections.push((
-                        format!("drop-in {path}"),
-                        String::from_utf8_lossy(content).into(),
-                    ));
+                if path.starts_with("/etc/systemd/system/docker.service.d/") && path.ends_with(".conf") {
+                    sections.push((format!("drop-in {path}"), String::from_utf8_lossy(content).into()));
                 }
             }
             if self.docker_active {
@@ -383,26 +312,16 @@ impl HostState {
         sections.push(("overlay-filesystem".into(), "yes".into()));
         for path in managed_paths {
             if let Some((content, mode)) = self.files.get(path) {
-                let hash: String = Sha256::digest(content)
-                    .iter()
-                    .map(|byte| format!("{byte:02x}"))
-                    .collect();
+                let hash: String = Sha256::digest(content).iter().map(|byte| format!("{byte:02x}")).collect();
                 sections.push((format!("file-state {path}"), format!("{hash} {mode:o}")));
             }
         }
-        sections
-            .into_iter()
-            .map(|(name, body)| format!("@@rmachine-section@@ {name}\n{body}\n"))
-            .collect()
+        sections.into_iter().map(|(name, body)| format!("@@rmachine-section@@ {name}\n{body}\n")).collect()
     }
 
     fn write_files(&mut self, arguments: &[String], input: &[u8]) -> CommandOutput {
         if let Some(status) = self.write_exit_status {
-            return output(
-                status,
-                "",
-                "write-files: cannot stage the new files; nothing was changed\n",
-            );
+            return output(status, "", "write-files: cannot stage the new files; nothing was changed\n");
         }
         let (marker, run_identifier) = (&arguments[0], &arguments[1]);
         let mut offset = 0;
@@ -410,18 +329,10 @@ impl HostState {
         for triple in arguments[2..].chunks(3) {
             let mode = u32::from_str_radix(&triple[1], 8).unwrap();
             let length: usize = triple[2].parse().unwrap();
-            staged.push((
-                triple[0].clone(),
-                mode,
-                input[offset..offset + length].to_vec(),
-            ));
+            staged.push((triple[0].clone(), mode, input[offset..offset + length].to_vec()));
             offset += length;
         }
-        assert_eq!(
-            offset,
-            input.len(),
-            "stdin holds exactly the listed lengths"
-        );
+        assert_eq!(offset, input.len(), "stdin holds exactly the listed lengths");
         for (path, _, _) in &staged {
             let backup = format!("{path}.rmachine-bak");
             match self.files.get(path).cloned() {

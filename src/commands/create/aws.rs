@@ -3,7 +3,9 @@
 //! the standard AWS chain (environment, ~/.aws profiles, SSO, instance roles) and are never stored.
 
 use clap::Parser;
-use rmachine_driver_aws::{image_family, new_create_token, parse_tags, AwsConfig, DEFAULT_IMAGE_FAMILY, DEFAULT_SECURITY_GROUP};
+use rmachine_driver_aws::{
+    AwsConfig, DEFAULT_IMAGE_FAMILY, DEFAULT_SECURITY_GROUP, image_family, new_create_token, parse_tags,
+};
 use std::path::PathBuf;
 
 #[derive(Debug, Parser)]

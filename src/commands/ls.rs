@@ -263,26 +263,11 @@ pub fn render_table(rows: &[Row]) -> String {
             cells
         })
         .collect();
-    let mut widths: Vec<usize> = header.iter().map(|cell| cell.len()).collect();
-    for row in &cells {
-        for (width, cell) in widths.iter_mut().zip(row) {
-            *width = (*width).max(cell.chars().count());
-        }
-    }
-    let mut text = String::new();
-    for row in std::iter::once(&header).chain(&cells) {
-        let mut line = String::new();
-        for (index, cell) in row.iter().enumerate() {
-            if index + 1 == row.len() {
-                line.push_str(cell);
-            } else {
-                line.push_str(&format!("{cell:<width$}   ", width = widths[index]));
-            }
-        }
-        text.push_str(line.trim_end());
-        text.push('\n');
-    }
-    text
+    let lines: Vec<String> = std::iter::once(&header)
+        .chain(&cells)
+        .map(|row| row.iter().map(|cell| cell.replace('\t', " ")).collect::<Vec<_>>().join("\t"))
+        .collect();
+    crate::listing::template::align(&lines)
 }
 
 #[cfg(test)]

@@ -1,10 +1,9 @@
 //! `rmachine provision`: run the provisioner again on existing machines; idempotent.
 
 use crate::context::Context;
-use crate::flows::provision::provision_machine;
-use crate::machine_access::{connect, load_machine, open_store};
+use crate::flows::provision::reprovision_and_record;
+use crate::machine_access::{load_machine, open_store};
 use crate::output::{self, Progress};
-use crate::store::ProvisioningStatus;
 use anyhow::bail;
 use clap::Parser;
 use std::process::ExitCode;
@@ -33,22 +32,14 @@ pub async fn run(args: Args, context: &Context) -> anyhow::Result<ExitCode> {
                 bail!("machine '{name}' uses the {} driver: rmachine does not provision it", record.driver_name());
             }
             let progress = Progress::new(name, context.stderr_is_terminal);
-            let session = connect(&store, &record, context).await?;
-            let result =
-                provision_machine(&store, &record, &session, Duration::from_secs(args.engine_timeout), &progress).await;
-            session.close().await;
-            match &result {
-                Ok(_) => {
-                    record.status = ProvisioningStatus::Ready;
-                    record.last_error = None;
-                }
-                Err(error) => {
-                    record.status = ProvisioningStatus::Failed;
-                    record.last_error = Some(format!("{error:#}"));
-                }
-            }
-            store.save(&mut record)?;
-            let report = result?;
+            let report = reprovision_and_record(
+                &store,
+                &mut record,
+                context,
+                Duration::from_secs(args.engine_timeout),
+                &progress,
+            )
+            .await?;
             let change = if report.changed { "configuration applied" } else { "no change" };
             output::status(&format!("({name}) {change}; Docker {} is running", report.engine_version));
             Ok(())

@@ -4,12 +4,12 @@
 //! in its certificate.
 
 use crate::context::Context;
-use crate::flows::provision::{SERVER_CERTIFICATE, SERVER_KEY, provision_machine, server_certificate_names};
+use crate::flows::provision::{SERVER_CERTIFICATE, SERVER_KEY, reprovision_and_record, server_certificate_names};
 use crate::machine_access::{
-    CA_CERTIFICATE, CA_KEY, CLIENT_CERTIFICATE, CLIENT_KEY, connect, load_machine, open_store, store_certificates,
+    CA_CERTIFICATE, CA_KEY, CLIENT_CERTIFICATE, CLIENT_KEY, load_machine, open_store, store_certificates,
 };
 use crate::output::{self, Progress};
-use crate::store::{MachineRecord, ProvisioningStatus, Store};
+use crate::store::{MachineRecord, Store};
 use crate::tls;
 use anyhow::{Context as _, bail};
 use clap::Parser;
@@ -107,21 +107,7 @@ async fn regenerate(store: &Store, record: &mut MachineRecord, args: &Args, cont
     store.write_file(&folder.join(SERVER_KEY), server.key_pem.as_bytes(), 0o600)?;
     store.write_file(&folder.join(SERVER_CERTIFICATE), server.cert_pem.as_bytes(), 0o644)?;
     let progress = Progress::new(&record.name, context.stderr_is_terminal);
-    let session = connect(store, record, context).await?;
-    let result = provision_machine(store, record, &session, Duration::from_secs(args.engine_timeout), &progress).await;
-    session.close().await;
-    match &result {
-        Ok(_) => {
-            record.status = ProvisioningStatus::Ready;
-            record.last_error = None;
-        }
-        Err(error) => {
-            record.status = ProvisioningStatus::Failed;
-            record.last_error = Some(format!("{error:#}"));
-        }
-    }
-    store.save(record)?;
-    result.map(drop)
+    reprovision_and_record(store, record, context, Duration::from_secs(args.engine_timeout), &progress).await.map(drop)
 }
 
 /// A new CA and client certificate for the store.

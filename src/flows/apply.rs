@@ -9,8 +9,8 @@ use crate::cluster::swarm::Engine;
 use crate::context::Context;
 use crate::driver_config::DriverConfig;
 use crate::flows::create::{CreateRequest, create_machine_with_progress};
-use crate::flows::provision::provision_machine;
-use crate::machine_access::{connect, docker_client, engine_url, open_store};
+use crate::flows::provision::reprovision_and_record;
+use crate::machine_access::{docker_client, engine_url, open_store};
 use crate::output::{Progress, ProgressGroup};
 use crate::store::{MachineRecord, ProvisioningStatus, Store};
 use crate::tls::DockerClient;
@@ -175,21 +175,7 @@ async fn bring_up(
     record.engine = machine.engine.clone();
     record.tls_sans = machine.tls_sans.clone();
     store.save(&mut record)?;
-    let session = connect(store, &record, context).await?;
-    let result = provision_machine(store, &record, &session, machine.engine_timeout, progress).await;
-    session.close().await;
-    match &result {
-        Ok(_) => {
-            record.status = ProvisioningStatus::Ready;
-            record.last_error = None;
-        }
-        Err(error) => {
-            record.status = ProvisioningStatus::Failed;
-            record.last_error = Some(format!("{error:#}"));
-        }
-    }
-    store.save(&mut record)?;
-    let report = result?;
+    let report = reprovision_and_record(store, &mut record, context, machine.engine_timeout, progress).await?;
     Ok(if report.changed { "provisioned (configuration applied)".into() } else { "provisioned (no change)".into() })
 }
 

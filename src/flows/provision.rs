@@ -1,11 +1,12 @@
 //! Provisioning one machine over an open SSH session: its server certificate, the client
 //! material for DOCKER_CERT_PATH, then the provisioner with a TLS readiness check.
 
+use crate::context::Context;
 use crate::engine_check::{AnyEngineCheck, SshEngineCheck, TlsEngineCheck};
-use crate::machine_access::{StoreCertificates, engine_url, store_certificates};
+use crate::machine_access::{StoreCertificates, connect, engine_url, store_certificates};
 use crate::output::Progress;
 use crate::ssh::Session;
-use crate::store::{MachineRecord, Store};
+use crate::store::{MachineRecord, ProvisioningStatus, Store};
 use crate::tls::{self, DockerClient, PemPair};
 use anyhow::Context as _;
 use rmachine_provision::{EngineCertificates, ProvisionReport, ProvisionRequest};
@@ -112,4 +113,30 @@ pub async fn provision_machine(
         progress.warning(warning);
     }
     Ok(report)
+}
+
+/// Provisions an existing machine over a new SSH session and records the outcome in its record:
+/// ready, or failed with the error (which `ls` then shows).
+pub async fn reprovision_and_record(
+    store: &Store,
+    record: &mut MachineRecord,
+    context: &Context,
+    engine_timeout: Duration,
+    progress: &Progress,
+) -> anyhow::Result<ProvisionReport> {
+    let session = connect(store, record, context).await?;
+    let result = provision_machine(store, record, &session, engine_timeout, progress).await;
+    session.close().await;
+    match &result {
+        Ok(_) => {
+            record.status = ProvisioningStatus::Ready;
+            record.last_error = None;
+        }
+        Err(error) => {
+            record.status = ProvisioningStatus::Failed;
+            record.last_error = Some(format!("{error:#}"));
+        }
+    }
+    store.save(record)?;
+    result
 }

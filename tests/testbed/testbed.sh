@@ -214,6 +214,36 @@ ensure_base_locked() {
 	fi
 }
 
+# Copies the base root to PARTIAL and apt-installs PACKAGE... into it from the machine (the
+# machine reaches the mirror itself), in a private mount namespace so nothing stays mounted if it
+# fails half-way; services are not started. The apt log goes to $ROOTS/LOG_NAME.log.
+build_root_with_packages() {
+	local p=$1 log_name=$2
+	shift 2
+	rm -rf --one-file-system "$p"
+	cp -a --reflink=auto "$BASE" "$p"
+	if ! unshare --mount --propagation private bash -euo pipefail -c '
+		r=$1
+		shift
+		mount -t proc proc "$r/proc"
+		mount --rbind /dev "$r/dev"
+		mount -t sysfs -o ro sysfs "$r/sys"
+		mount -t tmpfs tmpfs "$r/run"
+		mount -t tmpfs tmpfs "$r/tmp"
+		mount --bind /etc/resolv.conf "$r/etc/resolv.conf"
+		printf "#!/bin/sh\nexit 101\n" >"$r/usr/sbin/policy-rc.d"; chmod 755 "$r/usr/sbin/policy-rc.d"
+		export DEBIAN_FRONTEND=noninteractive LC_ALL=C.UTF-8
+		chroot "$r" apt-get -o Acquire::http::Proxy=false update
+		chroot "$r" apt-get -o Acquire::http::Proxy=false install -y "$@"
+		chroot "$r" apt-get clean
+		rm -f "$r/usr/sbin/policy-rc.d"
+	' _ "$p" "$@" >"$ROOTS/$log_name.log" 2>&1; then
+		tail -n 30 "$ROOTS/$log_name.log" >&2 || true
+		die "root: installing $* into $p failed (full log: $ROOTS/$log_name.log)"
+	fi
+	rm -rf "$p"/var/lib/apt/lists/*
+}
+
 ensure_docker_root_locked() {
 	ensure_base_locked
 	local want="base=$BASE_PREP_VERSION docker=$DOCKER_PREP_VERSION"
@@ -223,32 +253,12 @@ ensure_docker_root_locked() {
 	fi
 	log "root: building $DOCKER_ROOT (base + apt-get install docker.io; about 1-2 minutes)"
 	local t0=$SECONDS p=$DOCKER_ROOT.partial
-	rm -rf --one-file-system "$p" "$DOCKER_ROOT"
-	cp -a --reflink=auto "$BASE" "$p"
-	# In a private mount namespace, so nothing stays mounted if this fails half-way.
-	if ! unshare --mount --propagation private bash -euo pipefail -c '
-		r=$1
-		mount -t proc proc "$r/proc"
-		mount --rbind /dev "$r/dev"
-		mount -t sysfs -o ro sysfs "$r/sys"
-		mount -t tmpfs tmpfs "$r/run"
-		mount -t tmpfs tmpfs "$r/tmp"
-		mount --bind /etc/resolv.conf "$r/etc/resolv.conf"   # the machine reaches the mirror itself
-		printf "#!/bin/sh\nexit 101\n" >"$r/usr/sbin/policy-rc.d"; chmod 755 "$r/usr/sbin/policy-rc.d"
-		export DEBIAN_FRONTEND=noninteractive LC_ALL=C.UTF-8
-		chroot "$r" apt-get -o Acquire::http::Proxy=false update
-		chroot "$r" apt-get -o Acquire::http::Proxy=false install -y docker.io
-		chroot "$r" apt-get clean
-		rm -f "$r/usr/sbin/policy-rc.d"
-	' _ "$p" >"$ROOTS/docker-root.log" 2>&1; then
-		tail -n 30 "$ROOTS/docker-root.log" >&2 || true
-		die "root: installing docker.io into $p failed (full log: $ROOTS/docker-root.log)"
-	fi
+	rm -rf --one-file-system "$DOCKER_ROOT"
+	build_root_with_packages "$p" docker-root docker.io
 	# dockerd never ran in the image; be sure no engine identity or state is shared by hosts.
 	rm -f "$p/etc/docker/key.json"
 	rm -rf "$p/var/lib/docker" "$p/var/lib/containerd"
 	mkdir -p "$p/var/lib/docker"
-	rm -rf "$p"/var/lib/apt/lists/*
 	[ -L "$p/etc/systemd/system/multi-user.target.wants/docker.service" ] ||
 		die "root: docker.service is not enabled in $p after installing docker.io"
 	echo "$want" >"$p/etc/rmachine-testbed/docker-prep"
@@ -266,27 +276,8 @@ ensure_sysvinit_root_locked() {
 	fi
 	log "root: building $SYSVINIT_ROOT (base + apt-get install sysvinit-core; about a minute)"
 	local t0=$SECONDS p=$SYSVINIT_ROOT.partial
-	rm -rf --one-file-system "$p" "$SYSVINIT_ROOT"
-	cp -a --reflink=auto "$BASE" "$p"
-	if ! unshare --mount --propagation private bash -euo pipefail -c '
-		r=$1
-		mount -t proc proc "$r/proc"
-		mount --rbind /dev "$r/dev"
-		mount -t sysfs -o ro sysfs "$r/sys"
-		mount -t tmpfs tmpfs "$r/run"
-		mount -t tmpfs tmpfs "$r/tmp"
-		mount --bind /etc/resolv.conf "$r/etc/resolv.conf"
-		printf "#!/bin/sh\nexit 101\n" >"$r/usr/sbin/policy-rc.d"; chmod 755 "$r/usr/sbin/policy-rc.d"
-		export DEBIAN_FRONTEND=noninteractive LC_ALL=C.UTF-8
-		chroot "$r" apt-get -o Acquire::http::Proxy=false update
-		chroot "$r" apt-get -o Acquire::http::Proxy=false install -y sysvinit-core
-		chroot "$r" apt-get clean
-		rm -f "$r/usr/sbin/policy-rc.d"
-	' _ "$p" >"$ROOTS/sysvinit-root.log" 2>&1; then
-		tail -n 30 "$ROOTS/sysvinit-root.log" >&2 || true
-		die "root: installing sysvinit-core into $p failed (full log: $ROOTS/sysvinit-root.log)"
-	fi
-	rm -rf "$p"/var/lib/apt/lists/*
+	rm -rf --one-file-system "$SYSVINIT_ROOT"
+	build_root_with_packages "$p" sysvinit-root sysvinit-core
 	# No terminals in a test host: no gettys.
 	sed -i '/getty/d' "$p/etc/inittab"
 	# This machine lacks CAP_SYS_RESOURCE, so no process here can raise RLIMIT_NOFILE above its hard

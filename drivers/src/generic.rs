@@ -2,16 +2,88 @@
 //! the store; its state is whether its SSH port answers; removing it leaves the host alone.
 
 use crate::driver::DriverFuture;
+use crate::options::{check_port, int_option, path_option, string_option};
 use crate::probe::state_from_probe;
+use crate::registry::{settings_from_json, settings_to_json};
 use crate::{
-    CreateContext, Driver, DriverError, PowerOperation, PowerOutcome, REBOOT_COMMAND, SshEndpoint, StateReport,
+    CreateContext, Driver, DriverEnvironment, DriverError, DriverKind, DriverOptions, NewMachine, OptionSpec,
+    OptionValue, PowerOperation, PowerOutcome, REBOOT_COMMAND, SshEndpoint, StateReport, tcp_url,
 };
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// The file name of the machine's copy of its SSH key, inside the machine's folder.
 pub const KEY_FILE_NAME: &str = "id_ssh";
+
+const NAME: &str = "generic";
+
+/// The generic driver's kind, for the registry.
+pub fn kind() -> Arc<dyn DriverKind> {
+    Arc::new(GenericKind)
+}
+
+struct GenericKind;
+
+impl DriverKind for GenericKind {
+    fn name(&self) -> &str {
+        NAME
+    }
+
+    fn description(&self) -> String {
+        "an existing host reachable over SSH (rmachine installs and configures its engine)".into()
+    }
+
+    fn options(&self) -> Vec<OptionSpec> {
+        vec![
+            string_option("generic-ip-address", "IP address or host name of the host")
+                .env("GENERIC_IP_ADDRESS")
+                .value_name("ADDRESS")
+                .required()
+                .check(check_address_value),
+            string_option("generic-ssh-user", "SSH user; a user other than root needs passwordless sudo")
+                .env("GENERIC_SSH_USER")
+                .value_name("USER")
+                .default_value(OptionValue::String("root".into())),
+            path_option("generic-ssh-key", "SSH private key (ed25519 or RSA); without it the ssh-agent is used")
+                .env("GENERIC_SSH_KEY")
+                .value_name("FILE"),
+            int_option("generic-ssh-port", "SSH port", 22).env("GENERIC_SSH_PORT").value_name("PORT").check(check_port),
+            int_option("generic-engine-port", "Port the engine listens on with TLS", 2376)
+                .env("GENERIC_ENGINE_PORT")
+                .value_name("PORT")
+                .check(check_port),
+        ]
+    }
+
+    fn controls_power(&self) -> bool {
+        false
+    }
+
+    fn new_driver(
+        &self,
+        _environment: &Arc<DriverEnvironment>,
+        _machine: &NewMachine<'_>,
+        options: &DriverOptions,
+    ) -> Result<Box<dyn Driver>, DriverError> {
+        Ok(Box::new(GenericConfig {
+            ip_address: options.string_or("generic-ip-address", ""),
+            ssh_user: options.string_or("generic-ssh-user", "root"),
+            ssh_port: options.port("generic-ssh-port", 22)?,
+            ssh_key: options.path("generic-ssh-key"),
+            engine_port: options.port("generic-engine-port", 2376)?,
+        }))
+    }
+
+    fn open(
+        &self,
+        _environment: &Arc<DriverEnvironment>,
+        settings: &serde_json::Value,
+    ) -> Result<Box<dyn Driver>, DriverError> {
+        Ok(Box::new(settings_from_json::<GenericConfig>(NAME, settings)?))
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GenericConfig {
@@ -24,54 +96,67 @@ pub struct GenericConfig {
     pub engine_port: u16,
 }
 
-impl GenericConfig {
-    fn check_address(&self) -> Result<(), DriverError> {
-        let address = self.ip_address.trim();
-        let valid_hostname = !address.is_empty()
-            && address.len() <= 253
-            && address.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
-            && !address.starts_with('-');
-        if address.parse::<std::net::IpAddr>().is_ok() || valid_hostname {
-            Ok(())
-        } else if address.is_empty() {
-            Err(DriverError::InvalidSetting {
-                flag: "--generic-ip-address",
-                problem: "is required: the address of the host to provision (or set GENERIC_IP_ADDRESS)".into(),
-            })
-        } else {
-            Err(DriverError::InvalidSetting {
-                flag: "--generic-ip-address",
-                problem: format!("'{address}' is neither an IP address nor a host name"),
-            })
-        }
+fn check_address_value(value: &OptionValue) -> Result<(), String> {
+    match value {
+        OptionValue::String(address) if address.trim().is_empty() => Ok(()),
+        OptionValue::String(address) => check_address(address.trim()),
+        _ => Err("takes an address".into()),
     }
 }
 
-impl Driver for GenericConfig {
-    fn name(&self) -> &'static str {
-        "generic"
+/// An IP address or a host name.
+pub fn check_address(address: &str) -> Result<(), String> {
+    let valid_hostname = !address.is_empty()
+        && address.len() <= 253
+        && address.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
+        && !address.starts_with('-');
+    if address.parse::<std::net::IpAddr>().is_ok() || valid_hostname {
+        Ok(())
+    } else {
+        Err(format!("'{address}' is neither an IP address nor a host name"))
+    }
+}
+
+impl GenericConfig {
+    fn check_address(&self) -> Result<(), DriverError> {
+        let address = self.ip_address.trim();
+        if address.is_empty() {
+            return Err(DriverError::invalid(
+                "--generic-ip-address",
+                "is required: the address of the host to provision (or set GENERIC_IP_ADDRESS)",
+            ));
+        }
+        check_address(address).map_err(|problem| DriverError::invalid("--generic-ip-address", problem))
     }
 
-    fn pre_create_check(&self) -> Result<(), DriverError> {
+    fn check(&self) -> Result<(), DriverError> {
         self.check_address()?;
         if self.ssh_user.is_empty() {
-            return Err(DriverError::InvalidSetting {
-                flag: "--generic-ssh-user",
-                problem: "must not be empty".into(),
-            });
+            return Err(DriverError::invalid("--generic-ssh-user", "must not be empty"));
         }
         for (flag, port) in [("--generic-ssh-port", self.ssh_port), ("--generic-engine-port", self.engine_port)] {
             if port == 0 {
-                return Err(DriverError::InvalidSetting {
-                    flag,
-                    problem: "must be a port number from 1 to 65535".into(),
-                });
+                return Err(DriverError::invalid(flag, "must be a nonzero port number from 1 to 65535"));
             }
         }
         if let Some(key) = &self.ssh_key {
             std::fs::File::open(key).map_err(|source| DriverError::KeyUnreadable { path: key.clone(), source })?;
         }
         Ok(())
+    }
+}
+
+impl Driver for GenericConfig {
+    fn name(&self) -> &str {
+        NAME
+    }
+
+    fn settings(&self) -> serde_json::Value {
+        settings_to_json(self)
+    }
+
+    fn pre_create_check(&self) -> DriverFuture<'_, Result<(), DriverError>> {
+        Box::pin(async move { self.check() })
     }
 
     fn create<'a>(&'a mut self, context: &'a CreateContext<'a>) -> DriverFuture<'a, Result<(), DriverError>> {
@@ -93,10 +178,12 @@ impl Driver for GenericConfig {
         self.ip_address.clone()
     }
 
+    fn engine_port(&self) -> u16 {
+        self.engine_port
+    }
+
     fn engine_url(&self) -> String {
-        let host =
-            if self.ip_address.contains(':') { format!("[{}]", self.ip_address) } else { self.ip_address.clone() };
-        format!("tcp://{host}:{}", self.engine_port)
+        tcp_url(&self.ip_address, self.engine_port)
     }
 
     fn ssh_endpoint(&self) -> Option<SshEndpoint> {
@@ -105,7 +192,13 @@ impl Driver for GenericConfig {
             port: self.ssh_port,
             user: self.ssh_user.clone(),
             private_key: self.ssh_key.clone(),
+            expected_host_key: None,
         })
+    }
+
+    /// The key is not part of it: the file names the user's key, the record the store's copy.
+    fn host_identity(&self) -> Option<String> {
+        Some(format!("{}@{}:{} engine port {}", self.ssh_user, self.ip_address, self.ssh_port, self.engine_port))
     }
 
     fn state(&self, timeout: Duration) -> DriverFuture<'_, StateReport> {
@@ -125,11 +218,11 @@ impl Driver for GenericConfig {
         Box::pin(async move {
             match operation {
                 PowerOperation::Restart => Ok(PowerOutcome::RunOverSsh(REBOOT_COMMAND.to_string())),
-                _ => Err(DriverError::Unsupported {
-                    driver: "generic",
-                    operation: operation.verb(),
-                    reason: "it only reaches an existing host over SSH and cannot power it on or off; use the host's own console (restart works: it reboots over SSH)",
-                }),
+                _ => Err(DriverError::unsupported(
+                    NAME,
+                    operation.verb(),
+                    "it only reaches an existing host over SSH and cannot power it on or off; use the host's own console (restart works: it reboots over SSH)",
+                )),
             }
         })
     }
@@ -172,16 +265,16 @@ mod tests {
 
     #[test]
     fn the_address_is_required_and_checked() {
-        let missing = config("", None).pre_create_check().unwrap_err().to_string();
+        let missing = config("", None).check().unwrap_err().to_string();
         assert!(missing.contains("--generic-ip-address") && missing.contains("required"), "{missing}");
-        let bad = config("10.0.0.1/24", None).pre_create_check().unwrap_err().to_string();
+        let bad = config("10.0.0.1/24", None).check().unwrap_err().to_string();
         assert!(bad.contains("neither an IP address nor a host name"), "{bad}");
-        config("host.example.com", None).pre_create_check().unwrap();
+        config("host.example.com", None).check().unwrap();
     }
 
     #[test]
     fn a_missing_key_is_named() {
-        let error = config("10.0.0.1", Some("/nonexistent/key".into())).pre_create_check().unwrap_err().to_string();
+        let error = config("10.0.0.1", Some("/nonexistent/key".into())).check().unwrap_err().to_string();
         assert!(error.contains("/nonexistent/key"), "{error}");
     }
 
@@ -194,7 +287,10 @@ mod tests {
         std::fs::write(&key, "PRIVATE").unwrap();
         std::fs::write(store.join("user-key.pub"), "PUBLIC").unwrap();
         let mut generic = config("10.0.0.1", Some(key));
-        generic.create(&CreateContext { store_root: &store, machine_directory: machine }).await.unwrap();
+        generic
+            .create(&CreateContext { store_root: &store, machine_directory: machine, log: &crate::SilentLog })
+            .await
+            .unwrap();
         assert_eq!(generic.ssh_key.as_deref(), Some(Path::new("machines/node1/id_ssh")));
         let copy = store.join("machines/node1/id_ssh");
         assert_eq!(std::fs::read_to_string(&copy).unwrap(), "PRIVATE");

@@ -1,20 +1,32 @@
 //! rmachine's drivers: each one creates and controls hosts of one kind (an existing host over SSH,
-//! an engine rmachine does not manage, later clouds and hypervisors) and says where to reach them.
-//! A driver never opens SSH itself: it hands back an [`SshEndpoint`] and the engine's URL, and the
-//! core does the rest.
+//! an engine rmachine does not manage; clouds, hypervisors and external plugins in crates of their
+//! own) and says where to reach them. A driver never opens SSH itself: it hands back an
+//! [`SshEndpoint`] and the engine's URL, and the core does the rest.
+//!
+//! Each kind declares itself once as a [`DriverKind`] (name, options, constructors); the binary
+//! lists the built-in kinds in a [`Registry`], which also finds plugins at run time.
 
 mod driver;
 mod error;
-mod generic;
-mod none;
+pub mod generic;
+mod kind;
+pub mod none;
+mod options;
 mod power;
 mod probe;
+mod registry;
 mod state;
 
-pub use driver::{CreateContext, Driver, DriverFuture, SshEndpoint};
+pub use driver::{Addresses, CreateContext, Driver, DriverFuture, SshEndpoint, tcp_url};
 pub use error::DriverError;
 pub use generic::GenericConfig;
+pub use kind::{DriverEnvironment, DriverKind, DriverLog, DriverOrigin, NewMachine, SilentLog, TransferLog};
 pub use none::NoneConfig;
+pub use options::{
+    DriverOptions, OptionCheck, OptionKind, OptionSpec, OptionValue, bool_option, check_port, int_option,
+    list_option, path_option, string_option,
+};
 pub use power::{PowerOperation, PowerOutcome, REBOOT_COMMAND};
-pub use probe::{ProbeOutcome, probe_tcp};
+pub use probe::{ProbeOutcome, probe_tcp, state_from_probe};
+pub use registry::{PluginFinder, PluginListing, Registry, settings_from_json, settings_to_json};
 pub use state::{MachineState, StateReport};

@@ -1,11 +1,67 @@
 //! The `none` driver: an engine that already runs somewhere, which rmachine only points docker at.
 
 use crate::driver::DriverFuture;
+use crate::options::string_option;
 use crate::probe::state_from_probe;
+use crate::registry::{settings_from_json, settings_to_json};
 use crate::state::MachineState;
-use crate::{CreateContext, Driver, DriverError, SshEndpoint, StateReport};
+use crate::{
+    CreateContext, Driver, DriverEnvironment, DriverError, DriverKind, DriverOptions, NewMachine, OptionSpec,
+    SshEndpoint, StateReport,
+};
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 use std::time::Duration;
+
+const NAME: &str = "none";
+
+/// The none driver's kind, for the registry.
+pub fn kind() -> Arc<dyn DriverKind> {
+    Arc::new(NoneKind)
+}
+
+struct NoneKind;
+
+impl DriverKind for NoneKind {
+    fn name(&self) -> &str {
+        NAME
+    }
+
+    fn description(&self) -> String {
+        "an engine that already runs somewhere, which rmachine only points docker at".into()
+    }
+
+    fn options(&self) -> Vec<OptionSpec> {
+        vec![string_option("url", "URL of the engine, tcp://HOST:PORT").value_name("URL")]
+    }
+
+    fn controls_power(&self) -> bool {
+        false
+    }
+
+    fn new_driver(
+        &self,
+        _environment: &Arc<DriverEnvironment>,
+        _machine: &NewMachine<'_>,
+        options: &DriverOptions,
+    ) -> Result<Box<dyn Driver>, DriverError> {
+        let Some(url) = options.string("url").filter(|url| !url.is_empty()) else {
+            return Err(DriverError::invalid(
+                "--url",
+                "is required with --driver none: the engine's address, tcp://HOST:PORT",
+            ));
+        };
+        Ok(Box::new(NoneConfig { url }))
+    }
+
+    fn open(
+        &self,
+        _environment: &Arc<DriverEnvironment>,
+        settings: &serde_json::Value,
+    ) -> Result<Box<dyn Driver>, DriverError> {
+        Ok(Box::new(settings_from_json::<NoneConfig>(NAME, settings)?))
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NoneConfig {
@@ -16,7 +72,7 @@ pub struct NoneConfig {
 impl NoneConfig {
     /// Host and port of the URL, or why the URL is not `tcp://HOST:PORT`.
     pub fn host_and_port(&self) -> Result<(String, u16), DriverError> {
-        let invalid = |problem: String| DriverError::InvalidSetting { flag: "--url", problem };
+        let invalid = |problem: String| DriverError::invalid("--url", problem);
         let rest = self.url.strip_prefix("tcp://").ok_or_else(|| {
             invalid(format!("'{}' must look like tcp://HOST:PORT (for example tcp://10.0.0.5:2376)", self.url))
         })?;
@@ -35,12 +91,16 @@ impl NoneConfig {
 }
 
 impl Driver for NoneConfig {
-    fn name(&self) -> &'static str {
-        "none"
+    fn name(&self) -> &str {
+        NAME
     }
 
-    fn pre_create_check(&self) -> Result<(), DriverError> {
-        self.host_and_port().map(|_| ())
+    fn settings(&self) -> serde_json::Value {
+        settings_to_json(self)
+    }
+
+    fn pre_create_check(&self) -> DriverFuture<'_, Result<(), DriverError>> {
+        Box::pin(async move { self.host_and_port().map(|_| ()) })
     }
 
     fn create<'a>(&'a mut self, _context: &'a CreateContext<'a>) -> DriverFuture<'a, Result<(), DriverError>> {
@@ -51,12 +111,20 @@ impl Driver for NoneConfig {
         self.host_and_port().map(|(host, _)| host).unwrap_or_default()
     }
 
+    fn engine_port(&self) -> u16 {
+        self.host_and_port().map(|(_, port)| port).unwrap_or(2376)
+    }
+
     fn engine_url(&self) -> String {
         self.url.trim_end_matches('/').to_string()
     }
 
     fn ssh_endpoint(&self) -> Option<SshEndpoint> {
         None
+    }
+
+    fn host_identity(&self) -> Option<String> {
+        Some(self.engine_url())
     }
 
     fn state(&self, timeout: Duration) -> DriverFuture<'_, StateReport> {
@@ -92,7 +160,7 @@ mod tests {
     #[test]
     fn bad_urls_are_refused_with_the_flag_named() {
         for url in ["http://10.0.0.5:2376", "tcp://10.0.0.5", "tcp://:2376", "tcp://host:port"] {
-            let error = config(url).pre_create_check().unwrap_err().to_string();
+            let error = config(url).host_and_port().unwrap_err().to_string();
             assert!(error.starts_with("--url:"), "{error}");
         }
     }

@@ -1,9 +1,15 @@
 //! The command line: global flags and the list of subcommands; each subcommand's flags live with it
-//! in `src/commands/`.
+//! in `src/commands/`. `create`'s driver flags are added at run time from the driver registry
+//! ([`command`]): the chosen driver's only, or, for `create --help` without a driver, the list of
+//! drivers.
 
 use crate::commands;
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
+use rmachine_drivers::{DriverError, DriverKind, Registry};
+use std::collections::BTreeMap;
+use std::ffi::OsString;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// Create hosts, install and secure a container engine on them, and point docker at them.
 ///
@@ -16,6 +22,10 @@ pub struct Cli {
     /// [default: the user's data folder, e.g. ~/.local/share/rmachine]
     #[arg(short = 's', long, env = "RMACHINE_STORAGE_PATH", global = true, value_name = "PATH")]
     pub storage_path: Option<PathBuf>,
+
+    /// Show drivers' log lines (plugins' output) as they come
+    #[arg(short = 'D', long, env = "RMACHINE_DEBUG", global = true)]
+    pub debug: bool,
 
     #[command(subcommand)]
     pub command: Command,
@@ -46,6 +56,83 @@ pub enum Command {
     Scp(commands::scp::Args),
     Active(commands::active::Args),
     Use(commands::use_context::Args),
+    Drivers(commands::drivers::Args),
     Completion(commands::completion::Args),
     Man(commands::man::Args),
+}
+
+/// The variables that name `create`'s driver when `--driver` does not (docker-machine's too).
+pub const DRIVER_VARIABLES: &[&str] = &["RMACHINE_DRIVER", "MACHINE_DRIVER"];
+
+/// What `create`'s command line asks for, found before it is parsed: which driver's flags to add.
+pub enum CreateDriver {
+    /// Not `create`, or `create --help` without a driver: no driver flags.
+    None,
+    Kind(Arc<dyn DriverKind>),
+}
+
+/// The driver `create` will use: `-d/--driver`, else `RMACHINE_DRIVER`/`MACHINE_DRIVER`, else the
+/// registry's default (none for `--help`, which then lists the drivers).
+pub fn create_driver(
+    arguments: &[OsString],
+    variables: &BTreeMap<String, String>,
+    registry: &Registry,
+) -> Result<CreateDriver, DriverError> {
+    let words: Vec<&str> = arguments.iter().skip(1).map(|word| word.to_str().unwrap_or_default()).collect();
+    let Some(start) = words.iter().position(|word| *word == "create") else { return Ok(CreateDriver::None) };
+    let rest = &words[start + 1..];
+    let rest = &rest[..rest.iter().position(|word| *word == "--").unwrap_or(rest.len())];
+    let mut named = None;
+    for (index, word) in rest.iter().enumerate() {
+        if let Some(value) = word.strip_prefix("--driver=") {
+            named = Some(value.to_string());
+        } else if *word == "--driver" || *word == "-d" {
+            named = rest.get(index + 1).map(|value| value.to_string());
+        } else if let Some(value) = word.strip_prefix("-d").filter(|value| !value.is_empty() && !word.starts_with("--"))
+        {
+            named = Some(value.trim_start_matches('=').to_string());
+        }
+    }
+    let named = named.or_else(|| {
+        DRIVER_VARIABLES.iter().find_map(|name| variables.get(*name).filter(|value| !value.is_empty()).cloned())
+    });
+    match named {
+        Some(name) => registry.kind(&name).map(CreateDriver::Kind),
+        None if rest.iter().any(|word| *word == "--help" || *word == "-h") => Ok(CreateDriver::None),
+        None => Ok(registry.default_kind().map_or(CreateDriver::None, CreateDriver::Kind)),
+    }
+}
+
+/// The whole command line: the subcommands, with `create` given `driver`'s flags or, without a
+/// driver, the list of drivers in its help.
+pub fn command(registry: &Registry, driver: &CreateDriver) -> clap::Command {
+    Cli::command().mut_subcommand("create", |create| match driver {
+        CreateDriver::Kind(kind) => create.args(crate::driver_flags::arguments(kind.as_ref())),
+        CreateDriver::None => create.after_help(drivers_help(registry)),
+    })
+}
+
+/// The command line with every built-in driver's flags (for completion and man pages).
+pub fn command_with_every_builtin_driver(registry: &Registry) -> clap::Command {
+    let arguments: Vec<clap::Arg> =
+        registry.builtin().iter().flat_map(|kind| crate::driver_flags::arguments(kind.as_ref())).collect();
+    Cli::command().mut_subcommand("create", |create| create.args(arguments).after_help(drivers_help(registry)))
+}
+
+fn drivers_help(registry: &Registry) -> String {
+    let mut text = String::from("Drivers (--driver NAME):\n");
+    let width = registry.builtin().iter().map(|kind| kind.name().len()).max().unwrap_or(0);
+    for kind in registry.builtin() {
+        let default = if registry.default_kind().is_some_and(|default| default.name() == kind.name()) {
+            " [default]"
+        } else {
+            ""
+        };
+        text.push_str(&format!("  {:<width$}  {}{default}\n", kind.name(), kind.description()));
+    }
+    text.push_str(
+        "  (and plugins: rmachine-driver-NAME or docker-machine-driver-NAME on PATH; 'rmachine drivers' lists them)\n\n\
+         A driver's own flags: rmachine create --driver NAME --help",
+    );
+    text
 }

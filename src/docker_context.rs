@@ -3,7 +3,7 @@
 //! marks its contexts with a description starting "rmachine machine", and removes only those.
 
 use crate::context::Context;
-use crate::store::MachineRecord;
+use crate::machine_access::Machine;
 use anyhow::{Context as _, bail};
 use std::path::Path;
 use std::process::Command;
@@ -19,8 +19,8 @@ pub struct Endpoint {
 }
 
 /// `ssh://USER@HOST[:PORT]` for machines reached over SSH.
-pub fn ssh_url(record: &MachineRecord) -> Option<String> {
-    let ssh = record.ssh.as_ref()?;
+pub fn ssh_url(machine: &Machine) -> Option<String> {
+    let ssh = machine.driver.ssh_endpoint()?;
     let host = if ssh.host.contains(':') { format!("[{}]", ssh.host) } else { ssh.host.clone() };
     Some(if ssh.port == 22 {
         format!("ssh://{}@{host}", ssh.user)

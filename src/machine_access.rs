@@ -1,11 +1,13 @@
-//! Reaching machines from commands: opening the store, the store's certificates, an SSH session
-//! to a machine with its pinned host key, and a TLS client for its engine.
+//! Reaching machines from commands: opening the store, a machine (its record and the driver built
+//! from it, the one source of truth for where it is), the store's certificates, an SSH session to
+//! a machine with its pinned host key, and a TLS client for its engine.
 
 use crate::context::Context;
 use crate::ssh::{Session, SshTarget};
 use crate::store::{MachineRecord, Store};
 use crate::tls::{self, DockerClient, PemPair};
 use anyhow::{Context as _, bail};
+use rmachine_drivers::Driver;
 use std::path::Path;
 use std::time::Duration;
 
@@ -18,8 +20,46 @@ pub fn open_store(context: &Context) -> anyhow::Result<Store> {
     Ok(Store::open(&context.storage_path)?)
 }
 
-pub fn load_machine(store: &Store, name: &str) -> anyhow::Result<MachineRecord> {
-    Ok(store.load(name)?)
+/// A machine: its record and its driver, built from the record's driver settings.
+pub struct Machine {
+    pub record: MachineRecord,
+    pub driver: Box<dyn Driver>,
+}
+
+impl Machine {
+    /// The machine of `record`, its driver built by the registry.
+    pub fn from_record(mut record: MachineRecord, context: &Context) -> anyhow::Result<Machine> {
+        let driver = context
+            .registry
+            .open(&record.driver.name, &record.driver.settings)
+            .with_context(|| format!("machine '{}'", record.name))?;
+        record.engine.port = driver.engine_port();
+        Ok(Machine { record, driver })
+    }
+
+    pub fn name(&self) -> &str {
+        &self.record.name
+    }
+
+    /// The engine's URL, as the driver reports it.
+    pub fn engine_url(&self) -> String {
+        self.driver.engine_url()
+    }
+
+    /// Whether rmachine reaches (and provisions) the machine over SSH.
+    pub fn over_ssh(&self) -> bool {
+        self.driver.ssh_endpoint().is_some()
+    }
+
+    /// Takes the driver's current settings into the record and saves it.
+    pub fn save(&mut self, store: &Store) -> anyhow::Result<()> {
+        self.record.driver.settings = self.driver.settings();
+        Ok(store.save(&mut self.record)?)
+    }
+}
+
+pub fn open_machine(store: &Store, context: &Context, name: &str) -> anyhow::Result<Machine> {
+    Machine::from_record(store.load(name)?, context)
 }
 
 /// The store's CA and client certificate, made the first time they are needed.
@@ -30,22 +70,19 @@ pub struct StoreCertificates {
 
 pub fn store_certificates(store: &Store) -> anyhow::Result<StoreCertificates> {
     let read = |relative: &str| store.read_file(Path::new(relative));
-    if let (Ok(ca_cert), Ok(ca_key), Ok(client_cert), Ok(client_key)) =
-        (read(CA_CERTIFICATE), read(CA_KEY), read(CLIENT_CERTIFICATE), read(CLIENT_KEY))
-    {
-        return Ok(StoreCertificates {
+    let existing = || match (read(CA_CERTIFICATE), read(CA_KEY), read(CLIENT_CERTIFICATE), read(CLIENT_KEY)) {
+        (Ok(ca_cert), Ok(ca_key), Ok(client_cert), Ok(client_key)) => Some(StoreCertificates {
             ca: PemPair { cert_pem: ca_cert, key_pem: ca_key },
             client: PemPair { cert_pem: client_cert, key_pem: client_key },
-        });
+        }),
+        _ => None,
+    };
+    if let Some(certificates) = existing() {
+        return Ok(certificates);
     }
     let _lock = store.lock()?;
-    if let (Ok(ca_cert), Ok(ca_key), Ok(client_cert), Ok(client_key)) =
-        (read(CA_CERTIFICATE), read(CA_KEY), read(CLIENT_CERTIFICATE), read(CLIENT_KEY))
-    {
-        return Ok(StoreCertificates {
-            ca: PemPair { cert_pem: ca_cert, key_pem: ca_key },
-            client: PemPair { cert_pem: client_cert, key_pem: client_key },
-        });
+    if let Some(certificates) = existing() {
+        return Ok(certificates);
     }
     let ca = tls::generate_ca("rmachine").context("cannot create the store's certificate authority")?;
     let client =
@@ -63,40 +100,36 @@ pub fn docker_client(store: &Store, timeout: Duration) -> anyhow::Result<DockerC
     Ok(DockerClient::new(&certificates.ca.cert_pem, &certificates.client, timeout)?)
 }
 
-/// How to reach `record` over SSH; fails for machines rmachine does not reach over SSH.
+/// How to reach `machine` over SSH, where its driver says it is now; fails for machines rmachine
+/// does not reach over SSH. The host key is the pinned one, else the one the driver gave the host.
 pub fn ssh_target(
     store: &Store,
-    record: &MachineRecord,
+    machine: &Machine,
     context: &Context,
     connect_timeout: Duration,
     command_timeout: Duration,
 ) -> anyhow::Result<SshTarget> {
-    let Some(ssh) = &record.ssh else {
+    let Some(endpoint) = machine.driver.ssh_endpoint() else {
         bail!(
             "machine '{}' uses the {} driver, which rmachine does not reach over SSH",
-            record.name,
-            record.driver_name()
+            machine.name(),
+            machine.record.driver_name()
         )
     };
     Ok(SshTarget {
-        host: ssh.host.clone(),
-        port: ssh.port,
-        user: ssh.user.clone(),
-        private_key: ssh.key.as_ref().map(|key| store.resolve(key)),
+        host: endpoint.host,
+        port: endpoint.port,
+        user: endpoint.user,
+        private_key: endpoint.private_key.as_ref().map(|key| store.resolve(key)),
         agent_socket: context.ssh_agent_socket.clone(),
-        pinned_host_key: ssh.host_key.clone(),
+        pinned_host_key: machine.record.host_key.clone().or(endpoint.expected_host_key),
         connect_timeout,
         command_timeout,
     })
 }
 
 /// Opens an SSH session to a machine, refusing a host key other than the pinned one.
-pub async fn connect(store: &Store, record: &MachineRecord, context: &Context) -> anyhow::Result<Session> {
-    let target = ssh_target(store, record, context, Duration::from_secs(15), Duration::from_secs(900))?;
-    Session::connect(&target).await.with_context(|| format!("cannot open SSH to machine '{}'", record.name))
-}
-
-/// The engine's URL as recorded by the driver.
-pub fn engine_url(record: &MachineRecord) -> String {
-    record.driver.driver().engine_url()
+pub async fn connect(store: &Store, machine: &Machine, context: &Context) -> anyhow::Result<Session> {
+    let target = ssh_target(store, machine, context, Duration::from_secs(15), Duration::from_secs(900))?;
+    Session::connect(&target).await.with_context(|| format!("cannot open SSH to machine '{}'", machine.name()))
 }

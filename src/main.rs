@@ -1,6 +1,7 @@
 //! rmachine: create hosts, install and configure a container engine on them, point docker at them.
-//! This file parses the command line, reads the environment once into a `Context`, runs the
-//! command and prints its error, the one place errors are printed.
+//! This file reads the environment once, builds the command line (with `create`'s driver flags
+//! from the driver registry), parses it into a `Context`, runs the command and prints its error,
+//! the one place errors are printed.
 
 mod cli;
 mod cluster;
@@ -8,8 +9,10 @@ mod commands;
 mod completion_candidates;
 mod context;
 mod docker_context;
-mod driver_config;
+mod driver_flags;
+mod driver_registry;
 mod engine_check;
+mod exit;
 mod flows;
 mod known_hosts;
 mod listing;
@@ -21,16 +24,38 @@ mod ssh;
 mod store;
 mod tls;
 
-use clap::{CommandFactory, Parser};
+use clap::FromArgMatches;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 fn main() -> ExitCode {
+    let variables = context::environment_variables();
+    let registry = driver_registry::registry(Arc::new(context::discovery_environment(&variables)));
     // A completion request from the shell (RMACHINE_COMPLETE set) is answered here, then exits.
-    clap_complete::CompleteEnv::with_factory(cli::Cli::command)
-        .var(completion_candidates::COMPLETE_VARIABLE)
-        .complete();
-    let cli = cli::Cli::parse();
-    let context = match context::Context::from_environment(&cli) {
+    clap_complete::CompleteEnv::with_factory(|| {
+        let variables = context::environment_variables();
+        let registry = driver_registry::registry(Arc::new(context::discovery_environment(&variables)));
+        cli::command_with_every_builtin_driver(&registry)
+    })
+    .var(completion_candidates::COMPLETE_VARIABLE)
+    .complete();
+    let arguments: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let driver = match cli::create_driver(&arguments, &variables, &registry) {
+        Ok(driver) => driver,
+        Err(error) => return report(&anyhow::Error::new(error)),
+    };
+    let matches = cli::command(&registry, &driver).get_matches_from(&arguments);
+    let mut cli = match cli::Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(error) => error.exit(),
+    };
+    if let (cli::Command::Create(args), cli::CreateDriver::Kind(kind), Some(("create", create))) =
+        (&mut cli.command, &driver, matches.subcommand())
+    {
+        args.driver_kind = commands::create::ChosenDriver(Some(kind.clone()));
+        args.driver_options = driver_flags::options_from_matches(kind.as_ref(), create);
+    }
+    let context = match context::Context::from_environment(&cli, variables, registry) {
         Ok(context) => context,
         Err(error) => return report(&error),
     };
@@ -46,7 +71,7 @@ fn main() -> ExitCode {
 
 /// Prints an error with its chain of causes on stderr and picks the exit code.
 fn report(error: &anyhow::Error) -> ExitCode {
-    match error.downcast_ref::<commands::ExitStatus>() {
+    match error.downcast_ref::<exit::ExitStatus>() {
         Some(status) if status.to_string().is_empty() => ExitCode::from(status.code()),
         Some(status) => {
             eprintln!("error: {error:#}");

@@ -140,3 +140,64 @@ impl Drop for TransferProgress {
         }
     }
 }
+
+/// Drivers' messages outside a machine's progress (plugins' log lines, warnings): on stderr,
+/// debug lines only with `--debug`.
+pub struct GlobalDriverLog {
+    pub debug: bool,
+}
+
+impl rmachine_drivers::DriverLog for GlobalDriverLog {
+    fn phase(&self, message: &str) {
+        status(message);
+    }
+
+    fn warning(&self, message: &str) {
+        warning(message);
+    }
+
+    fn debug(&self, line: &str) {
+        if self.debug {
+            eprintln!("{line}");
+        }
+    }
+
+    fn transfer(&self, label: &str, total_bytes: Option<u64>) -> Box<dyn rmachine_drivers::TransferLog> {
+        Box::new(TransferProgress::new(label, total_bytes.unwrap_or(0), false))
+    }
+}
+
+/// A machine's driver reports its steps on the machine's progress line.
+pub struct MachineDriverLog<'a> {
+    pub progress: &'a Progress,
+    pub debug: bool,
+    pub on_terminal: bool,
+}
+
+impl rmachine_drivers::DriverLog for MachineDriverLog<'_> {
+    fn phase(&self, message: &str) {
+        self.progress.phase(message);
+    }
+
+    fn warning(&self, message: &str) {
+        self.progress.warning(message);
+    }
+
+    fn debug(&self, line: &str) {
+        if self.debug {
+            self.progress.phase(line);
+        }
+    }
+
+    fn transfer(&self, label: &str, total_bytes: Option<u64>) -> Box<dyn rmachine_drivers::TransferLog> {
+        Box::new(TransferProgress::new(label, total_bytes.unwrap_or(0), self.on_terminal))
+    }
+}
+
+impl rmachine_drivers::TransferLog for TransferProgress {
+    fn position(&self, bytes: u64) {
+        if let Some(bar) = &self.bar {
+            bar.set_position(bytes);
+        }
+    }
+}

@@ -2,7 +2,7 @@
 //! the store; its state is whether its SSH port answers; removing it leaves the host alone.
 
 use crate::driver::DriverFuture;
-use crate::options::{check_port, int_option, path_option, string_option};
+use crate::options::{check_address, check_port, int_option, path_option, string_option};
 use crate::probe::state_from_probe;
 use crate::registry::{settings_from_json, settings_to_json};
 use crate::{
@@ -101,19 +101,6 @@ fn check_address_value(value: &OptionValue) -> Result<(), String> {
         OptionValue::String(address) if address.trim().is_empty() => Ok(()),
         OptionValue::String(address) => check_address(address.trim()),
         _ => Err("takes an address".into()),
-    }
-}
-
-/// An IP address or a host name.
-pub fn check_address(address: &str) -> Result<(), String> {
-    let valid_hostname = !address.is_empty()
-        && address.len() <= 253
-        && address.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
-        && !address.starts_with('-');
-    if address.parse::<std::net::IpAddr>().is_ok() || valid_hostname {
-        Ok(())
-    } else {
-        Err(format!("'{address}' is neither an IP address nor a host name"))
     }
 }
 

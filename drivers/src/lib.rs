@@ -23,8 +23,8 @@ pub use generic::GenericConfig;
 pub use kind::{DriverEnvironment, DriverKind, DriverLog, DriverOrigin, NewMachine, SilentLog, TransferLog};
 pub use none::NoneConfig;
 pub use options::{
-    DriverOptions, OptionCheck, OptionKind, OptionSpec, OptionValue, bool_option, check_port, int_option,
-    list_option, path_option, string_option,
+    DriverOptions, OptionCheck, OptionKind, OptionSpec, OptionValue, bool_option, check_address, check_port,
+    int_option, list_option, path_option, string_option,
 };
 pub use power::{PowerOperation, PowerOutcome, REBOOT_COMMAND};
 pub use probe::{ProbeOutcome, probe_tcp, state_from_probe};

@@ -144,7 +144,9 @@ impl OptionSpec {
         let value = match self.kind {
             OptionKind::String | OptionKind::Path => OptionValue::String(text.to_string()),
             OptionKind::StringList => OptionValue::List(vec![text.to_string()]),
-            OptionKind::Int => OptionValue::Int(text.trim().parse().map_err(|_| format!("'{text}' is not an integer"))?),
+            OptionKind::Int => {
+                OptionValue::Int(text.trim().parse().map_err(|_| format!("'{text}' is not an integer"))?)
+            }
             OptionKind::Bool => match text.trim() {
                 "true" | "1" | "yes" => OptionValue::Bool(true),
                 "false" | "0" | "no" | "" => OptionValue::Bool(false),
@@ -201,6 +203,19 @@ pub fn check_port(value: &OptionValue) -> Result<(), String> {
         OptionValue::Int(port) if (1..=65535).contains(port) => Ok(()),
         OptionValue::Int(port) => Err(format!("{port} is not a port number: use a nonzero port from 1 to 65535")),
         _ => Err("takes a port number".into()),
+    }
+}
+
+/// An IP address or a host name.
+pub fn check_address(address: &str) -> Result<(), String> {
+    let valid_hostname = !address.is_empty()
+        && address.len() <= 253
+        && address.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
+        && !address.starts_with('-');
+    if address.parse::<std::net::IpAddr>().is_ok() || valid_hostname {
+        Ok(())
+    } else {
+        Err(format!("'{address}' is neither an IP address nor a host name"))
     }
 }
 
@@ -293,12 +308,12 @@ impl DriverOptions {
     pub fn port(&self, name: &str, default: u16) -> Result<u16, DriverError> {
         match self.int(name) {
             None => Ok(default),
-            Some(port) => u16::try_from(port).ok().filter(|port| *port > 0).ok_or_else(|| {
-                DriverError::InvalidSetting {
+            Some(port) => {
+                u16::try_from(port).ok().filter(|port| *port > 0).ok_or_else(|| DriverError::InvalidSetting {
                     flag: format!("--{name}"),
                     problem: format!("{port} is not a port number: use a nonzero port from 1 to 65535"),
-                }
-            }),
+                })
+            }
         }
     }
 
@@ -376,7 +391,8 @@ mod tests {
         assert!(spec.required && !spec.secret);
         assert_eq!(spec.env.as_deref(), Some("EXAMPLE_IP"));
         let list: OptionSpec =
-            serde_json::from_value(serde_json::json!({"name": "e-tag", "type": "string-list", "default": ["a"]})).unwrap();
+            serde_json::from_value(serde_json::json!({"name": "e-tag", "type": "string-list", "default": ["a"]}))
+                .unwrap();
         assert_eq!(list.default, Some(OptionValue::List(vec!["a".into()])));
     }
 }

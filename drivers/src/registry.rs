@@ -1,5 +1,5 @@
-//! The driver registry: the built-in driver kinds (the binary lists them, the first being the
-//! default), then external plugins found at run time by [`PluginFinder`]s. The core asks it for a
+//! The driver registry: the built-in driver kinds (the binary lists them, and names the default),
+//! then external plugins found at run time by [`PluginFinder`]s. The core asks it for a
 //! kind by name and never names a concrete driver.
 
 use crate::{Driver, DriverEnvironment, DriverError, DriverKind, DriverOptions, NewMachine};
@@ -13,7 +13,11 @@ pub trait PluginFinder: Send + Sync {
     fn protocol(&self) -> &str;
 
     /// The plugin named `name`, when one is installed; `Err` when it is there but unusable.
-    fn find(&self, name: &str, environment: &Arc<DriverEnvironment>) -> Option<Result<Arc<dyn DriverKind>, DriverError>>;
+    fn find(
+        &self,
+        name: &str,
+        environment: &Arc<DriverEnvironment>,
+    ) -> Option<Result<Arc<dyn DriverKind>, DriverError>>;
 
     /// Every plugin of this protocol that is installed, for `rmachine drivers`.
     fn list(&self, environment: &Arc<DriverEnvironment>) -> Vec<PluginListing>;
@@ -34,19 +38,28 @@ pub struct PluginListing {
 
 pub struct Registry {
     environment: Arc<DriverEnvironment>,
+    default_driver: Option<String>,
     builtin: Vec<Arc<dyn DriverKind>>,
     finders: Vec<Arc<dyn PluginFinder>>,
     found: Mutex<BTreeMap<String, Arc<dyn DriverKind>>>,
 }
 
 impl Registry {
-    /// A registry of `builtin` kinds (the first is the default driver) and plugin finders.
+    /// A registry of `builtin` kinds and plugin finders; `default_driver` is what `create` uses
+    /// when no driver is named (`None`: the user must name one).
     pub fn new(
         environment: Arc<DriverEnvironment>,
+        default_driver: Option<&str>,
         builtin: Vec<Arc<dyn DriverKind>>,
         finders: Vec<Arc<dyn PluginFinder>>,
     ) -> Registry {
-        Registry { environment, builtin, finders, found: Mutex::new(BTreeMap::new()) }
+        let default_driver = default_driver.map(str::to_string);
+        Registry { environment, default_driver, builtin, finders, found: Mutex::new(BTreeMap::new()) }
+    }
+
+    /// The same registry (with the plugins it found so far) over another environment.
+    pub fn with_environment(self, environment: Arc<DriverEnvironment>) -> Registry {
+        Registry { environment, ..self }
     }
 
     pub fn environment(&self) -> &Arc<DriverEnvironment> {
@@ -55,7 +68,7 @@ impl Registry {
 
     /// The driver `create` uses when none is named.
     pub fn default_kind(&self) -> Option<Arc<dyn DriverKind>> {
-        self.builtin.first().cloned()
+        self.default_driver.as_deref().and_then(|name| self.builtin_kind(name))
     }
 
     pub fn builtin(&self) -> &[Arc<dyn DriverKind>] {
@@ -68,7 +81,10 @@ impl Registry {
 
     /// The built-in kind named `name` (or with that alias).
     pub fn builtin_kind(&self, name: &str) -> Option<Arc<dyn DriverKind>> {
-        self.builtin.iter().find(|kind| kind.name() == name || kind.aliases().iter().any(|alias| alias == name)).cloned()
+        self.builtin
+            .iter()
+            .find(|kind| kind.name() == name || kind.aliases().iter().any(|alias| alias == name))
+            .cloned()
     }
 
     /// The kind named `name`: built in, else the first plugin of that name.
@@ -83,7 +99,10 @@ impl Registry {
             for finder in &self.finders {
                 if let Some(found) = finder.find(name, &self.environment) {
                     let kind = found?;
-                    self.found.lock().expect("the plugin cache lock is never poisoned").insert(name.into(), kind.clone());
+                    self.found
+                        .lock()
+                        .expect("the plugin cache lock is never poisoned")
+                        .insert(name.into(), kind.clone());
                     return Ok(kind);
                 }
             }

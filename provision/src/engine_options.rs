@@ -8,43 +8,142 @@ use serde_json::Value;
 use crate::error::ProvisionError;
 use crate::storage;
 
-/// How the engine is installed and configured; given on the command line, kept in the machine's
-/// state.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "kebab-case", default)]
+/// How the engine is installed and configured: one list of engine options. It is at once
+/// `create`'s `--engine-*` flags (clap), a cluster file's `engine:` map and the machine record's
+/// `engine` (serde): a new option is one field with its flag. Values are checked while they are
+/// read, so a bad one in a cluster file is reported at its line and column.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, clap::Args)]
+#[serde(rename_all = "kebab-case", default, deny_unknown_fields)]
+#[command(next_help_heading = "engine")]
 pub struct EngineOptions {
-    /// None = the distribution's package; Some("none") = never install; Some(url) = an install
-    /// script such as https://get.docker.com.
+    /// How to install Docker Engine when missing: unset = the distribution's package (docker.io),
+    /// a URL = a get.docker.com-style script, none = never install
+    #[arg(long = "engine-install-url", env = "RMACHINE_ENGINE_INSTALL_URL", value_name = "URL")]
+    #[serde(deserialize_with = "checked::install_url")]
     pub install_url: Option<String>,
+
+    /// Storage driver: overlay2, fuse-overlayfs, btrfs, zfs or vfs
+    #[arg(long = "engine-storage-driver", value_name = "DRIVER")]
+    #[serde(deserialize_with = "checked::storage_driver")]
     pub storage_driver: Option<String>,
-    /// "default" | "USER" | "USER:GROUP"
+
+    /// User-namespace remapping: default, USER or USER:GROUP (off: none)
+    #[arg(long = "engine-userns-remap", value_name = "USER")]
+    #[serde(deserialize_with = "checked::userns_remap")]
     pub userns_remap: Option<String>,
-    /// "K=V"
+
+    /// Engine label KEY=VALUE (repeatable); provider=<driver> is always added
+    #[arg(long = "engine-label", value_name = "KEY=VALUE")]
+    #[serde(deserialize_with = "checked::labels")]
     pub labels: Vec<String>,
+
+    /// Registry mirror URL (repeatable)
+    #[arg(long = "engine-registry-mirror", env = "ENGINE_REGISTRY_MIRROR", value_name = "URL", value_delimiter = ',')]
+    #[serde(deserialize_with = "checked::registry_mirrors")]
     pub registry_mirrors: Vec<String>,
+
+    /// Registry reachable without TLS verification, HOST[:PORT] (repeatable)
+    #[arg(long = "engine-insecure-registry", value_name = "REGISTRY")]
+    #[serde(deserialize_with = "checked::insecure_registries")]
     pub insecure_registries: Vec<String>,
-    /// --engine-opt "K=V" → daemon.json keys
+
+    /// Further daemon.json setting KEY=VALUE; VALUE is JSON when it parses as JSON (repeatable)
+    #[arg(long = "engine-opt", value_name = "KEY=VALUE")]
+    #[serde(deserialize_with = "checked::options")]
     pub options: Vec<String>,
-    /// --engine-env "K=V" → unit Environment
+
+    /// Environment variable KEY=VALUE for the engine's service (repeatable)
+    #[arg(long = "engine-env", value_name = "KEY=VALUE")]
+    #[serde(deserialize_with = "checked::env")]
     pub env: Vec<String>,
-    /// The engine's TLS port.
+
+    /// The engine's TLS port: always the driver's (`Driver::engine_port`), set by the core when it
+    /// opens the machine; not a flag nor a stored key.
+    #[arg(skip = 2376u16)]
+    #[serde(skip)]
     pub port: u16,
-    /// Engine version pin ("20.10.24", "27.3.1"); None: whatever the install method gives.
+
+    /// Engine version to install, e.g. 20.10.24 or 27.3.1; an error when the install method
+    /// cannot give it (the install script gets VERSION=)
+    #[arg(long = "engine-version", value_name = "VERSION")]
     pub engine_version: Option<String>,
-    /// An extra OCI runtime to register with the engine: "youki".
+
+    /// Extra OCI runtime to install and register with the engine: youki
+    #[arg(long = "engine-runtime", value_name = "RUNTIME")]
     pub runtime: Option<String>,
-    /// The engine's default runtime: "runc" or the extra runtime.
+
+    /// The engine's default runtime: runc, or the runtime of --engine-runtime
+    #[arg(long = "engine-default-runtime", value_name = "RUNTIME")]
     pub default_runtime: Option<String>,
-    /// A local runtime binary to upload (a path on the machine running rmachine).
+
+    /// Local runtime binary to upload to the host (instead of downloading the pinned release)
+    #[arg(long = "engine-runtime-binary", value_name = "PATH")]
     pub runtime_binary: Option<String>,
-    /// Where the host downloads the runtime's release tarball (overrides the pinned release).
+
+    /// Release tarball the host downloads the runtime from (instead of the pinned release)
+    #[arg(long = "engine-runtime-url", value_name = "URL")]
     pub runtime_url: Option<String>,
-    /// SHA-256 of the tarball at `runtime_url`.
+
+    /// SHA-256 the downloaded runtime tarball must have
+    #[arg(long = "engine-runtime-sha256", value_name = "HEX")]
     pub runtime_sha256: Option<String>,
-    /// Register the runtime even when its smoke container does not run with seccomp.
+
+    /// Register the runtime even when a container under it does not run with seccomp
+    #[arg(long = "engine-runtime-accept-unverified")]
     pub runtime_accept_unverified: bool,
-    /// How clients reach the engine: TLS over TCP (default) or SSH only (no TCP port).
+
+    /// How docker reaches the engine: tls (TCP port with TLS client certificates, as
+    /// docker-machine) or ssh (no TCP port; DOCKER_HOST=ssh://USER@IP)
+    #[arg(long = "engine-transport", value_name = "TRANSPORT", value_enum, default_value_t)]
     pub transport: crate::EngineTransport,
+}
+
+impl EngineOptions {
+    /// The key records use for `key`, which may be one of the other names a cluster file's
+    /// `engine:` map accepts (singular forms, the words of the flags).
+    pub fn canonical_key(key: &str) -> &str {
+        match key {
+            "label" => "labels",
+            "registry-mirror" => "registry-mirrors",
+            "insecure-registry" => "insecure-registries",
+            "opts" | "opt" => "options",
+            "version" => "engine-version",
+            other => other,
+        }
+    }
+}
+
+/// Field checks run while engine options are read (cluster files, records), so a bad value is
+/// reported where it stands.
+mod checked {
+    use super::EngineOptions;
+    use serde::{Deserialize, Deserializer, de::Error};
+
+    fn check<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+        deserializer: D,
+        options: impl Fn(&T) -> EngineOptions,
+    ) -> Result<T, D::Error> {
+        let value = T::deserialize(deserializer)?;
+        options(&value).validate().map_err(D::Error::custom)?;
+        Ok(value)
+    }
+
+    macro_rules! checked_field {
+        ($name:ident, $type:ty, $field:ident) => {
+            pub fn $name<'de, D: Deserializer<'de>>(deserializer: D) -> Result<$type, D::Error> {
+                check(deserializer, |value: &$type| EngineOptions { $field: value.clone(), ..EngineOptions::default() })
+            }
+        };
+    }
+
+    checked_field!(install_url, Option<String>, install_url);
+    checked_field!(storage_driver, Option<String>, storage_driver);
+    checked_field!(userns_remap, Option<String>, userns_remap);
+    checked_field!(labels, Vec<String>, labels);
+    checked_field!(registry_mirrors, Vec<String>, registry_mirrors);
+    checked_field!(insecure_registries, Vec<String>, insecure_registries);
+    checked_field!(options, Vec<String>, options);
+    checked_field!(env, Vec<String>, env);
 }
 
 impl Default for EngineOptions {

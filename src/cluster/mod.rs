@@ -3,5 +3,6 @@
 //! the engines' API (`swarm`).
 
 pub mod file;
+mod file_reader;
 pub mod plan;
 pub mod swarm;

@@ -3,7 +3,6 @@
 //! shows exactly what `apply` then does.
 
 use super::file::{ClusterSpec, MachineSpec, Role};
-use crate::driver_config::DriverConfig;
 use rmachine_provision::EngineOptions;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -12,7 +11,10 @@ use std::fmt;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ObservedMachine {
     pub cluster: Option<String>,
-    pub driver: DriverConfig,
+    /// Its driver's name, and what makes its host the one it is (`Driver::host_identity`).
+    pub driver: String,
+    pub host_identity: Option<String>,
+    pub engine_url: String,
     pub engine: EngineOptions,
     pub tls_sans: Vec<String>,
     /// Created, provisioned and verified (not `creating` nor `failed`).
@@ -187,23 +189,13 @@ fn conflict(spec: &ClusterSpec, machine: &MachineSpec, found: &ObservedMachine) 
     if let Some(other) = found.cluster.as_deref().filter(|other| *other != spec.name) {
         return Some(format!("machine '{}' exists and belongs to cluster '{other}'", machine.name));
     }
-    let differs = match (&machine.driver, &found.driver) {
-        (DriverConfig::Generic(wanted), DriverConfig::Generic(have)) => {
-            // The key is the user's path in the file and the store's copy in the record.
-            (&wanted.ip_address, &wanted.ssh_user, wanted.ssh_port, wanted.engine_port)
-                != (&have.ip_address, &have.ssh_user, have.ssh_port, have.engine_port)
-        }
-        (DriverConfig::None(wanted), DriverConfig::None(have)) => wanted.url != have.url,
-        // A cloud machine's address is known only once it exists: the driver must match.
-        (wanted, have) => wanted.driver().name() != have.driver().name(),
-    };
+    // A cloud machine's host is known only once it exists: then only the driver must match.
+    let differs = machine.driver.name != found.driver
+        || matches!((&machine.host_identity, &found.host_identity), (Some(wanted), Some(have)) if wanted != have);
     differs.then(|| {
         format!(
             "machine '{}' exists with other driver settings ({} at {}); remove it ('rmachine rm {}') or change the file",
-            machine.name,
-            found.driver.driver().name(),
-            found.driver.driver().engine_url(),
-            machine.name
+            machine.name, found.driver, found.engine_url, machine.name
         )
     })
 }

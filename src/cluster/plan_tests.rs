@@ -2,17 +2,29 @@
 
 use super::*;
 use crate::cluster::file::{Advertise, SwarmSpec};
-use rmachine_drivers::GenericConfig;
+use crate::store::DriverRecord;
+use rmachine_drivers::{Driver, GenericConfig};
 use std::time::Duration;
 
-fn generic(ip: &str, key: &str) -> DriverConfig {
-    DriverConfig::Generic(GenericConfig {
+fn generic_config(ip: &str, key: &str) -> GenericConfig {
+    GenericConfig {
         ip_address: ip.into(),
         ssh_user: "root".into(),
         ssh_port: 22,
         ssh_key: Some(key.into()),
         engine_port: 2376,
-    })
+    }
+}
+
+fn generic(ip: &str, key: &str) -> DriverRecord {
+    let config = generic_config(ip, key);
+    DriverRecord { name: config.name().to_string(), settings: config.settings() }
+}
+
+/// A machine of the store as `apply` observes it, from its generic driver's settings.
+fn observed_generic(ip: &str, key: &str) -> (String, Option<String>, String) {
+    let config = generic_config(ip, key);
+    (config.name().to_string(), config.host_identity(), config.engine_url())
 }
 
 fn engine(labels: &[&str]) -> EngineOptions {
@@ -24,6 +36,7 @@ fn machine(name: &str, role: Role, ip: &str) -> MachineSpec {
         name: name.into(),
         role: Some(role),
         driver: generic(ip, "/home/ann/.ssh/id"),
+        host_identity: generic_config(ip, "/home/ann/.ssh/id").host_identity(),
         engine: engine(&["env=test"]),
         tls_sans: vec![],
         ssh_timeout: Duration::from_secs(120),
@@ -47,14 +60,18 @@ fn cluster() -> ClusterSpec {
 fn applied(spec: &ClusterSpec) -> Observed {
     let mut observed = Observed::default();
     for (index, machine) in spec.machines.iter().enumerate() {
-        let DriverConfig::Generic(declared) = &machine.driver else { unreachable!() };
+        let declared: GenericConfig = serde_json::from_value(machine.driver.settings.clone()).unwrap();
         let node_id = format!("node{index}");
         let role = machine.role.unwrap();
+        let (driver, host_identity, engine_url) =
+            observed_generic(&declared.ip_address, &format!("machines/{}/id_ssh", machine.name));
         observed.machines.insert(
             machine.name.clone(),
             ObservedMachine {
                 cluster: Some(spec.name.clone()),
-                driver: generic(&declared.ip_address, &format!("machines/{}/id_ssh", machine.name)),
+                driver,
+                host_identity,
+                engine_url,
                 engine: machine.engine.clone(),
                 tls_sans: vec![],
                 ready: true,
@@ -152,7 +169,9 @@ fn machines_of_another_cluster_or_host_are_refused_not_changed() {
     let spec = cluster();
     let mut observed = applied(&spec);
     observed.machines.get_mut("w1").unwrap().cluster = Some("other".into());
-    observed.machines.get_mut("w2").unwrap().driver = generic("10.9.9.9", "machines/w2/id_ssh");
+    let (_, host_identity, engine_url) = observed_generic("10.9.9.9", "machines/w2/id_ssh");
+    let w2 = observed.machines.get_mut("w2").unwrap();
+    (w2.host_identity, w2.engine_url) = (host_identity, engine_url);
     let plan = plan(&spec, &observed, false);
     assert!(plan.machines[1].problem.as_deref().unwrap().contains("belongs to cluster 'other'"));
     assert!(plan.machines[2].problem.as_deref().unwrap().contains("other driver settings"));

@@ -3,7 +3,7 @@
 
 use crate::context::Context;
 use crate::docker_context;
-use crate::machine_access::{engine_url, open_store};
+use crate::machine_access::{Machine, open_store};
 use crate::output;
 use anyhow::bail;
 use clap::Parser;
@@ -34,7 +34,8 @@ pub async fn run(args: Args, context: &Context) -> anyhow::Result<ExitCode> {
     machines.sort_by_key(|(name, _)| Some(name) != preferred.as_ref());
     for (name, record) in machines {
         let Ok(record) = record else { continue };
-        if engine_url(&record) == target || docker_context::ssh_url(&record).as_deref() == Some(target.as_str()) {
+        let Ok(machine) = Machine::from_record(record, context) else { continue };
+        if machine.engine_url() == target || docker_context::ssh_url(&machine).as_deref() == Some(target.as_str()) {
             if args.json {
                 output::data(&format!("{}\n", serde_json::json!({"name": name, "url": target})));
             } else {

@@ -3,10 +3,9 @@
 
 use crate::cluster::{file, plan};
 use crate::context::Context;
-use crate::flows::apply::{observe, render_summary, run_plan};
+use crate::flows::apply::{observe, run_plan};
 use crate::machine_access::{docker_client, open_store};
 use crate::output;
-use anyhow::bail;
 use clap::Parser;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -28,16 +27,15 @@ pub struct Args {
     #[arg(long)]
     pub prune: bool,
 
-    /// How many machines to create or provision at once
-    #[arg(long, default_value_t = 4, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
-    pub parallel: u16,
+    #[command(flatten)]
+    pub parallel: super::Parallel,
 }
 
 pub async fn run(args: Args, context: &Context) -> anyhow::Result<ExitCode> {
-    let spec = file::load(&args.file, context.home.as_deref())?;
+    let spec = file::load(&args.file, context.home.as_deref(), &context.registry)?;
     let store = open_store(context)?;
     let client = docker_client(&store, Duration::from_secs(10))?;
-    let observed = observe(&store, &spec, &client).await?;
+    let observed = observe(&store, &spec, &client, context).await?;
     let plan = plan::plan(&spec, &observed, args.prune);
     if args.dry_run {
         output::data(&plan.render());
@@ -54,11 +52,6 @@ pub async fn run(args: Args, context: &Context) -> anyhow::Result<ExitCode> {
         spec.name,
         plan.render().trim_end()
     ));
-    let outcomes = run_plan(&spec, &plan, &observed, usize::from(args.parallel), context).await?;
-    output::data(&render_summary(&outcomes));
-    let failed = outcomes.iter().filter(|outcome| outcome.error.is_some()).count();
-    if failed > 0 {
-        bail!("{failed} of {} machine(s) failed; see the table above", outcomes.len());
-    }
-    Ok(ExitCode::SUCCESS)
+    let outcomes = run_plan(&spec, &plan, &observed, args.parallel.limit, context).await?;
+    super::finish(&outcomes, "apply")
 }

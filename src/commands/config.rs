@@ -1,7 +1,8 @@
 //! `rmachine config`: the docker CLI flags that reach a machine's engine over TLS.
 
 use crate::context::Context;
-use crate::machine_access::{engine_url, load_machine, open_store};
+use crate::flows::provision::certificate_notice;
+use crate::machine_access::{open_machine, open_store};
 use crate::output;
 use clap::Parser;
 use std::process::ExitCode;
@@ -16,18 +17,18 @@ pub struct Args {
 
 pub fn run(args: Args, context: &Context) -> anyhow::Result<ExitCode> {
     let store = open_store(context)?;
-    let record = load_machine(&store, &args.name)?;
-    if let Some(notice) = crate::commands::regenerate_certs::certificate_notice(&store, &record) {
+    let machine = open_machine(&store, context, &args.name)?;
+    if let Some(notice) = certificate_notice(&store, &machine) {
         output::warning(&notice);
     }
-    let folder = store.machine_directory(&record.name);
+    let folder = store.machine_directory(machine.name());
     let file = |name: &str| folder.join(name).display().to_string();
     output::data(&format!(
         "--tlsverify\n--tlscacert={}\n--tlscert={}\n--tlskey={}\n-H={}\n",
         file("ca.pem"),
         file("cert.pem"),
         file("key.pem"),
-        engine_url(&record)
+        machine.engine_url()
     ));
     Ok(ExitCode::SUCCESS)
 }

@@ -2,9 +2,8 @@
 
 use crate::cluster::file;
 use crate::context::Context;
-use crate::flows::apply::{destroy, render_summary};
+use crate::flows::apply::destroy;
 use crate::output;
-use anyhow::bail;
 use clap::Parser;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -19,16 +18,11 @@ pub struct Args {
 }
 
 pub async fn run(args: Args, context: &Context) -> anyhow::Result<ExitCode> {
-    let spec = file::load(&args.file, context.home.as_deref())?;
+    let spec = file::load(&args.file, context.home.as_deref(), &context.registry)?;
     let outcomes = destroy(&spec, context).await?;
     if outcomes.is_empty() {
         output::status(&format!("cluster '{}' has no machines: nothing to remove", spec.name));
         return Ok(ExitCode::SUCCESS);
     }
-    output::data(&render_summary(&outcomes));
-    let failed = outcomes.iter().filter(|outcome| outcome.error.is_some()).count();
-    if failed > 0 {
-        bail!("{failed} of {} machine(s) could not be removed; see the table above", outcomes.len());
-    }
-    Ok(ExitCode::SUCCESS)
+    super::finish(&outcomes, "remove")
 }

@@ -1,7 +1,8 @@
 //! `rmachine env`: the shell commands that point the docker CLI at a machine.
 
 use crate::context::Context;
-use crate::machine_access::{engine_url, load_machine, open_store};
+use crate::flows::provision::certificate_notice;
+use crate::machine_access::{open_machine, open_store};
 use crate::output;
 use crate::shell_env::{self, SHELL_NAMES, Shell};
 use crate::store::ProvisioningStatus;
@@ -54,7 +55,8 @@ pub fn run(args: Args, context: &Context) -> anyhow::Result<ExitCode> {
     } else {
         let name = args.name.as_deref().expect("clap requires a name without --unset");
         let store = open_store(context)?;
-        let record = load_machine(&store, name)?;
+        let machine = open_machine(&store, context, name)?;
+        let record = &machine.record;
         match record.status {
             ProvisioningStatus::Ready => {}
             ProvisioningStatus::Creating => {
@@ -65,15 +67,15 @@ pub fn run(args: Args, context: &Context) -> anyhow::Result<ExitCode> {
                 record.last_error.as_deref().unwrap_or("no error recorded")
             ),
         }
-        if let Some(notice) = crate::commands::regenerate_certs::certificate_notice(&store, &record) {
+        if let Some(notice) = certificate_notice(&store, &machine) {
             output::warning(&notice);
         }
         let transport = args.transport.clone().unwrap_or_else(|| record.engine.transport.to_string());
         let mut assignments = if transport == "ssh" {
-            let Some(url) = crate::docker_context::ssh_url(&record) else {
+            let Some(url) = crate::docker_context::ssh_url(&machine) else {
                 bail!("machine '{name}' is not reached over SSH (driver {}); use --transport tls", record.driver_name())
             };
-            crate::known_hosts::ensure_pinned(&record, context)?;
+            crate::known_hosts::ensure_pinned(&machine, context)?;
             vec![
                 ("DOCKER_TLS_VERIFY", None),
                 ("DOCKER_HOST", Some(url)),
@@ -83,14 +85,14 @@ pub fn run(args: Args, context: &Context) -> anyhow::Result<ExitCode> {
         } else {
             vec![
                 ("DOCKER_TLS_VERIFY", Some("1".to_string())),
-                ("DOCKER_HOST", Some(engine_url(&record))),
+                ("DOCKER_HOST", Some(machine.engine_url())),
                 ("DOCKER_CERT_PATH", Some(store.machine_directory(name).display().to_string())),
                 ("DOCKER_MACHINE_NAME", Some(name.to_string())),
             ]
         };
         if args.no_proxy {
             let current = context.no_proxy.as_ref().map(|(_, value)| value.as_str()).unwrap_or("");
-            assignments.push((no_proxy_name, Some(shell_env::no_proxy_with(current, &record.driver.driver().ip()))));
+            assignments.push((no_proxy_name, Some(shell_env::no_proxy_with(current, &machine.driver.ip()))));
         }
         assignments
     };

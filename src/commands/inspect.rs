@@ -2,7 +2,7 @@
 
 use crate::context::Context;
 use crate::listing::{Template, render_template};
-use crate::machine_access::{load_machine, open_store};
+use crate::machine_access::open_store;
 use crate::output;
 use clap::Parser;
 use std::process::ExitCode;
@@ -24,7 +24,7 @@ pub fn run(args: Args, context: &Context) -> anyhow::Result<ExitCode> {
     let store = open_store(context)?;
     let mut documents = Vec::new();
     for name in &args.names {
-        documents.push(serde_json::to_value(load_machine(&store, name)?)?);
+        documents.push(serde_json::to_value(store.load(name)?)?);
     }
     if let Some(text) = args.format.as_deref().filter(|text| *text != "json") {
         let template = Template::parse(text)?;

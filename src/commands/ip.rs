@@ -1,7 +1,7 @@
 //! `rmachine ip`: machines' IP addresses, one a line.
 
 use crate::context::Context;
-use crate::machine_access::{load_machine, open_store};
+use crate::machine_access::{open_machine, open_store};
 use crate::output;
 use clap::Parser;
 use std::process::ExitCode;
@@ -22,7 +22,7 @@ pub fn run(args: Args, context: &Context) -> anyhow::Result<ExitCode> {
     let store = open_store(context)?;
     let mut values = Vec::new();
     for name in &args.names {
-        values.push((name.clone(), load_machine(&store, name)?.driver.driver().ip()));
+        values.push((name.clone(), open_machine(&store, context, name)?.driver.ip()));
     }
     if args.json {
         let documents: Vec<_> =

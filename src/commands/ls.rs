@@ -2,8 +2,9 @@
 //! with a timeout so one dead host never holds up the rest.
 
 use crate::context::Context;
+use crate::flows::provision::certificate_notice;
 use crate::listing::{EngineGates, Filters, Template, render_template};
-use crate::machine_access::{docker_client, engine_url, open_store};
+use crate::machine_access::{Machine, docker_client, open_store};
 use crate::output;
 use crate::store::{MachineRecord, ProvisioningStatus, StoreError};
 use crate::tls::DockerClient;
@@ -126,14 +127,18 @@ pub async fn run(args: Args, context: &Context) -> anyhow::Result<ExitCode> {
         .map(|(name, record)| {
             let (client, semaphore, docker_host) = (client.clone(), semaphore.clone(), docker_host.clone());
             let gates = gates.clone();
-            let notice = record
-                .as_ref()
-                .ok()
-                .and_then(|record| crate::commands::regenerate_certs::certificate_notice(&store, record));
+            let machine = record.map(|record| {
+                let driver_name = record.driver.name.clone();
+                Machine::from_record(record, context).map_err(|error| (driver_name, format!("{error:#}")))
+            });
+            let notice = match &machine {
+                Ok(Ok(machine)) => certificate_notice(&store, machine),
+                _ => None,
+            };
             tokio::spawn(async move {
                 let query = async {
                     let _permit = semaphore.acquire_owned().await;
-                    let mut row = query_row(&name, record, &client, &gates, timeout, docker_host.as_deref()).await;
+                    let mut row = query_row(&name, machine, &client, &gates, timeout, docker_host.as_deref()).await;
                     // A changed IP explains a TLS failure better than the TLS error itself.
                     if let Some(notice) = notice {
                         row.error = notice;
@@ -173,16 +178,31 @@ fn timed_out_row(name: &str) -> Row {
     }
 }
 
+/// A record that loaded, and its machine or (driver name, why its driver is unusable).
+type Loaded = Result<Result<Machine, (String, String)>, StoreError>;
+
 async fn query_row(
     name: &str,
-    record: Result<MachineRecord, StoreError>,
+    machine: Loaded,
     client: &DockerClient,
     gates: &EngineGates,
     timeout: Duration,
     docker_host: Option<&str>,
 ) -> Row {
-    let record = match record {
-        Ok(record) => record,
+    let machine = match machine {
+        Ok(Ok(machine)) => machine,
+        Ok(Err((driver, problem))) => {
+            return Row {
+                name: name.to_string(),
+                active: "-".into(),
+                driver,
+                state: "Error".into(),
+                url: String::new(),
+                docker: "Unknown".into(),
+                error: first_line(&problem),
+                swarm: String::new(),
+            };
+        }
         Err(error) => {
             return Row {
                 name: name.to_string(),
@@ -196,8 +216,10 @@ async fn query_row(
             };
         }
     };
+    let record = &machine.record;
     let over_ssh = record.engine.transport == SSH_TRANSPORT;
-    let url = if over_ssh { crate::docker_context::ssh_url(&record).unwrap_or_default() } else { engine_url(&record) };
+    let url =
+        if over_ssh { crate::docker_context::ssh_url(&machine).unwrap_or_default() } else { machine.engine_url() };
     let mut row = Row {
         name: name.to_string(),
         active: if docker_host == Some(url.as_str()) { "*".into() } else { "-".into() },
@@ -213,7 +235,7 @@ async fn query_row(
         row.error = format!("being created, or interrupted: 'rmachine rm {name}' removes it");
         return row;
     }
-    let state = record.driver.driver().state(timeout).await;
+    let state = machine.driver.state(timeout).await;
     row.state = state.state.to_string();
     if let Some(reason) = state.reason {
         row.error = reason;

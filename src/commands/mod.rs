@@ -7,6 +7,7 @@ pub mod completion;
 pub mod config;
 pub mod create;
 pub mod destroy;
+pub mod drivers;
 pub mod env;
 pub mod inspect;
 pub mod ip;
@@ -29,36 +30,31 @@ pub mod version;
 
 use crate::cli::Command;
 use crate::context::Context;
-use std::fmt;
+use crate::flows::fanout::{self, Outcome};
+use crate::output;
 use std::process::ExitCode;
 
-/// An error that carries a specific exit code, e.g. a remote command's status for `ssh`.
-#[derive(Debug)]
-pub struct ExitStatus {
-    code: u8,
-    message: String,
+/// `--parallel N`, the same for every command that works on several machines at once.
+#[derive(Debug, Clone, Copy, clap::Args)]
+pub struct Parallel {
+    /// How many machines to work on at once
+    #[arg(long = "parallel", default_value_t = fanout::DEFAULT_PARALLEL, value_name = "N", value_parser = parallel_range)]
+    pub limit: usize,
 }
 
-impl ExitStatus {
-    pub fn new(code: u8, message: impl Into<String>) -> Self {
-        ExitStatus { code, message: message.into() }
-    }
-
-    pub fn code(&self) -> u8 {
-        self.code
+fn parallel_range(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(limit) if (1..=64).contains(&limit) => Ok(limit),
+        _ => Err(format!("'{text}' is not a number from 1 to 64")),
     }
 }
 
-impl fmt::Display for ExitStatus {
-    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        formatter.write_str(&self.message)
-    }
+/// Prints a fan-out's summary table (data, on stdout) and fails when any machine failed.
+pub fn finish(outcomes: &[Outcome], verb: &str) -> anyhow::Result<ExitCode> {
+    output::data(&fanout::render_summary(outcomes));
+    fanout::all_succeeded(outcomes, verb)?;
+    Ok(ExitCode::SUCCESS)
 }
-
-impl std::error::Error for ExitStatus {}
-
-/// Exit code for a failed pre-create check, as docker-machine.
-pub const EXIT_PRECREATE_CHECK: u8 = 3;
 
 pub async fn run(command: Command, context: &Context) -> anyhow::Result<ExitCode> {
     match command {
@@ -78,6 +74,7 @@ pub async fn run(command: Command, context: &Context) -> anyhow::Result<ExitCode
         Command::Upgrade(args) => upgrade::run(args, context).await,
         Command::Apply(args) => apply::run(args, context).await,
         Command::Destroy(args) => destroy::run(args, context).await,
+        Command::Drivers(args) => drivers::run(args, context).await,
         Command::Start(args) => start::run(args, context).await,
         Command::Stop(args) => stop::run(args, context).await,
         Command::Restart(args) => restart::run(args, context).await,

@@ -1,8 +1,9 @@
 //! `rmachine provision`: run the provisioner again on existing machines; idempotent.
 
 use crate::context::Context;
+use crate::flows::fanout;
 use crate::flows::provision::reprovision_and_record;
-use crate::machine_access::{load_machine, open_store};
+use crate::machine_access::{open_machine, open_store};
 use crate::output::{self, Progress};
 use anyhow::bail;
 use clap::Parser;
@@ -20,38 +21,31 @@ pub struct Args {
     /// Seconds to wait for the engine's TLS endpoint after a restart
     #[arg(long, default_value_t = 90, value_name = "SECONDS")]
     pub engine_timeout: u64,
+
+    #[command(flatten)]
+    pub parallel: super::Parallel,
 }
 
 pub async fn run(args: Args, context: &Context) -> anyhow::Result<ExitCode> {
     let store = open_store(context)?;
-    let mut failures = 0;
-    for name in &args.names {
-        let outcome = async {
-            let mut record = load_machine(&store, name)?;
-            if record.ssh.is_none() {
-                bail!("machine '{name}' uses the {} driver: rmachine does not provision it", record.driver_name());
+    let engine_timeout = Duration::from_secs(args.engine_timeout);
+    let outcomes = fanout::for_each(&args.names, args.parallel.limit, |name| {
+        let store = &store;
+        async move {
+            let mut machine = open_machine(store, context, name)?;
+            if !machine.over_ssh() {
+                bail!(
+                    "machine '{name}' uses the {} driver: rmachine does not provision it",
+                    machine.record.driver_name()
+                );
             }
             let progress = Progress::new(name, context.stderr_is_terminal);
-            let report = reprovision_and_record(
-                &store,
-                &mut record,
-                context,
-                Duration::from_secs(args.engine_timeout),
-                &progress,
-            )
-            .await?;
+            let report = reprovision_and_record(store, &mut machine, context, engine_timeout, &progress).await?;
             let change = if report.changed { "configuration applied" } else { "no change" };
             output::status(&format!("({name}) {change}; Docker {} is running", report.engine_version));
-            Ok(())
+            Ok(vec![change.to_string(), format!("Docker {} running", report.engine_version)])
         }
-        .await;
-        if let Err(error) = outcome {
-            failures += 1;
-            output::status(&format!("error: ({name}) {error:#}"));
-        }
-    }
-    if failures > 0 {
-        bail!("{failures} of {} machine(s) failed to provision", args.names.len());
-    }
-    Ok(ExitCode::SUCCESS)
+    })
+    .await;
+    super::finish(&outcomes, "provision")
 }

@@ -1,15 +1,15 @@
 //! `rmachine regenerate-certs`: issue machines a new engine certificate (for their current IP)
 //! and restart their engines with it; `--client-certs` renews the store's CA and client
-//! certificate too. Also the notice `env`, `ls` and `config` give when a machine's IP is no longer
-//! in its certificate.
+//! certificate too.
 
 use crate::context::Context;
-use crate::flows::provision::{SERVER_CERTIFICATE, SERVER_KEY, reprovision_and_record, server_certificate_names};
+use crate::flows::fanout;
+use crate::flows::provision::{issue_server_certificate, reprovision_and_record};
 use crate::machine_access::{
-    CA_CERTIFICATE, CA_KEY, CLIENT_CERTIFICATE, CLIENT_KEY, load_machine, open_store, store_certificates,
+    CA_CERTIFICATE, CA_KEY, CLIENT_CERTIFICATE, CLIENT_KEY, Machine, open_machine, open_store, store_certificates,
 };
 use crate::output::{self, Progress};
-use crate::store::{MachineRecord, Store};
+use crate::store::Store;
 use crate::tls;
 use anyhow::{Context as _, bail};
 use clap::Parser;
@@ -40,20 +40,21 @@ pub struct Args {
     /// Seconds to wait for the engine's TLS endpoint after the restart
     #[arg(long, default_value_t = 90, value_name = "SECONDS")]
     pub engine_timeout: u64,
+
+    #[command(flatten)]
+    pub parallel: super::Parallel,
 }
 
 pub async fn run(args: Args, context: &Context) -> anyhow::Result<ExitCode> {
     let store = open_store(context)?;
-    let mut records = Vec::new();
     for name in &args.names {
-        let record = load_machine(&store, name)?;
-        if record.ssh.is_none() {
+        let machine = open_machine(&store, context, name)?;
+        if !machine.over_ssh() {
             bail!(
                 "machine '{name}' uses the {} driver: rmachine does not manage its engine's certificates",
-                record.driver_name()
+                machine.record.driver_name()
             );
         }
-        records.push(record);
     }
     if !args.yes && !args.force {
         if !context.stdin_is_terminal {
@@ -78,36 +79,31 @@ pub async fn run(args: Args, context: &Context) -> anyhow::Result<ExitCode> {
             "the CA changed: machines not named here no longer accept the new client certificate until 'rmachine regenerate-certs NAME' runs for them",
         );
     }
-    let mut failures = 0;
-    for mut record in records {
-        let name = record.name.clone();
-        let outcome = regenerate(&store, &mut record, &args, context).await;
-        match outcome {
-            Ok(()) => output::status(&format!("({name}) new certificates in place; the engine answers with them")),
-            Err(error) => {
-                failures += 1;
-                output::status(&format!("error: ({name}) {error:#}"));
-            }
+    let outcomes = fanout::for_each(&args.names, args.parallel.limit, |name| {
+        let store = &store;
+        let engine_timeout = Duration::from_secs(args.engine_timeout);
+        async move {
+            let mut machine = open_machine(store, context, name)?;
+            regenerate(store, &mut machine, engine_timeout, context).await?;
+            output::status(&format!("({name}) new certificates in place; the engine answers with them"));
+            Ok(vec!["new certificates in place".to_string()])
         }
-    }
-    if failures > 0 {
-        bail!("{failures} of {} machine(s) failed", args.names.len());
-    }
-    Ok(ExitCode::SUCCESS)
+    })
+    .await;
+    super::finish(&outcomes, "regenerate the certificates of")
 }
 
 /// A new server certificate for the machine's current names, then provisioning (which uploads
 /// it and restarts the engine, rolling back if the engine does not come back).
-async fn regenerate(store: &Store, record: &mut MachineRecord, args: &Args, context: &Context) -> anyhow::Result<()> {
-    let certificates = store_certificates(store)?;
-    let names = server_certificate_names(record);
-    let server = tls::issue_server_certificate(&certificates.ca, &format!("rmachine.{}", record.name), &names)
-        .with_context(|| format!("cannot issue the engine certificate for machine '{}'", record.name))?;
-    let folder = Store::relative_machine_directory(&record.name);
-    store.write_file(&folder.join(SERVER_KEY), server.key_pem.as_bytes(), 0o600)?;
-    store.write_file(&folder.join(SERVER_CERTIFICATE), server.cert_pem.as_bytes(), 0o644)?;
-    let progress = Progress::new(&record.name, context.stderr_is_terminal);
-    reprovision_and_record(store, record, context, Duration::from_secs(args.engine_timeout), &progress).await.map(drop)
+async fn regenerate(
+    store: &Store,
+    machine: &mut Machine,
+    engine_timeout: Duration,
+    context: &Context,
+) -> anyhow::Result<()> {
+    issue_server_certificate(store, machine, &store_certificates(store)?)?;
+    let progress = Progress::new(machine.name(), context.stderr_is_terminal);
+    reprovision_and_record(store, machine, context, engine_timeout, &progress).await.map(drop)
 }
 
 /// A new CA and client certificate for the store.
@@ -121,21 +117,4 @@ fn renew_store_certificates(store: &Store) -> anyhow::Result<()> {
     store.write_file(Path::new(CLIENT_KEY), client.key_pem.as_bytes(), 0o600)?;
     store.write_file(Path::new(CLIENT_CERTIFICATE), client.cert_pem.as_bytes(), 0o644)?;
     Ok(())
-}
-
-/// When the machine's IP is no longer in its engine certificate: what to tell the user.
-pub fn certificate_notice(store: &Store, record: &MachineRecord) -> Option<String> {
-    let ip = record.driver.driver().ip();
-    if ip.is_empty() || record.ssh.is_none() {
-        return None;
-    }
-    let certificate =
-        store.read_file(&Store::relative_machine_directory(&record.name).join(SERVER_CERTIFICATE)).ok()?;
-    match tls::certificate_covers(&certificate, &ip) {
-        Ok(true) | Err(_) => None,
-        Ok(false) => Some(format!(
-            "machine '{}' is now at {ip}, which its engine certificate does not name: 'rmachine regenerate-certs {}' fixes it",
-            record.name, record.name
-        )),
-    }
 }

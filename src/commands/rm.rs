@@ -1,6 +1,8 @@
-//! `rmachine rm`: remove machines: the driver's resources, then the store entry.
+//! `rmachine rm`: remove machines, by the one removal flow: what their driver made, their records,
+//! keys and certificates, and their docker contexts.
 
 use crate::context::Context;
+use crate::flows::remove::remove_by_name;
 use crate::machine_access::open_store;
 use crate::output;
 use anyhow::bail;
@@ -8,7 +10,7 @@ use clap::Parser;
 use std::io::BufRead;
 use std::process::ExitCode;
 
-/// Remove machines: what their driver made, and their records, keys and certificates
+/// Remove machines: what their driver made, and their records, keys, certificates and docker contexts
 #[derive(Debug, Parser)]
 pub struct Args {
     /// Machines to remove
@@ -45,24 +47,17 @@ pub async fn run(args: Args, context: &Context) -> anyhow::Result<ExitCode> {
     }
     let mut failures = Vec::new();
     for name in &args.names {
-        let driver_result = match store.load(name) {
-            Ok(record) => record.driver.driver().remove().await.map_err(|error| error.to_string()),
-            Err(error) => Err(format!("{error}")),
-        };
-        match driver_result {
-            Ok(()) => {}
-            Err(problem) if args.force => {
-                output::warning(&format!("({name}) {problem}; removing the record anyway (-f)"))
+        match remove_by_name(&store, context, name, args.force).await {
+            Ok(removed) => {
+                for warning in &removed.warnings {
+                    output::warning(&format!("({name}) {warning}"));
+                }
+                output::status(&format!("Successfully removed {name}"));
+                if removed.docker_context {
+                    output::status(&format!("Removed docker context {name}"));
+                }
             }
-            Err(problem) => {
-                failures.push(format!("{name}: {problem}; 'rmachine rm -f {name}' removes the record anyway"));
-                continue;
-            }
-        }
-        store.remove(name)?;
-        output::status(&format!("Successfully removed {name}"));
-        if let Ok(true) = crate::docker_context::remove(name) {
-            output::status(&format!("Removed docker context {name}"));
+            Err(error) => failures.push(format!("{name}: {error:#}")),
         }
     }
     if !failures.is_empty() {

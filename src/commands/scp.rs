@@ -3,7 +3,7 @@
 
 use crate::context::Context;
 use crate::flows::copy::{self, Location};
-use crate::machine_access::{connect, load_machine, open_store};
+use crate::machine_access::{connect, open_machine, open_store};
 use crate::store::Store;
 use anyhow::bail;
 use clap::Parser;
@@ -72,6 +72,6 @@ pub async fn run(args: Args, context: &Context) -> anyhow::Result<ExitCode> {
 }
 
 async fn open(store: &Store, machine: &str, context: &Context) -> anyhow::Result<crate::ssh::Session> {
-    let record = load_machine(store, machine)?;
-    connect(store, &record, context).await
+    let machine = open_machine(store, context, machine)?;
+    connect(store, &machine, context).await
 }

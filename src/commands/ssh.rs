@@ -1,8 +1,8 @@
 //! `rmachine ssh`: run a command on a machine, or open a shell there, with its pinned host key.
 
-use crate::commands::ExitStatus;
 use crate::context::Context;
-use crate::machine_access::{connect, load_machine, open_store};
+use crate::exit::ExitStatus;
+use crate::machine_access::{connect, open_machine, open_store};
 use anyhow::anyhow;
 use clap::Parser;
 use std::process::ExitCode;
@@ -21,8 +21,8 @@ pub struct Args {
 
 pub async fn run(args: Args, context: &Context) -> anyhow::Result<ExitCode> {
     let store = open_store(context)?;
-    let record = load_machine(&store, &args.name)?;
-    let session = connect(&store, &record, context).await?;
+    let machine = open_machine(&store, context, &args.name)?;
+    let session = connect(&store, &machine, context).await?;
     let status = if args.command.is_empty() {
         session.interactive_shell().await?
     } else {

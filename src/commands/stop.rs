@@ -1,4 +1,4 @@
-//! `rmachine stop`: stop machines gracefully and wait until they are Stopped (not possible for generic hosts). Machines are handled concurrently.
+//! `rmachine stop`: stop machines gracefully and wait until they are Stopped (not possible for generic hosts). Machines are handled concurrently (--parallel).
 
 use crate::context::Context;
 use crate::flows::power;
@@ -17,9 +17,13 @@ pub struct Args {
     /// Seconds to wait for the Stopped state afterwards
     #[arg(short, long, default_value_t = 300, value_name = "SECONDS")]
     pub timeout: u64,
+
+    #[command(flatten)]
+    pub parallel: super::Parallel,
 }
 
 pub async fn run(args: Args, context: &Context) -> anyhow::Result<ExitCode> {
-    power::run(PowerOperation::Stop, &args.names, Duration::from_secs(args.timeout), context).await?;
-    Ok(ExitCode::SUCCESS)
+    let timeout = Duration::from_secs(args.timeout);
+    let outcomes = power::run(PowerOperation::Stop, &args.names, timeout, args.parallel.limit, context).await?;
+    super::finish(&outcomes, "stop")
 }

@@ -3,7 +3,8 @@
 
 use crate::context::Context;
 use crate::engine_check::{AnyEngineCheck, SshEngineCheck, TlsEngineCheck};
-use crate::machine_access::{connect, docker_client, engine_url, load_machine, open_store};
+use crate::flows::fanout;
+use crate::machine_access::{connect, docker_client, open_machine, open_store};
 use crate::output::{self, Progress};
 use anyhow::{Context as _, bail};
 use clap::Parser;
@@ -20,49 +21,44 @@ pub struct Args {
     /// Seconds to wait for the engine's TLS endpoint after the restart
     #[arg(long, default_value_t = 90, value_name = "SECONDS")]
     pub engine_timeout: u64,
+
+    #[command(flatten)]
+    pub parallel: super::Parallel,
 }
 
 pub async fn run(args: Args, context: &Context) -> anyhow::Result<ExitCode> {
     let store = open_store(context)?;
-    let mut failures = 0;
-    for name in &args.names {
-        let outcome = async {
-            let record = load_machine(&store, name)?;
-            if record.ssh.is_none() {
-                bail!("machine '{name}' uses the {} driver: rmachine does not manage its engine", record.driver_name());
+    let deadline = Duration::from_secs(args.engine_timeout);
+    let outcomes = fanout::for_each(&args.names, args.parallel.limit, |name| {
+        let store = &store;
+        async move {
+            let machine = open_machine(store, context, name)?;
+            if !machine.over_ssh() {
+                bail!(
+                    "machine '{name}' uses the {} driver: rmachine does not manage its engine",
+                    machine.record.driver_name()
+                );
             }
             let progress = Progress::new(name, context.stderr_is_terminal);
-            let session = connect(&store, &record, context).await?;
-            let deadline = Duration::from_secs(args.engine_timeout);
-            let check = if record.engine.transport == rmachine_provision::EngineTransport::Ssh {
+            let session = connect(store, &machine, context).await?;
+            let check = if machine.record.engine.transport == rmachine_provision::EngineTransport::Ssh {
                 AnyEngineCheck::Ssh(SshEngineCheck { session: &session, deadline })
             } else {
                 AnyEngineCheck::Tls(TlsEngineCheck {
-                    client: docker_client(&store, Duration::from_secs(5))?,
-                    url: engine_url(&record),
+                    client: docker_client(store, Duration::from_secs(5))?,
+                    url: machine.engine_url(),
                     deadline,
                 })
             };
-            let result =
-                rmachine_provision::upgrade(&session, &check, &record.engine, &|phase: &str| progress.phase(phase))
-                    .await;
+            let on_phase = |phase: &str| progress.phase(phase);
+            let result = rmachine_provision::upgrade(&session, &check, &machine.record.engine, &on_phase).await;
             session.close().await;
             let report = result.with_context(|| format!("upgrading the engine of machine '{name}' failed"))?;
-            output::status(&format!(
-                "({name}) Docker {} is running ({})",
-                report.engine_version,
-                report.packages.join(" ")
-            ));
-            Ok(())
+            let packages = report.packages.join(" ");
+            output::status(&format!("({name}) Docker {} is running ({packages})", report.engine_version));
+            Ok(vec![format!("Docker {} running ({packages})", report.engine_version)])
         }
-        .await;
-        if let Err(error) = outcome {
-            failures += 1;
-            output::status(&format!("error: ({name}) {error:#}"));
-        }
-    }
-    if failures > 0 {
-        bail!("{failures} of {} machine(s) failed to upgrade", args.names.len());
-    }
-    Ok(ExitCode::SUCCESS)
+    })
+    .await;
+    super::finish(&outcomes, "upgrade")
 }

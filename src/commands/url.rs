@@ -1,7 +1,7 @@
 //! `rmachine url`: machines' engine URLs, one a line.
 
 use crate::context::Context;
-use crate::machine_access::{engine_url, load_machine, open_store};
+use crate::machine_access::{open_machine, open_store};
 use crate::output;
 use clap::Parser;
 use std::process::ExitCode;
@@ -22,7 +22,7 @@ pub fn run(args: Args, context: &Context) -> anyhow::Result<ExitCode> {
     let store = open_store(context)?;
     let mut values = Vec::new();
     for name in &args.names {
-        values.push((name.clone(), engine_url(&load_machine(&store, name)?)));
+        values.push((name.clone(), open_machine(&store, context, name)?.engine_url()));
     }
     if args.json {
         let documents: Vec<_> =

@@ -3,7 +3,7 @@
 
 use crate::context::Context;
 use crate::docker_context::{self, Endpoint};
-use crate::machine_access::{engine_url, load_machine, open_store};
+use crate::machine_access::{open_machine, open_store};
 use crate::output;
 use anyhow::bail;
 use clap::Parser;
@@ -33,13 +33,16 @@ pub async fn run(args: Args, context: &Context) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     };
     let store = open_store(context)?;
-    let record = load_machine(&store, &name)?;
-    let transport = args.transport.unwrap_or_else(|| record.engine.transport.to_string());
+    let machine = open_machine(&store, context, &name)?;
+    let transport = args.transport.unwrap_or_else(|| machine.record.engine.transport.to_string());
     let endpoint = if transport == "ssh" {
-        let Some(url) = docker_context::ssh_url(&record) else {
-            bail!("machine '{name}' is not reached over SSH (driver {}); use --transport tls", record.driver_name())
+        let Some(url) = docker_context::ssh_url(&machine) else {
+            bail!(
+                "machine '{name}' is not reached over SSH (driver {}); use --transport tls",
+                machine.record.driver_name()
+            )
         };
-        crate::known_hosts::ensure_pinned(&record, context)?;
+        crate::known_hosts::ensure_pinned(&machine, context)?;
         Endpoint { host: url, tls_folder: None }
     } else {
         let folder = store.machine_directory(&name);
@@ -49,7 +52,7 @@ pub async fn run(args: Args, context: &Context) -> anyhow::Result<ExitCode> {
                 folder.display()
             );
         }
-        Endpoint { host: engine_url(&record), tls_folder: Some(folder) }
+        Endpoint { host: machine.engine_url(), tls_folder: Some(folder) }
     };
     docker_context::create_and_use(&name, &endpoint)?;
     if context.docker_host.is_some() {

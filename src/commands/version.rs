@@ -1,7 +1,7 @@
 //! `rmachine version`: rmachine's own version, or a machine's engine version.
 
 use crate::context::Context;
-use crate::machine_access::{docker_client, engine_url, load_machine, open_store};
+use crate::machine_access::{docker_client, open_machine, open_store};
 use crate::output;
 use anyhow::Context as _;
 use clap::Parser;
@@ -30,9 +30,9 @@ pub async fn run(args: Args, context: &Context) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     };
     let store = open_store(context)?;
-    let record = load_machine(&store, &name)?;
+    let machine = open_machine(&store, context, &name)?;
     let client = docker_client(&store, Duration::from_secs(10))?;
-    let url = engine_url(&record);
+    let url = machine.engine_url();
     let version =
         client.version(&url).await.with_context(|| format!("cannot ask machine '{name}' at {url} for its version"))?;
     if args.json {

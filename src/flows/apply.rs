@@ -1,51 +1,38 @@
 //! Applying a cluster file: observe the store and the engines, plan (`cluster::plan`), then create
 //! and provision machines in parallel (one failing does not stop the others), bring the swarm in
 //! line through the first manager, and remove undeclared machines of the cluster (`--prune`).
-//! `destroy` removes every machine of the cluster. Each machine ends with an [`Outcome`].
+//! `destroy` removes every machine of the cluster. Each machine ends with a fan-out [`Outcome`];
+//! machines are removed by the one removal flow.
 
 use crate::cluster::file::{Advertise, ClusterSpec, MachineSpec, Role};
 use crate::cluster::plan::{MachinePlan, Membership, Observed, ObservedMachine, Plan, Removal, Step, node_labels};
 use crate::cluster::swarm::Engine;
 use crate::context::Context;
-use crate::driver_config::DriverConfig;
 use crate::flows::create::{CreateRequest, create_machine_with_progress};
+use crate::flows::fanout::{self, Outcome};
 use crate::flows::provision::reprovision_and_record;
-use crate::machine_access::{docker_client, engine_url, open_store};
+use crate::flows::remove::remove_by_name;
+use crate::machine_access::{Machine, docker_client, open_machine, open_store};
 use crate::output::{Progress, ProgressGroup};
-use crate::store::{MachineRecord, ProvisioningStatus, Store};
+use crate::store::{ProvisioningStatus, Store};
 use crate::tls::DockerClient;
-use anyhow::{Context as _, anyhow};
+use anyhow::anyhow;
+use rmachine_provision::EngineOptions;
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::Semaphore;
 
 /// How long one engine API call may take (a swarm join waits for the node to be accepted).
 const SWARM_CALL_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long `apply` asks each engine for its swarm membership.
 const OBSERVE_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// What happened to one machine.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Outcome {
-    pub name: String,
-    /// What was done, e.g. ["created", "joined as worker"].
-    pub done: Vec<String>,
-    pub error: Option<String>,
-}
-
-impl Outcome {
-    fn new(name: &str) -> Outcome {
-        Outcome { name: name.to_string(), done: Vec::new(), error: None }
-    }
-
-    fn fail(&mut self, error: anyhow::Error) {
-        self.error = Some(format!("{error:#}"));
-    }
-}
-
 /// The machines the file declares and those carrying its cluster label, with their swarm state.
-pub async fn observe(store: &Store, spec: &ClusterSpec, client: &DockerClient) -> anyhow::Result<Observed> {
+pub async fn observe(
+    store: &Store,
+    spec: &ClusterSpec,
+    client: &DockerClient,
+    context: &Context,
+) -> anyhow::Result<Observed> {
     let mut observed = Observed::default();
     for (name, record) in store.list()? {
         let Ok(record) = record else { continue };
@@ -53,8 +40,12 @@ pub async fn observe(store: &Store, spec: &ClusterSpec, client: &DockerClient) -
         if !declared && record.cluster.as_deref() != Some(spec.name.as_str()) {
             continue;
         }
-        let ready = record.status == ProvisioningStatus::Ready;
-        let engine = Engine { client, url: engine_url(&record), machine: name.clone() };
+        let driver_name = record.driver.name.clone();
+        // A machine whose driver is missing is observed as not ready, at no address.
+        let machine = Machine::from_record(record.clone(), context).ok();
+        let engine_url = machine.as_ref().map(Machine::engine_url).unwrap_or_default();
+        let ready = record.status == ProvisioningStatus::Ready && machine.is_some();
+        let engine = Engine { client, url: engine_url.clone(), machine: name.clone() };
         let swarm = match ready && spec.swarm.is_some() {
             true => {
                 tokio::time::timeout(OBSERVE_TIMEOUT, engine.membership()).await.ok().and_then(Result::ok).flatten()
@@ -68,8 +59,10 @@ pub async fn observe(store: &Store, spec: &ClusterSpec, client: &DockerClient) -
         }
         let found = ObservedMachine {
             cluster: record.cluster.clone(),
-            driver: record.driver.clone(),
-            engine: record.engine.clone(),
+            driver: driver_name,
+            host_identity: machine.as_ref().and_then(|machine| machine.driver.host_identity()),
+            engine_url,
+            engine: machine.map_or(record.engine.clone(), |machine| machine.record.engine),
             tls_sans: record.tls_sans.clone(),
             ready,
             swarm,
@@ -79,7 +72,8 @@ pub async fn observe(store: &Store, spec: &ClusterSpec, client: &DockerClient) -
     Ok(observed)
 }
 
-/// Runs `plan`: machines first (`parallel` at a time), then the swarm, then the removals.
+/// Runs `plan`: machines first (`parallel` at a time, through the fan-out), then the swarm, then
+/// the removals.
 pub async fn run_plan(
     spec: &ClusterSpec,
     plan: &Plan,
@@ -87,51 +81,47 @@ pub async fn run_plan(
     parallel: usize,
     context: &Context,
 ) -> anyhow::Result<Vec<Outcome>> {
-    let store = Arc::new(open_store(context)?);
-    let group = Arc::new(ProgressGroup::new(context.stderr_is_terminal));
-    let semaphore = Arc::new(Semaphore::new(parallel.max(1)));
-    let mut tasks = tokio::task::JoinSet::new();
+    let store = open_store(context)?;
+    let group = ProgressGroup::new(context.stderr_is_terminal);
     let mut outcomes: BTreeMap<String, Outcome> = BTreeMap::new();
-    for (index, machine_plan) in plan.machines.iter().enumerate() {
+    let mut to_bring_up = Vec::new();
+    for machine_plan in &plan.machines {
         let mut outcome = Outcome::new(&machine_plan.name);
         if let Some(problem) = &machine_plan.problem {
             outcome.error = Some(problem.clone());
-        } else if let Some(spec_machine) = spec.machines.iter().find(|machine| machine.name == machine_plan.name) {
+        } else if spec.machines.iter().any(|machine| machine.name == machine_plan.name) {
             label_with_cluster(&store, &machine_plan.name, &spec.name);
-            let steps = machine_plan.steps.clone();
-            if steps.iter().any(|step| matches!(step, Step::Create | Step::Provision)) {
-                let (store, group, semaphore, context) =
-                    (store.clone(), group.clone(), semaphore.clone(), context.clone());
-                let (machine, cluster) = (spec_machine.clone(), spec.name.clone());
-                tasks.spawn(async move {
-                    let _permit = semaphore.acquire_owned().await;
-                    let progress = group.machine(&machine.name);
-                    let result = bring_up(&store, &machine, &cluster, &steps, &context, &progress).await;
-                    progress.finish();
-                    (index, result)
-                });
+            if machine_plan.steps.iter().any(|step| matches!(step, Step::Create | Step::Provision)) {
+                to_bring_up.push(machine_plan.name.clone());
             }
         }
         outcomes.insert(machine_plan.name.clone(), outcome);
     }
-    while let Some(joined) = tasks.join_next().await {
-        let (index, result) = joined.context("a machine's task panicked")?;
-        let outcome = outcomes.get_mut(&plan.machines[index].name).expect("every planned machine has an outcome");
-        match result {
-            Ok(done) => outcome.done.push(done),
-            Err(error) => outcome.fail(error),
+    let brought_up = fanout::for_each(&to_bring_up, parallel, |name| {
+        let (store, group) = (&store, &group);
+        async move {
+            let machine = spec.machines.iter().find(|machine| machine.name == name).expect("planned from the spec");
+            let steps = &plan.machines.iter().find(|planned| planned.name == name).expect("planned").steps;
+            let progress = group.machine(name);
+            let result = bring_up(store, machine, &spec.name, steps, context, &progress).await;
+            progress.finish();
+            result.map(|done| vec![done])
         }
+    })
+    .await;
+    for outcome in brought_up {
+        outcomes.insert(outcome.name.clone(), outcome);
     }
-    if spec.swarm.is_some() {
-        let client = docker_client(&store, SWARM_CALL_TIMEOUT)?;
-        bring_swarm_in_line(&store, spec, plan, observed, &client, &group, &mut outcomes).await;
-        for removal in &plan.removals {
-            outcomes.insert(removal.name.clone(), remove(&store, removal, spec, observed, Some(&client), &group).await);
-        }
-    } else {
-        for removal in &plan.removals {
-            outcomes.insert(removal.name.clone(), remove(&store, removal, spec, observed, None, &group).await);
-        }
+    let client = match spec.swarm {
+        Some(_) => Some(docker_client(&store, SWARM_CALL_TIMEOUT)?),
+        None => None,
+    };
+    if let Some(client) = &client {
+        bring_swarm_in_line(&store, spec, plan, observed, client, &group, &mut outcomes, context).await;
+    }
+    for removal in &plan.removals {
+        let outcome = remove(&store, removal, spec, observed, client.as_ref(), &group, context).await;
+        outcomes.insert(removal.name.clone(), outcome);
     }
     let mut ordered: Vec<Outcome> = plan.machines.iter().filter_map(|machine| outcomes.remove(&machine.name)).collect();
     ordered.extend(outcomes.into_values());
@@ -160,28 +150,32 @@ async fn bring_up(
     if steps.contains(&Step::Create) {
         let request = CreateRequest {
             name: machine.name.clone(),
-            driver: machine.driver.clone(),
+            driver: context.registry.open(&machine.driver.name, &machine.driver.settings)?,
             engine: machine.engine.clone(),
             tls_sans: machine.tls_sans.clone(),
-            ssh_timeout: machine.ssh_timeout,
+            ssh_timeout: Some(machine.ssh_timeout),
             engine_timeout: machine.engine_timeout,
+            cluster: Some(cluster.to_string()),
         };
-        let result = create_machine_with_progress(request, context, progress).await;
-        label_with_cluster(store, &machine.name, cluster);
-        result?;
+        create_machine_with_progress(request, context, progress).await?;
         return Ok("created".into());
     }
-    let mut record = store.load(&machine.name)?;
-    record.engine = machine.engine.clone();
-    record.tls_sans = machine.tls_sans.clone();
-    store.save(&mut record)?;
-    let report = reprovision_and_record(store, &mut record, context, machine.engine_timeout, progress).await?;
+    let mut existing = open_machine(store, context, &machine.name)?;
+    existing.record.engine = EngineOptions { port: existing.driver.engine_port(), ..machine.engine.clone() };
+    existing.record.tls_sans = machine.tls_sans.clone();
+    existing.save(store)?;
+    let report = reprovision_and_record(store, &mut existing, context, machine.engine_timeout, progress).await?;
     Ok(if report.changed { "provisioned (configuration applied)".into() } else { "provisioned (no change)".into() })
 }
 
-fn engine<'a>(store: &Store, client: &'a DockerClient, name: &str) -> anyhow::Result<(Engine<'a>, MachineRecord)> {
-    let record = store.load(name)?;
-    Ok((Engine { client, url: engine_url(&record), machine: name.to_string() }, record))
+fn engine<'a>(
+    store: &Store,
+    client: &'a DockerClient,
+    name: &str,
+    context: &Context,
+) -> anyhow::Result<(Engine<'a>, Machine)> {
+    let machine = open_machine(store, context, name)?;
+    Ok((Engine { client, url: machine.engine_url(), machine: name.to_string() }, machine))
 }
 
 /// Init, joins and node updates, in file order, managers before workers; a machine that failed
@@ -194,6 +188,7 @@ async fn bring_swarm_in_line(
     client: &DockerClient,
     group: &ProgressGroup,
     outcomes: &mut BTreeMap<String, Outcome>,
+    context: &Context,
 ) {
     let advertise = spec.swarm.as_ref().map(|swarm| swarm.advertise.clone()).unwrap_or(Advertise::Private);
     let initialising = plan
@@ -232,8 +227,8 @@ async fn bring_swarm_in_line(
         };
         let result = async {
             let manager_name = manager_name.as_deref().ok_or_else(|| anyhow!("the swarm has no manager to join"))?;
-            let (manager, _) = engine(store, client, manager_name)?;
-            let (own, record) = engine(store, client, &machine_plan.name)?;
+            let (manager, _) = engine(store, client, manager_name, context)?;
+            let (own, record) = engine(store, client, &machine_plan.name, context)?;
             let mut done = Vec::new();
             for step in &swarm_steps {
                 match step {
@@ -276,14 +271,15 @@ async fn bring_swarm_in_line(
 
 /// The address a machine advertises to the swarm: the file's ADDRESS for the first manager, else
 /// the machine's private or public address (for a generic host, both are its `ip-address`).
-fn advertise_address(record: &MachineRecord, advertise: &Advertise, initialising: bool) -> String {
-    let own = record.driver.driver().ip();
-    match (advertise, &record.driver) {
-        (Advertise::Address(address), _) if initialising => address.clone(),
-        (Advertise::Private, DriverConfig::Aws(aws)) => aws.created.private_ip.clone().unwrap_or(own),
-        (Advertise::Public, DriverConfig::Aws(aws)) => aws.created.public_ip.clone().unwrap_or(own),
-        _ => own,
-    }
+fn advertise_address(machine: &Machine, advertise: &Advertise, initialising: bool) -> String {
+    let addresses = machine.driver.addresses();
+    let chosen = match advertise {
+        Advertise::Address(address) if initialising => Some(address.clone()),
+        Advertise::Private => addresses.private,
+        Advertise::Public => addresses.public,
+        Advertise::Address(_) => None,
+    };
+    chosen.unwrap_or_else(|| machine.driver.ip())
 }
 
 /// Drains, makes leave and removes a swarm node, then removes the machine (`--prune`, `destroy`).
@@ -294,6 +290,7 @@ async fn remove(
     observed: &Observed,
     client: Option<&DockerClient>,
     group: &ProgressGroup,
+    context: &Context,
 ) -> Outcome {
     let mut outcome = Outcome::new(&removal.name);
     let result = async {
@@ -312,9 +309,9 @@ async fn remove(
                 .map(|machine| machine.name.as_str())
                 .find(|name| is_manager(name))
                 .or_else(|| observed.machines.keys().map(String::as_str).find(|name| is_manager(name)));
-            let (own, _) = engine(store, client, &removal.name)?;
+            let (own, _) = engine(store, client, &removal.name, context)?;
             if let Some(manager_name) = manager_name {
-                let (manager, _) = engine(store, client, manager_name)?;
+                let (manager, _) = engine(store, client, manager_name, context)?;
                 group.status(&format!("({}) draining its swarm node", removal.name));
                 manager.drain(node_id).await?;
                 outcome.done.push("drained".to_string());
@@ -327,7 +324,7 @@ async fn remove(
                 outcome.done.push("left the swarm".to_string());
             }
         }
-        remove_machine(store, &removal.name).await
+        remove_and_warn(store, &removal.name, group, context).await
     }
     .await;
     match result {
@@ -337,11 +334,12 @@ async fn remove(
     outcome
 }
 
-/// What `rm` does: the driver's resources, then the store entry.
-async fn remove_machine(store: &Store, name: &str) -> anyhow::Result<()> {
-    let record = store.load(name)?;
-    record.driver.driver().remove().await.with_context(|| format!("removing machine '{name}'"))?;
-    store.remove(name)?;
+/// Removes a machine by the one removal flow, showing what it could not clean up.
+async fn remove_and_warn(store: &Store, name: &str, group: &ProgressGroup, context: &Context) -> anyhow::Result<()> {
+    let removed = remove_by_name(store, context, name, false).await?;
+    for warning in &removed.warnings {
+        group.status(&format!("warning: ({name}) {warning}"));
+    }
     Ok(())
 }
 
@@ -350,7 +348,7 @@ async fn remove_machine(store: &Store, name: &str) -> anyhow::Result<()> {
 pub async fn destroy(spec: &ClusterSpec, context: &Context) -> anyhow::Result<Vec<Outcome>> {
     let store = open_store(context)?;
     let client = docker_client(&store, SWARM_CALL_TIMEOUT)?;
-    let observed = observe(&store, spec, &client).await?;
+    let observed = observe(&store, spec, &client, context).await?;
     let group = ProgressGroup::new(context.stderr_is_terminal);
     let mut names: Vec<&String> = observed.machines.keys().collect();
     names
@@ -360,12 +358,12 @@ pub async fn destroy(spec: &ClusterSpec, context: &Context) -> anyhow::Result<Ve
         let mut outcome = Outcome::new(name);
         let result = async {
             if observed.machines[name].swarm.is_some() {
-                let (own, _) = engine(&store, &client, name)?;
+                let (own, _) = engine(&store, &client, name, context)?;
                 group.status(&format!("({name}) leaving the swarm"));
                 own.leave().await?;
                 outcome.done.push("left the swarm".to_string());
             }
-            remove_machine(&store, name).await
+            remove_and_warn(&store, name, &group, context).await
         }
         .await;
         match result {
@@ -375,49 +373,4 @@ pub async fn destroy(spec: &ClusterSpec, context: &Context) -> anyhow::Result<Ve
         outcomes.push(outcome);
     }
     Ok(outcomes)
-}
-
-/// The closing table: NAME RESULT DONE, with the error of each machine that failed.
-pub fn render_summary(outcomes: &[Outcome]) -> String {
-    let rows: Vec<[String; 3]> = outcomes
-        .iter()
-        .map(|outcome| {
-            let result = if outcome.error.is_some() { "failed" } else { "ok" };
-            let done = match (outcome.done.is_empty(), outcome.error.is_some()) {
-                (true, true) => "-".to_string(),
-                (true, false) => "nothing to do".to_string(),
-                (false, _) => outcome.done.join(", "),
-            };
-            [outcome.name.clone(), result.to_string(), done]
-        })
-        .collect();
-    let name_width = rows.iter().map(|row| row[0].chars().count()).chain([4]).max().unwrap_or(4);
-    let mut text = format!("{:<name_width$}   RESULT   DONE\n", "NAME");
-    for (row, outcome) in rows.iter().zip(outcomes) {
-        text.push_str(&format!("{:<name_width$}   {:<6}   {}\n", row[0], row[1], row[2]));
-        if let Some(error) = &outcome.error {
-            text.push_str(&format!("{:<name_width$}   error: {}\n", "", error.lines().next().unwrap_or_default()));
-        }
-    }
-    text
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_summary_names_each_machine_and_its_error() {
-        let outcomes = vec![
-            Outcome { name: "m1".into(), done: vec!["created".into(), "initialised the swarm".into()], error: None },
-            Outcome { name: "worker-2".into(), done: vec![], error: Some("SSH refused\nmore".into()) },
-        ];
-        assert_eq!(
-            render_summary(&outcomes),
-            "NAME       RESULT   DONE\n\
-             m1         ok       created, initialised the swarm\n\
-             worker-2   failed   -\n\
-             \x20          error: SSH refused\n"
-        );
-    }
 }

@@ -1,32 +1,39 @@
 //! Creating a machine: validate → pre-create check → record saved as "creating" → driver create →
-//! wait for SSH and pin the host key → provision → verify → record "ready".
+//! wait for SSH with the host key pinned (before the first connection when the driver gave the
+//! host its key, else on first contact) → provision → verify → record "ready".
 //!
 //! A failure before the host was touched removes what the create made (driver resources and the
-//! store entry), so nothing half-made is left. A failure while provisioning keeps the record with
-//! its error, shown by `ls`; `rm` removes it and `provision` tries again. Drivers that launch
-//! hosts (aws) remove them after any failure instead (`Driver::remove_after_failed_create`).
+//! store entry, through the one removal flow), so nothing half-made is left. A failure while
+//! provisioning keeps the record with its error, shown by `ls`; `rm` removes it and `provision`
+//! tries again. Drivers that launch hosts remove them after any failure instead
+//! (`Driver::remove_after_failed_create`).
 
-use crate::commands::{EXIT_PRECREATE_CHECK, ExitStatus};
 use crate::context::Context;
-use crate::driver_config::DriverConfig;
+use crate::exit::{EXIT_PRECREATE_CHECK, ExitStatus};
 use crate::flows::provision::{provision_machine, write_client_material};
-use crate::machine_access::{engine_url, open_store, ssh_target, store_certificates};
-use crate::output::{self, Progress};
+use crate::flows::remove::remove_machine;
+use crate::machine_access::{Machine, open_store, ssh_target, store_certificates};
+use crate::output::{self, MachineDriverLog, Progress};
 use crate::ssh::{self, Session, SshTarget};
-use crate::store::{MachineRecord, ProvisioningStatus, SshSettings, Store, StoreError, validate_machine_name};
+use crate::store::{DriverRecord, MachineRecord, ProvisioningStatus, Store, validate_machine_name};
 use anyhow::{Context as _, anyhow};
-use rmachine_drivers::CreateContext;
+use rmachine_drivers::{CreateContext, Driver};
 use rmachine_provision::EngineOptions;
-use std::path::Path;
 use std::time::{Duration, Instant};
+
+/// How long a new host may take to answer SSH when neither the user nor its driver says.
+pub const DEFAULT_SSH_TIMEOUT: Duration = Duration::from_secs(120);
 
 pub struct CreateRequest {
     pub name: String,
-    pub driver: DriverConfig,
+    pub driver: Box<dyn Driver>,
     pub engine: EngineOptions,
     pub tls_sans: Vec<String>,
-    pub ssh_timeout: Duration,
+    /// `None`: the driver's own default (a first boot under emulation takes longer), else 120 s.
+    pub ssh_timeout: Option<Duration>,
     pub engine_timeout: Duration,
+    /// The cluster file's cluster, for machines `apply` creates.
+    pub cluster: Option<String>,
 }
 
 /// How far a create got, to know what to clean up.
@@ -55,25 +62,30 @@ pub async fn create_machine_with_progress(
     validate_machine_name(&request.name)?;
     request
         .driver
-        .driver()
         .pre_create_check()
+        .await
         .map_err(|error| anyhow!(ExitStatus::new(EXIT_PRECREATE_CHECK, format!("pre-create check failed: {error}"))))?;
-    request.engine.validate()?;
+    let mut engine = request.engine.clone();
+    engine.port = request.driver.engine_port();
+    engine.validate()?;
 
     let store = open_store(context)?;
     store_certificates(&store)?;
     store.reserve(&request.name)?;
-    let mut record =
-        MachineRecord::new(&request.name, request.driver.clone(), request.engine.clone(), request.tls_sans.clone());
+    let driver_record = DriverRecord { name: request.driver.name().to_string(), settings: request.driver.settings() };
+    let mut record = MachineRecord::new(&request.name, driver_record, engine, request.tls_sans.clone());
+    record.cluster = request.cluster.clone();
     if let Err(error) = store.save(&mut record) {
         let _ = store.remove(&request.name);
         return Err(error.into());
     }
+    let ssh_timeout = request.ssh_timeout.or(request.driver.ssh_wait()).unwrap_or(DEFAULT_SSH_TIMEOUT);
+    let mut machine = Machine { record, driver: request.driver };
 
     let started = Instant::now();
     let mut attempt = Attempt::default();
     let outcome = tokio::select! {
-        outcome = build(&store, &mut record, &request, context, progress, &mut attempt) => outcome,
+        outcome = build(&store, &mut machine, ssh_timeout, request.engine_timeout, context, progress, &mut attempt) => outcome,
         _ = tokio::signal::ctrl_c() => Err(anyhow!("interrupted")),
     };
     progress.finish();
@@ -84,63 +96,65 @@ pub async fn create_machine_with_progress(
             started.elapsed().as_secs_f64(),
             attempt.ssh_connections
         )),
-        Err(error) => Err(clean_up_failure(&store, &mut record, &attempt, error).await),
+        Err(error) => Err(clean_up_failure(&store, &mut machine, &attempt, error).await),
     }
 }
 
 async fn build(
     store: &Store,
-    record: &mut MachineRecord,
-    request: &CreateRequest,
+    machine: &mut Machine,
+    ssh_timeout: Duration,
+    engine_timeout: Duration,
     context: &Context,
     progress: &Progress,
     attempt: &mut Attempt,
 ) -> anyhow::Result<String> {
-    progress.phase(&format!("creating the host with the {} driver", record.driver_name()));
-    let machine_directory = Store::relative_machine_directory(&record.name);
-    let create_context = CreateContext { store_root: store.root(), machine_directory: &machine_directory };
-    record.driver.driver_mut().create(&create_context).await?;
-    store.save(record)?;
+    progress.phase(&format!("creating the host with the {} driver", machine.record.driver_name()));
+    let machine_directory = Store::relative_machine_directory(machine.name());
+    let log = MachineDriverLog { progress, debug: context.debug, on_terminal: context.stderr_is_terminal };
+    let create_context = CreateContext { store_root: store.root(), machine_directory: &machine_directory, log: &log };
+    let created = machine.driver.create(&create_context).await;
+    machine.save(store)?;
+    created?;
 
-    let Some(endpoint) = record.driver.driver().ssh_endpoint() else {
-        write_client_material(store, record, &store_certificates(store)?)?;
-        record.status = ProvisioningStatus::Ready;
-        store.save(record)?;
-        return Ok(format!("recorded the engine at {}", engine_url(record)));
+    let Some(endpoint) = machine.driver.ssh_endpoint() else {
+        write_client_material(store, machine, &store_certificates(store)?)?;
+        machine.record.status = ProvisioningStatus::Ready;
+        machine.save(store)?;
+        return Ok(format!("recorded the engine at {}", machine.engine_url()));
     };
-    record.ssh = Some(SshSettings {
-        host: endpoint.host,
-        port: endpoint.port,
-        user: endpoint.user,
-        key: endpoint.private_key,
-        host_key: None,
-    });
-    let target = ssh_target(store, record, context, Duration::from_secs(15), Duration::from_secs(900))?;
+    if let Some(expected) = &endpoint.expected_host_key {
+        crate::known_hosts::pin(store, machine, expected)?;
+    }
+    let target = ssh_target(store, machine, context, Duration::from_secs(15), Duration::from_secs(900))?;
     progress.phase(&format!("waiting for SSH on {}:{}", target.host, target.port));
-    let session = wait_for_ssh(&target, request.ssh_timeout).await?;
+    let session = wait_for_ssh(&target, ssh_timeout, machine.driver.as_ref()).await?;
     attempt.ssh_connections += 1;
-    pin_host_key(store, record, session.host_key())?;
+    if machine.record.host_key.is_none() {
+        crate::known_hosts::pin(store, machine, session.host_key())?;
+    }
 
     attempt.provisioning_started = true;
-    let report = provision_machine(store, record, &session, request.engine_timeout, progress).await?;
+    let report = provision_machine(store, machine, &session, engine_timeout, progress).await?;
     let commands = session.commands_run();
     session.close().await;
-    record.status = ProvisioningStatus::Ready;
-    record.last_error = None;
-    store.save(record)?;
+    machine.record.status = ProvisioningStatus::Ready;
+    machine.record.last_error = None;
+    machine.save(store)?;
     Ok(format!(
         "Docker {} is up and running on {} ({}) at {}{}; {commands} remote commands",
         report.engine_version,
         report.os_pretty_name,
         report.family,
-        engine_url(record),
+        machine.engine_url(),
         if report.engine_installed { ", freshly installed" } else { "" },
     ))
 }
 
 /// Connects until the host answers or `timeout` passes; errors other than an unreachable host
-/// (a refused key, a changed host key) fail at once.
-async fn wait_for_ssh(target: &SshTarget, timeout: Duration) -> anyhow::Result<Session> {
+/// (a refused key, a changed host key) fail at once. On timeout the driver's hint (a boot log,
+/// the likely cause) is part of the error.
+async fn wait_for_ssh(target: &SshTarget, timeout: Duration, driver: &dyn Driver) -> anyhow::Result<Session> {
     let deadline = Instant::now() + timeout;
     loop {
         match Session::connect(target).await {
@@ -149,9 +163,10 @@ async fn wait_for_ssh(target: &SshTarget, timeout: Duration) -> anyhow::Result<S
                 tokio::time::sleep(Duration::from_secs(2)).await;
             }
             Err(error) if is_unreachable(&error) => {
+                let hint = driver.unreachable_hint().map(|hint| format!("\n{hint}")).unwrap_or_default();
                 return Err(anyhow!(error)).with_context(|| {
                     format!(
-                        "{}:{} did not answer SSH within {}s (--ssh-timeout)",
+                        "{}:{} did not answer SSH within {}s (--ssh-timeout){hint}",
                         target.host,
                         target.port,
                         timeout.as_secs()
@@ -173,50 +188,25 @@ fn is_unreachable(error: &ssh::SshError) -> bool {
     )
 }
 
-/// Records the host key seen on first contact, and a known_hosts file for the system `ssh`.
-fn pin_host_key(store: &Store, record: &mut MachineRecord, host_key: &str) -> anyhow::Result<()> {
-    let ssh = record.ssh.as_mut().expect("ssh settings are set before connecting");
-    ssh.host_key = Some(host_key.to_string());
-    let line = ssh::known_hosts_line(&ssh.host, ssh.port, host_key);
-    let known_hosts = Store::relative_machine_directory(&record.name).join("known_hosts");
-    store.write_file(Path::new(&known_hosts), format!("{line}\n").as_bytes(), 0o600)?;
-    Ok(store.save(record)?)
-}
-
 /// Undoes a failed create as far as is safe, and returns the error to report.
 async fn clean_up_failure(
     store: &Store,
-    record: &mut MachineRecord,
+    machine: &mut Machine,
     attempt: &Attempt,
     error: anyhow::Error,
 ) -> anyhow::Error {
-    let name = record.name.clone();
-    if record.driver.driver().remove_after_failed_create(attempt.provisioning_started) {
-        let driver_cleanup = record.driver.driver().remove().await;
-        let store_cleanup = store.remove(&name);
-        return match (driver_cleanup, store_cleanup) {
-            (Ok(()), Ok(()) | Err(StoreError::NotFound { .. })) => {
-                error.context(format!("creating machine '{name}' failed; nothing was left behind"))
-            }
-            (driver_result, store_result) => {
-                let mut problems = Vec::new();
-                if let Err(problem) = driver_result {
-                    problems.push(format!("removing the host failed: {problem}"));
-                }
-                if let Err(problem) = store_result {
-                    problems.push(format!("removing the record failed: {problem}"));
-                }
-                error.context(format!(
-                    "creating machine '{name}' failed, and so did the clean-up ({}); run 'rmachine rm -f {name}'",
-                    problems.join("; ")
-                ))
-            }
+    let name = machine.name().to_string();
+    if machine.driver.remove_after_failed_create(attempt.provisioning_started) {
+        return match remove_machine(store, machine, false).await {
+            Ok(_) => error.context(format!("creating machine '{name}' failed; nothing was left behind")),
+            Err(problem) => error.context(format!(
+                "creating machine '{name}' failed, and so did the clean-up ({problem:#}); run 'rmachine rm -f {name}'"
+            )),
         };
     }
-    record.status = ProvisioningStatus::Failed;
-    record.last_error = Some(format!("{error:#}"));
-    let saved = store.save(record);
-    let kept = match saved {
+    machine.record.status = ProvisioningStatus::Failed;
+    machine.record.last_error = Some(format!("{error:#}"));
+    let kept = match machine.save(store) {
         Ok(()) => format!(
             "the machine is kept with this error: 'rmachine provision {name}' tries again, 'rmachine rm {name}' removes it"
         ),

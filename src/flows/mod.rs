@@ -1,7 +1,11 @@
-//! The multi-step operations commands share: creating a machine, provisioning one.
+//! The multi-step operations commands share: creating, provisioning, powering and removing
+//! machines, applying a cluster file, copying files, and the one fan-out over machines. Nothing
+//! here imports from `commands`.
 
 pub mod apply;
 pub mod copy;
 pub mod create;
+pub mod fanout;
 pub mod power;
 pub mod provision;
+pub mod remove;

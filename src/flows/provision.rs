@@ -3,10 +3,10 @@
 
 use crate::context::Context;
 use crate::engine_check::{AnyEngineCheck, SshEngineCheck, TlsEngineCheck};
-use crate::machine_access::{StoreCertificates, connect, engine_url, store_certificates};
+use crate::machine_access::{Machine, StoreCertificates, connect, store_certificates};
 use crate::output::Progress;
 use crate::ssh::Session;
-use crate::store::{MachineRecord, ProvisioningStatus, Store};
+use crate::store::{ProvisioningStatus, Store};
 use crate::tls::{self, DockerClient, PemPair};
 use anyhow::Context as _;
 use rmachine_provision::{EngineCertificates, ProvisionReport, ProvisionRequest};
@@ -17,9 +17,9 @@ pub const SERVER_CERTIFICATE: &str = "server.pem";
 pub const SERVER_KEY: &str = "server-key.pem";
 
 /// The subject alternative names the engine's certificate must carry.
-pub fn server_certificate_names(record: &MachineRecord) -> Vec<String> {
-    let mut names = vec![record.driver.driver().ip(), record.name.clone(), "localhost".into(), "127.0.0.1".into()];
-    names.extend(record.tls_sans.iter().cloned());
+pub fn server_certificate_names(machine: &Machine) -> Vec<String> {
+    let mut names = vec![machine.driver.ip(), machine.record.name.clone(), "localhost".into(), "127.0.0.1".into()];
+    names.extend(machine.record.tls_sans.iter().cloned());
     let mut unique = Vec::new();
     for name in names {
         if !name.is_empty() && !unique.contains(&name) {
@@ -29,45 +29,69 @@ pub fn server_certificate_names(record: &MachineRecord) -> Vec<String> {
     unique
 }
 
-fn machine_file(record: &MachineRecord, file: &str) -> PathBuf {
-    Store::relative_machine_directory(&record.name).join(file)
+fn machine_file(machine: &Machine, file: &str) -> PathBuf {
+    Store::relative_machine_directory(machine.name()).join(file)
 }
 
 /// The machine's server certificate: the stored one while it still names the machine's addresses,
 /// else a new one (kept unchanged across runs so that re-provisioning changes nothing).
 pub fn ensure_server_certificate(
     store: &Store,
-    record: &MachineRecord,
+    machine: &Machine,
     certificates: &StoreCertificates,
 ) -> anyhow::Result<PemPair> {
-    let names = server_certificate_names(record);
-    let (certificate_path, key_path) = (machine_file(record, SERVER_CERTIFICATE), machine_file(record, SERVER_KEY));
+    let names = server_certificate_names(machine);
+    let (certificate_path, key_path) = (machine_file(machine, SERVER_CERTIFICATE), machine_file(machine, SERVER_KEY));
     if let (Ok(cert_pem), Ok(key_pem)) = (store.read_file(&certificate_path), store.read_file(&key_path)) {
         let covers_all = names.iter().all(|name| tls::certificate_covers(&cert_pem, name).unwrap_or(false));
         if covers_all {
             return Ok(PemPair { cert_pem, key_pem });
         }
     }
-    let server = tls::issue_server_certificate(&certificates.ca, &format!("rmachine.{}", record.name), &names)
-        .with_context(|| format!("cannot issue the engine certificate for machine '{}'", record.name))?;
-    store.write_file(&key_path, server.key_pem.as_bytes(), 0o600)?;
-    store.write_file(&certificate_path, server.cert_pem.as_bytes(), 0o644)?;
+    issue_server_certificate(store, machine, certificates)
+}
+
+/// A new server certificate for the machine's current names, written into its folder.
+pub fn issue_server_certificate(
+    store: &Store,
+    machine: &Machine,
+    certificates: &StoreCertificates,
+) -> anyhow::Result<PemPair> {
+    let names = server_certificate_names(machine);
+    let name = machine.name();
+    let server = tls::issue_server_certificate(&certificates.ca, &format!("rmachine.{name}"), &names)
+        .with_context(|| format!("cannot issue the engine certificate for machine '{name}'"))?;
+    store.write_file(&machine_file(machine, SERVER_KEY), server.key_pem.as_bytes(), 0o600)?;
+    store.write_file(&machine_file(machine, SERVER_CERTIFICATE), server.cert_pem.as_bytes(), 0o644)?;
     Ok(server)
 }
 
+/// When the machine's IP is no longer in its engine certificate: what to tell the user
+/// (`env`, `ls` and `config` say it).
+pub fn certificate_notice(store: &Store, machine: &Machine) -> Option<String> {
+    let ip = machine.driver.ip();
+    if ip.is_empty() || !machine.over_ssh() {
+        return None;
+    }
+    let certificate = store.read_file(&machine_file(machine, SERVER_CERTIFICATE)).ok()?;
+    let name = machine.name();
+    match tls::certificate_covers(&certificate, &ip) {
+        Ok(true) | Err(_) => None,
+        Ok(false) => Some(format!(
+            "machine '{name}' is now at {ip}, which its engine certificate does not name: 'rmachine regenerate-certs {name}' fixes it"
+        )),
+    }
+}
+
 /// Copies the CA and client certificate into the machine's folder, which `DOCKER_CERT_PATH` names.
-pub fn write_client_material(
-    store: &Store,
-    record: &MachineRecord,
-    certificates: &StoreCertificates,
-) -> anyhow::Result<()> {
+pub fn write_client_material(store: &Store, machine: &Machine, certificates: &StoreCertificates) -> anyhow::Result<()> {
     let files = [
         ("ca.pem", &certificates.ca.cert_pem, 0o644),
         ("cert.pem", &certificates.client.cert_pem, 0o644),
         ("key.pem", &certificates.client.key_pem, 0o600),
     ];
     for (file, contents, mode) in files {
-        let path = machine_file(record, file);
+        let path = machine_file(machine, file);
         if store.read_file(&path).ok().as_deref() != Some(contents.as_str()) {
             store.write_file(&path, contents.as_bytes(), mode)?;
         }
@@ -78,20 +102,21 @@ pub fn write_client_material(
 /// Runs the provisioner on `session` for `record`.
 pub async fn provision_machine(
     store: &Store,
-    record: &MachineRecord,
+    machine: &Machine,
     session: &Session,
     engine_timeout: Duration,
     progress: &Progress,
 ) -> anyhow::Result<ProvisionReport> {
     let certificates = store_certificates(store)?;
-    let server = ensure_server_certificate(store, record, &certificates)?;
-    write_client_material(store, record, &certificates)?;
+    let server = ensure_server_certificate(store, machine, &certificates)?;
+    write_client_material(store, machine, &certificates)?;
+    let record = &machine.record;
     let check = if record.engine.transport == rmachine_provision::EngineTransport::Ssh {
         AnyEngineCheck::Ssh(SshEngineCheck { session, deadline: engine_timeout })
     } else {
         AnyEngineCheck::Tls(TlsEngineCheck {
             client: DockerClient::new(&certificates.ca.cert_pem, &certificates.client, Duration::from_secs(5))?,
-            url: engine_url(record),
+            url: machine.engine_url(),
             deadline: engine_timeout,
         })
     };
@@ -119,24 +144,24 @@ pub async fn provision_machine(
 /// ready, or failed with the error (which `ls` then shows).
 pub async fn reprovision_and_record(
     store: &Store,
-    record: &mut MachineRecord,
+    machine: &mut Machine,
     context: &Context,
     engine_timeout: Duration,
     progress: &Progress,
 ) -> anyhow::Result<ProvisionReport> {
-    let session = connect(store, record, context).await?;
-    let result = provision_machine(store, record, &session, engine_timeout, progress).await;
+    let session = connect(store, machine, context).await?;
+    let result = provision_machine(store, machine, &session, engine_timeout, progress).await;
     session.close().await;
     match &result {
         Ok(_) => {
-            record.status = ProvisioningStatus::Ready;
-            record.last_error = None;
+            machine.record.status = ProvisioningStatus::Ready;
+            machine.record.last_error = None;
         }
         Err(error) => {
-            record.status = ProvisioningStatus::Failed;
-            record.last_error = Some(format!("{error:#}"));
+            machine.record.status = ProvisioningStatus::Failed;
+            machine.record.last_error = Some(format!("{error:#}"));
         }
     }
-    store.save(record)?;
+    machine.save(store)?;
     result
 }

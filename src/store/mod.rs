@@ -17,7 +17,7 @@ mod record;
 
 pub use atomic::write_atomically;
 pub use name::validate_machine_name;
-pub use record::{MachineRecord, ProvisioningStatus, RECORD_VERSION, SshSettings, now_rfc3339};
+pub use record::{DriverRecord, MachineRecord, ProvisioningStatus, RECORD_VERSION, now_rfc3339};
 
 use crate::natural_order::natural_cmp;
 use std::fs::{DirBuilder, File, OpenOptions};
@@ -157,6 +157,7 @@ impl Store {
         if version > u64::from(RECORD_VERSION) {
             return Err(StoreError::FutureVersion { path, found: version });
         }
+        let value = record::migrate(value).map_err(corrupt)?;
         let record: MachineRecord = serde_json::from_value(value).map_err(|error| corrupt(error.to_string()))?;
         if record.name != name {
             return Err(corrupt(format!("it names machine '{}'", record.name)));

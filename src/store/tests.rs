@@ -1,19 +1,19 @@
 //! Tests of the store: atomic records, the lock under concurrent writers, names, corrupt records.
 
 use super::*;
-use crate::driver_config::DriverConfig;
-use rmachine_drivers::GenericConfig;
+use rmachine_drivers::{Driver, GenericConfig};
 use rmachine_provision::EngineOptions;
 use std::os::unix::fs::PermissionsExt;
 
 fn record(name: &str) -> MachineRecord {
-    let driver = DriverConfig::Generic(GenericConfig {
+    let generic = GenericConfig {
         ip_address: "10.0.0.5".into(),
         ssh_user: "root".into(),
         ssh_port: 22,
         ssh_key: Some(Path::new("machines").join(name).join("id_ssh")),
         engine_port: 2376,
-    });
+    };
+    let driver = DriverRecord { name: generic.name().to_string(), settings: generic.settings() };
     MachineRecord::new(name, driver, EngineOptions::default(), vec![])
 }
 
@@ -66,10 +66,8 @@ fn a_moved_store_still_resolves_its_paths() {
     std::fs::rename(&first, &second).unwrap();
     let moved = Store::open(&second).unwrap();
     let loaded = moved.load("node1").unwrap();
-    let ssh_key = match &loaded.driver {
-        DriverConfig::Generic(generic) => generic.ssh_key.clone().unwrap(),
-        other => panic!("unexpected driver {other:?}"),
-    };
+    let generic: GenericConfig = serde_json::from_value(loaded.driver.settings.clone()).unwrap();
+    let ssh_key = generic.ssh_key.clone().unwrap();
     assert!(ssh_key.is_relative());
     assert_eq!(std::fs::read(moved.resolve(&ssh_key)).unwrap(), b"KEY");
 }

@@ -32,7 +32,7 @@ pub async fn connect(config: &AwsConfig) -> Result<Ec2, DriverError> {
     let shared = loader.load().await;
     let Some(region) = shared.region().map(|region| region.to_string()) else {
         return Err(DriverError::InvalidSetting {
-            flag: "--aws-region",
+            flag: "--aws-region".into(),
             problem: "no region: pass --aws-region, set AWS_REGION or give the profile a region".into(),
         });
     };
@@ -67,7 +67,7 @@ where
             }
         }
     };
-    DriverError::Api { service: "EC2", operation, message }
+    DriverError::Api { service: "EC2".into(), operation: operation.into(), message }
 }
 
 /// `Err(api_error)` unless the call failed with one of `tolerated` codes (then `Ok(None)`).

@@ -36,7 +36,7 @@ pub async fn choose_image(ec2: &Ec2, config: &AwsConfig) -> Result<ChosenImage, 
         });
     }
     let family = image_family(&config.image_family).ok_or_else(|| DriverError::InvalidSetting {
-        flag: "--aws-image-family",
+        flag: "--aws-image-family".into(),
         problem: format!("unknown family '{}'", config.image_family),
     })?;
     let (name, architecture) = family.name_filter(&config.instance_type);

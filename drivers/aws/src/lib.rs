@@ -6,11 +6,13 @@
 
 mod client;
 mod image;
+mod kind;
 mod launch;
 mod lifecycle;
 mod network;
 mod settings;
 
+pub use kind::{config_from_options, kind};
 pub use launch::KEY_FILE_NAME;
 pub use settings::{
     AwsConfig, Created, DEFAULT_IMAGE_FAMILY, DEFAULT_SECURITY_GROUP, IMAGE_FAMILIES, ImageFamily, MACHINE_TAG,
@@ -18,12 +20,10 @@ pub use settings::{
 };
 
 use rmachine_drivers::{
-    CreateContext, Driver, DriverError, DriverFuture, PowerOperation, PowerOutcome, SshEndpoint, StateReport,
+    Addresses, CreateContext, Driver, DriverError, DriverFuture, PowerOperation, PowerOutcome, SshEndpoint,
+    StateReport, settings_to_json, tcp_url,
 };
 use std::time::Duration;
-
-/// The names `--driver` accepts for this driver (`amazonec2` for docker-machine users).
-pub const DRIVER_NAMES: &[&str] = &["aws", "amazonec2"];
 
 /// A token unique to one create: tags what it makes and is RunInstances' idempotency token.
 pub fn new_create_token() -> String {
@@ -36,12 +36,16 @@ pub fn new_create_token() -> String {
 }
 
 impl Driver for AwsConfig {
-    fn name(&self) -> &'static str {
-        "aws"
+    fn name(&self) -> &str {
+        kind::NAME
     }
 
-    fn pre_create_check(&self) -> Result<(), DriverError> {
-        self.check()
+    fn settings(&self) -> serde_json::Value {
+        settings_to_json(self)
+    }
+
+    fn pre_create_check(&self) -> DriverFuture<'_, Result<(), DriverError>> {
+        Box::pin(async move { self.check() })
     }
 
     fn create<'a>(&'a mut self, context: &'a CreateContext<'a>) -> DriverFuture<'a, Result<(), DriverError>> {
@@ -52,8 +56,16 @@ impl Driver for AwsConfig {
         self.address().unwrap_or_default().to_string()
     }
 
+    fn addresses(&self) -> Addresses {
+        Addresses { public: self.created.public_ip.clone(), private: self.created.private_ip.clone() }
+    }
+
+    fn engine_port(&self) -> u16 {
+        self.engine_port
+    }
+
     fn engine_url(&self) -> String {
-        format!("tcp://{}:{}", self.ip(), self.engine_port)
+        tcp_url(&self.ip(), self.engine_port)
     }
 
     fn ssh_endpoint(&self) -> Option<SshEndpoint> {
@@ -62,6 +74,7 @@ impl Driver for AwsConfig {
             port: self.ssh_port,
             user: self.ssh_user.clone(),
             private_key: self.created.ssh_key.clone(),
+            expected_host_key: None,
         })
     }
 

@@ -40,7 +40,7 @@ pub async fn placement(ec2: &Ec2, config: &AwsConfig) -> Result<Placement, Drive
             && *wanted != vpc_id
         {
             return Err(DriverError::InvalidSetting {
-                flag: "--aws-subnet-id",
+                flag: "--aws-subnet-id".into(),
                 problem: format!("subnet {subnet_id} is in {vpc_id}, not in --aws-vpc-id {wanted}"),
             });
         }

@@ -154,7 +154,7 @@ pub struct PortRule {
 
 /// Parses `PORT[/PROTO]` (tcp when no protocol is given).
 pub fn parse_port(text: &str) -> Result<PortRule, DriverError> {
-    let invalid = |problem: String| DriverError::InvalidSetting { flag: "--aws-open-port", problem };
+    let invalid = |problem: String| DriverError::InvalidSetting { flag: "--aws-open-port".into(), problem };
     let (port, protocol) = text.split_once('/').unwrap_or((text, "tcp"));
     let port: u16 = port
         .parse()
@@ -171,7 +171,7 @@ pub fn parse_port(text: &str) -> Result<PortRule, DriverError> {
 
 /// Parses `k=v,k2=v2` (also docker-machine's `k,v,k2,v2`).
 pub fn parse_tags(text: &str) -> Result<Vec<(String, String)>, DriverError> {
-    let invalid = |problem: String| DriverError::InvalidSetting { flag: "--aws-tags", problem };
+    let invalid = |problem: String| DriverError::InvalidSetting { flag: "--aws-tags".into(), problem };
     if text.trim().is_empty() {
         return Ok(Vec::new());
     }
@@ -233,15 +233,16 @@ impl AwsConfig {
 
     /// The checks made before anything is created.
     pub fn check(&self) -> Result<(), DriverError> {
-        let invalid =
-            |flag: &'static str, problem: &str| Err(DriverError::InvalidSetting { flag, problem: problem.into() });
+        let invalid = |flag: &'static str, problem: &str| {
+            Err(DriverError::InvalidSetting { flag: flag.into(), problem: problem.into() })
+        };
         if self.token.is_empty() || self.machine_name.is_empty() {
             return invalid("--driver aws", "internal: the machine name and create token must be set");
         }
         if self.ami.is_none() && image_family(&self.image_family).is_none() {
             let known: Vec<&str> = IMAGE_FAMILIES.iter().map(|family| family.name).collect();
             return Err(DriverError::InvalidSetting {
-                flag: "--aws-image-family",
+                flag: "--aws-image-family".into(),
                 problem: format!("unknown family '{}'; rmachine knows {}", self.image_family, known.join(", ")),
             });
         }
@@ -264,7 +265,7 @@ impl AwsConfig {
             std::fs::File::open(path)
                 .map_err(|source| DriverError::KeyUnreadable { path: path.clone(), source })
                 .map_err(|_| DriverError::InvalidSetting {
-                    flag: "--aws-userdata",
+                    flag: "--aws-userdata".into(),
                     problem: format!("cannot read {}", path.display()),
                 })?;
         }

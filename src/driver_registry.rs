@@ -1,0 +1,17 @@
+//! The built-in drivers and plugin protocols: the one place in the binary that names them. A new
+//! driver is a crate of its own plus one line here.
+
+use rmachine_drivers::{DriverEnvironment, DriverKind, PluginFinder, Registry};
+use std::sync::Arc;
+
+/// The registry of every driver this build of rmachine has, over `environment`.
+pub fn registry(environment: Arc<DriverEnvironment>) -> Registry {
+    let builtin: Vec<Arc<dyn DriverKind>> = vec![
+        rmachine_drivers::generic::kind(),
+        rmachine_drivers::none::kind(),
+        #[cfg(feature = "aws")]
+        rmachine_driver_aws::kind(),
+    ];
+    let finders: Vec<Arc<dyn PluginFinder>> = vec![];
+    Registry::new(environment, None, builtin, finders)
+}

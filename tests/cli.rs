@@ -138,7 +138,7 @@ fn a_none_machine_gets_env_config_ip_url_and_inspect() {
     let inspect: serde_json::Value =
         serde_json::from_str(&stdout(&succeeds(rmachine(store, &["inspect", "node1"])))).unwrap();
     assert_eq!(inspect["name"], "node1");
-    assert_eq!(inspect["version"], 1);
+    assert_eq!(inspect["version"], 2, "records are written in format version 2");
     assert_eq!(inspect["driver"]["name"], "none");
     assert_eq!(inspect["status"], "ready");
 

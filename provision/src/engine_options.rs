@@ -94,7 +94,13 @@ pub struct EngineOptions {
 
     /// How docker reaches the engine: tls (TCP port with TLS client certificates, as
     /// docker-machine) or ssh (no TCP port; DOCKER_HOST=ssh://USER@IP)
-    #[arg(long = "engine-transport", value_name = "TRANSPORT", value_enum, default_value_t)]
+    #[arg(
+        long = "engine-transport",
+        value_name = "TRANSPORT",
+        value_enum,
+        default_value_t,
+        hide_possible_values = true
+    )]
     pub transport: crate::EngineTransport,
 }
 

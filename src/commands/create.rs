@@ -23,9 +23,6 @@ pub struct Args {
     #[arg(short = 'd', long, value_name = "DRIVER")]
     pub driver: Option<String>,
 
-    #[command(flatten)]
-    pub engine: EngineOptions,
-
     /// Extra name or address for the engine's TLS certificate (repeatable)
     #[arg(long = "tls-san", value_name = "NAME")]
     pub tls_sans: Vec<String>,
@@ -37,6 +34,9 @@ pub struct Args {
     /// Seconds to wait for the engine's TLS endpoint after a restart
     #[arg(long, default_value_t = 90, value_name = "SECONDS")]
     pub engine_timeout: u64,
+
+    #[command(flatten)]
+    pub engine: EngineOptions,
 
     /// The driver chosen before parsing (flag, environment or default), whose flags were added.
     #[arg(skip)]

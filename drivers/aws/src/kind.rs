@@ -122,6 +122,12 @@ impl DriverKind for AwsKind {
             path_option("aws-ssh-keypath", "Private key of --aws-keypair-name")
                 .env("AWS_SSH_KEYPATH")
                 .value_name("FILE"),
+            OptionSpec::new(
+                "aws-ssh-timeout",
+                rmachine_drivers::OptionKind::Int,
+                "Seconds to wait for the instance to answer SSH (as --ssh-timeout)",
+            )
+            .value_name("SECONDS"),
             bool_option(
                 "aws-keep-on-failure",
                 "Keep the instance and key pair when the create fails (for debugging); 'rmachine rm' removes them",
@@ -195,6 +201,7 @@ pub fn config_from_options(machine: &NewMachine<'_>, options: &DriverOptions) ->
         keypair_name: options.string("aws-keypair-name"),
         ssh_keypath: options.path("aws-ssh-keypath"),
         keep_on_failure: options.bool("aws-keep-on-failure"),
+        ssh_timeout: options.int("aws-ssh-timeout").and_then(|seconds| u64::try_from(seconds).ok()),
         created: Default::default(),
     })
 }

@@ -92,6 +92,10 @@ impl Driver for AwsConfig {
         !self.keep_on_failure
     }
 
+    fn ssh_wait(&self) -> Option<Duration> {
+        self.ssh_timeout.map(Duration::from_secs)
+    }
+
     fn power(&mut self, operation: PowerOperation) -> DriverFuture<'_, Result<PowerOutcome, DriverError>> {
         Box::pin(lifecycle::power(self, operation))
     }

@@ -61,6 +61,9 @@ pub struct AwsConfig {
     pub keypair_name: Option<String>,
     pub ssh_keypath: Option<PathBuf>,
     pub keep_on_failure: bool,
+    /// Seconds to wait for SSH (`--aws-ssh-timeout`); `None`: the core's default.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ssh_timeout: Option<u64>,
 
     /// What create made; filled in step by step so an interrupted create can be undone.
     pub created: Created,

@@ -2,6 +2,7 @@
 //! the store; its state is whether its SSH port answers; removing it leaves the host alone.
 
 use crate::driver::DriverFuture;
+use crate::files::{copy_private, with_extension_appended};
 use crate::options::{check_address, check_port, int_option, path_option, string_option};
 use crate::probe::state_from_probe;
 use crate::registry::{settings_from_json, settings_to_json};
@@ -10,7 +11,7 @@ use crate::{
     OptionValue, PowerOperation, PowerOutcome, REBOOT_COMMAND, SshEndpoint, StateReport, tcp_url,
 };
 use serde::{Deserialize, Serialize};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -151,9 +152,9 @@ impl Driver for GenericConfig {
             let Some(source) = self.ssh_key.clone() else { return Ok(()) };
             let relative = context.machine_directory.join(KEY_FILE_NAME);
             copy_private(&source, &context.store_root.join(&relative))?;
-            let public_source = append_extension(&source, "pub");
+            let public_source = with_extension_appended(&source, "pub");
             if public_source.exists() {
-                let public_target = context.store_root.join(append_extension(&relative, "pub"));
+                let public_target = context.store_root.join(with_extension_appended(&relative, "pub"));
                 copy_private(&public_source, &public_target)?;
             }
             self.ssh_key = Some(relative);
@@ -215,30 +216,11 @@ impl Driver for GenericConfig {
     }
 }
 
-fn append_extension(path: &Path, extension: &str) -> PathBuf {
-    let mut text = path.as_os_str().to_owned();
-    text.push(".");
-    text.push(extension);
-    PathBuf::from(text)
-}
-
-/// Copies a file so that only its owner can read the copy.
-fn copy_private(source: &Path, target: &Path) -> Result<(), DriverError> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let contents = std::fs::read(source)
-        .map_err(|source_error| DriverError::KeyUnreadable { path: source.into(), source: source_error })?;
-    let write_error = |error| DriverError::Write { path: target.into(), source: error };
-    let mut file =
-        std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(target).map_err(write_error)?;
-    file.write_all(&contents).map_err(write_error)?;
-    file.sync_all().map_err(write_error)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::os::unix::fs::PermissionsExt;
+    use std::path::Path;
 
     fn config(address: &str, key: Option<PathBuf>) -> GenericConfig {
         GenericConfig {

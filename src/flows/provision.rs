@@ -150,6 +150,17 @@ pub async fn reprovision_and_record(
     progress: &Progress,
 ) -> anyhow::Result<ProvisionReport> {
     let session = connect(store, machine, context).await?;
+    provision_session_and_record(store, machine, session, engine_timeout, progress).await
+}
+
+/// Provisions a machine over `session` (closed afterwards) and records the outcome.
+pub async fn provision_session_and_record(
+    store: &Store,
+    machine: &mut Machine,
+    session: Session,
+    engine_timeout: Duration,
+    progress: &Progress,
+) -> anyhow::Result<ProvisionReport> {
     let result = provision_machine(store, machine, &session, engine_timeout, progress).await;
     session.close().await;
     match &result {

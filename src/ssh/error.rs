@@ -45,12 +45,6 @@ pub enum SshError {
     #[error("cannot load SSH private key {}: {reason}", path.display())]
     PrivateKeyUnreadable { path: PathBuf, reason: String },
 
-    #[error("cannot write SSH key file {}: {reason}", path.display())]
-    KeyFileWrite { path: PathBuf, reason: String },
-
-    #[error("cannot generate an SSH key for {}: {reason}", path.display())]
-    KeyGeneration { path: PathBuf, reason: String },
-
     #[error("no SSH credentials for {target}: neither a private key file nor an ssh-agent socket was given")]
     NoCredentials { target: String },
 

@@ -49,8 +49,8 @@ pub enum SshError {
     NoCredentials { target: String },
 
     #[error(
-        "SSH authentication failed for {target}: the server refused {tried}; check \
-         --generic-ssh-key and that the public key is in ~{user}/.ssh/authorized_keys"
+        "SSH authentication failed for {target}: the server refused {tried}; check the machine's SSH \
+         key (the driver's key option) and that the public key is in ~{user}/.ssh/authorized_keys"
     )]
     AuthenticationFailed { target: String, user: String, tried: String },
 

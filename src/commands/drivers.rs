@@ -10,7 +10,7 @@ use std::process::ExitCode;
 /// List the drivers: built in, and plugins found in RMACHINE_DRIVER_PATH and PATH
 #[derive(Debug, Parser)]
 pub struct Args {
-    /// Print [{"Name", "Kind", "Version", "Protocol", "Path", "Description", "Error"}] as JSON
+    /// Print [{"Name", "Kind", "Version", "Protocol", "Path", "Description", "Power", "Error"}] as JSON
     #[arg(long)]
     pub json: bool,
 }
@@ -59,7 +59,7 @@ pub async fn run(args: Args, context: &Context) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let mut lines = vec!["NAME\tKIND\tVERSION\tPROTOCOL\tWHERE\tDESCRIPTION".to_string()];
-    for [name, kind, version, protocol, path, description, error] in &rows {
+    for [name, kind, version, protocol, path, description, _, error] in &rows {
         let about = if error.is_empty() { description.clone() } else { format!("unusable: {error}") };
         let place = if path.is_empty() { "-" } else { path };
         let version = if version.is_empty() { "-" } else { version };

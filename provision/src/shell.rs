@@ -164,3 +164,7 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "shell_writes_tests.rs"]
+mod writes_tests;

@@ -61,6 +61,14 @@ pub enum Command {
     Man(commands::man::Args),
 }
 
+impl Command {
+    /// Whether SIGINT and SIGTERM stop the command gracefully (it records where it stopped and
+    /// says how to go on) rather than ending it at once: the commands that provision hosts.
+    pub fn stops_gracefully(&self) -> bool {
+        matches!(self, Command::Create(_) | Command::Provision(_) | Command::Apply(_) | Command::RegenerateCerts(_))
+    }
+}
+
 /// The variables that name `create`'s driver when `--driver` does not (docker-machine's too).
 pub const DRIVER_VARIABLES: &[&str] = &["RMACHINE_DRIVER", "MACHINE_DRIVER"];
 

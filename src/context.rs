@@ -32,6 +32,8 @@ pub struct Context {
     pub debug: bool,
     /// Every driver this rmachine has, built in or found as a plugin.
     pub registry: Arc<Registry>,
+    /// SIGINT and SIGTERM, for the commands that stop on them gracefully (`main` listens).
+    pub interrupts: crate::interrupt::Interrupts,
 }
 
 /// The environment variables rmachine was started with.
@@ -98,6 +100,7 @@ impl Context {
             stderr_is_terminal,
             debug: cli.debug,
             registry: Arc::new(registry.with_environment(Arc::new(environment))),
+            interrupts: crate::interrupt::Interrupts::none(),
         })
     }
 }

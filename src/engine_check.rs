@@ -33,6 +33,10 @@ impl rmachine_provision::EngineCheck for TlsEngineCheck {
     fn wait_ready(&self) -> impl std::future::Future<Output = Result<String, String>> + Send {
         self.wait()
     }
+
+    fn timeout(&self) -> Duration {
+        self.deadline
+    }
 }
 
 /// Waiting for an engine that opens no TCP port (`--engine-transport ssh`): `docker version` on
@@ -83,5 +87,12 @@ impl AnyEngineCheck<'_> {
 impl rmachine_provision::EngineCheck for AnyEngineCheck<'_> {
     fn wait_ready(&self) -> impl std::future::Future<Output = Result<String, String>> + Send {
         self.wait()
+    }
+
+    fn timeout(&self) -> Duration {
+        match self {
+            AnyEngineCheck::Tls(check) => check.deadline,
+            AnyEngineCheck::Ssh(check) => check.deadline,
+        }
     }
 }

@@ -1,7 +1,8 @@
 //! rmachine: create hosts, install and configure a container engine on them, point docker at them.
 //! This file reads the environment once, builds the command line (with `create`'s driver flags
-//! from the driver registry), parses it into a `Context`, runs the command and prints its error,
-//! the one place errors are printed.
+//! from the driver registry), parses it into a `Context`, listens for SIGINT and SIGTERM for the
+//! commands that stop on them gracefully, runs the command and prints its error, the one place
+//! errors are printed.
 
 mod cli;
 mod cluster;
@@ -14,6 +15,7 @@ mod driver_registry;
 mod engine_check;
 mod exit;
 mod flows;
+mod interrupt;
 mod known_hosts;
 mod listing;
 mod machine_access;
@@ -55,7 +57,7 @@ fn main() -> ExitCode {
         args.driver_kind = commands::create::ChosenDriver(Some(kind.clone()));
         args.driver_options = driver_flags::options_from_matches(kind.as_ref(), create);
     }
-    let context = match context::Context::from_environment(&cli, variables, registry) {
+    let mut context = match context::Context::from_environment(&cli, variables, registry) {
         Ok(context) => context,
         Err(error) => return report(&error),
     };
@@ -63,9 +65,22 @@ fn main() -> ExitCode {
         Ok(runtime) => runtime,
         Err(error) => return report(&anyhow::Error::new(error).context("cannot start the async runtime")),
     };
+    if cli.command.stops_gracefully() {
+        let _entered = runtime.enter();
+        context.interrupts = match interrupt::Interrupts::listen() {
+            Ok(interrupts) => interrupts,
+            Err(error) => return report(&anyhow::Error::new(error).context("cannot listen for SIGINT and SIGTERM")),
+        };
+    }
     match runtime.block_on(commands::run(cli.command, &context)) {
         Ok(code) => code,
-        Err(error) => report(&error),
+        // A command stopped by a signal exits with the signal's code (130, 143), whatever failed.
+        Err(error) => match context.interrupts.signal() {
+            Some(signal) if error.downcast_ref::<exit::ExitStatus>().is_none() => {
+                report(&signal.stopped(format!("{error:#}")))
+            }
+            _ => report(&error),
+        },
     }
 }
 

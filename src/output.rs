@@ -3,7 +3,8 @@
 
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use std::io::Write;
-use std::time::Duration;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 /// Writes command output (env, ls, inspect, ip...) to stdout.
 pub fn data(text: &str) {
@@ -21,10 +22,19 @@ pub fn warning(message: &str) {
     eprintln!("warning: {message}");
 }
 
-/// Progress of one machine's long operation.
+/// Progress of one machine's long operation. It remembers the last phase and whether the host's
+/// rollback watchdog is armed, so that a stopped rmachine can say where it stopped.
 pub struct Progress {
     machine: String,
     spinner: Option<ProgressBar>,
+    state: Mutex<ProgressState>,
+}
+
+#[derive(Default)]
+struct ProgressState {
+    last_phase: Option<String>,
+    /// When the host restores the previous engine configuration by itself unless confirmed.
+    host_rollback_due: Option<Instant>,
 }
 
 /// Progress of several machines at once: one line per machine with its phase (spinners under one
@@ -72,11 +82,26 @@ impl Progress {
             spinner.enable_steady_tick(Duration::from_millis(120));
             spinner
         });
-        Progress { machine: machine.to_string(), spinner }
+        Progress { machine: machine.to_string(), spinner, state: Mutex::default() }
+    }
+
+    /// The last phase announced.
+    pub fn last_phase(&self) -> Option<String> {
+        self.state.lock().ok()?.last_phase.clone()
+    }
+
+    /// How long until the host restores the previous engine configuration by itself, when a
+    /// new one is on the host unconfirmed.
+    pub fn host_rollback_due_in(&self) -> Option<Duration> {
+        let due = self.state.lock().ok()?.host_rollback_due?;
+        Some(due.saturating_duration_since(Instant::now()))
     }
 
     /// Announces the phase the operation has reached.
     pub fn phase(&self, message: &str) {
+        if let Ok(mut state) = self.state.lock() {
+            state.last_phase = Some(message.to_string());
+        }
         match &self.spinner {
             Some(spinner) => {
                 spinner.println(format!("({}) {message}", self.machine));
@@ -96,6 +121,24 @@ impl Progress {
     pub fn finish(&self) {
         if let Some(spinner) = &self.spinner {
             spinner.finish_and_clear();
+        }
+    }
+}
+
+impl rmachine_provision::ProvisionObserver for Progress {
+    fn phase(&self, phase: &str) {
+        Progress::phase(self, phase);
+    }
+
+    fn rollback_armed(&self, within: Duration) {
+        if let Ok(mut state) = self.state.lock() {
+            state.host_rollback_due = Some(Instant::now() + within);
+        }
+    }
+
+    fn rollback_settled(&self) {
+        if let Ok(mut state) = self.state.lock() {
+            state.host_rollback_due = None;
         }
     }
 }

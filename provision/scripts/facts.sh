@@ -136,6 +136,8 @@ show_file /etc/subuid
 show_file /etc/subgid
 show_file /etc/passwd
 show_file /etc/group
+# write-files.sh's record of a configuration written but not confirmed yet (rollback-watchdog.sh)
+show_file /etc/docker/.rmachine-write
 
 if [ -d /var/lib/docker ]; then
     show docker-root-filesystem stat -f -c %T /var/lib/docker

@@ -3,14 +3,20 @@
 # write-files.sh: replaces files atomically, keeping a backup of each file it replaces.
 #
 # Usage: sh -c "$(cat write-files.sh)" rmachine-write-files MARKER RUN_ID [DEST MODE LENGTH]...
-#   MARKER  a file this script writes RUN_ID into once every backup is made
-#   RUN_ID  an identifier of this run, handed to restore-files.sh afterwards
+#   MARKER  the record of the configuration written but not yet confirmed (see below)
+#   RUN_ID  an identifier of this run, handed to restore-files.sh and rollback-watchdog.sh
 #   DEST    an absolute path; MODE its octal mode; LENGTH the byte count of its new content
 # Standard input: the new contents of every DEST, concatenated in argument order.
 #
-# Steps: (1) stage every new content as DEST.rmachine-new beside its DEST; (2) for each DEST copy
-# the current file to DEST.rmachine-bak, or remove a stale DEST.rmachine-bak when DEST does not
-# exist; (3) write RUN_ID to MARKER; (4) rename every DEST.rmachine-new over its DEST.
+# MARKER holds RUN_ID on its first line and "file DEST" on each further line: the files replaced
+# since the last configuration that was confirmed (rollback-watchdog.sh confirm removes MARKER),
+# whose DEST.rmachine-bak holds that confirmed content (no backup: DEST did not exist then).
+#
+# Steps: (1) stage every new content as DEST.rmachine-new beside its DEST; (2) take over MARKER of
+# an earlier run that was never confirmed (a killed rmachine): its files keep their backups, which
+# still hold the confirmed configuration; (3) for each other DEST copy the current file to
+# DEST.rmachine-bak, or remove a stale DEST.rmachine-bak when DEST does not exist; (4) write MARKER
+# with RUN_ID and every file of both runs; (5) rename every DEST.rmachine-new over its DEST.
 #
 # Every file it leaves at a DEST (or a backup, or MARKER) got there by a rename, so a killed run
 # never leaves one half-written; SIGHUP and SIGPIPE are ignored, so an SSH connection that drops
@@ -27,11 +33,15 @@ umask 077
 trap '' HUP PIPE
 
 # fail_unchanged MESSAGE [DEST MODE LENGTH]...: gives up before anything was replaced, removing
-# the staged files of the DESTs.
+# the staged files of the DESTs and handing back an earlier run's marker it took over.
 fail_unchanged() {
     printf 'write-files: %s; nothing was changed\n' "$1" >&2
     shift
     for_each_file discard_staged "$@" 2>/dev/null
+    if [ -n "${taken_over:-}" ]; then
+        ln "$taken_over" "$marker" 2>/dev/null
+        rm -f "$taken_over"
+    fi
     exit 10
 }
 
@@ -88,7 +98,12 @@ stage() {
     offset=$((offset + length))
 }
 
+# back_up DEST: keeps DEST's current content as DEST.rmachine-bak, unless the earlier unconfirmed
+# run's backup of DEST is kept.
 back_up() {
+    if printf '%s\n' "$previous_files" | grep -qxF -- "$1"; then
+        return 0
+    fi
     if [ -e "$1" ]; then
         cp -p "$1" "$1.rmachine-bak-new" && mv -f "$1.rmachine-bak-new" "$1.rmachine-bak"
     else
@@ -107,11 +122,32 @@ for_each_file stage "$@" || fail_unchanged "cannot stage the new files" "$@"
 if [ "$total" != $((offset - 1)) ]; then
     fail_unchanged "standard input holds $total bytes, the lengths add up to $((offset - 1))" "$@"
 fi
+# An earlier run's marker is taken over by renaming it (atomic: a rollback watchdog or restore
+# that renames it first wins, and this run then backs up what that one restored).
+previous_files=
+taken_over="$marker.taken-over.$$"
+if mv "$marker" "$taken_over" 2>/dev/null; then
+    previous_files=$(sed -n 's/^file //p' "$taken_over")
+else
+    taken_over=
+fi
 for_each_file back_up "$@" || fail_unchanged "cannot back up the current files" "$@"
+
+# list_file DEST MODE LENGTH: a "file DEST" line of the new marker, for a DEST not listed yet.
+list_file() {
+    printf '%s\n' "$previous_files" | grep -qxF -- "$1" || printf 'file %s\n' "$1"
+}
 mkdir -p "$(dirname "$marker")" || fail_unchanged "cannot create the directory of $marker" "$@"
-if ! { printf '%s\n' "$run_id" >"$marker.rmachine-new" && mv -f "$marker.rmachine-new" "$marker"; }; then
+if ! {
+    {
+        printf '%s\n' "$run_id"
+        [ -z "$previous_files" ] || printf '%s\n' "$previous_files" | sed 's/^/file /'
+        for_each_file list_file "$@"
+    } >"$marker.rmachine-new" && mv -f "$marker.rmachine-new" "$marker"
+}; then
     fail_unchanged "cannot write $marker" "$@"
 fi
+[ -z "$taken_over" ] || rm -f "$taken_over"
 
 if ! for_each_file replace "$@"; then
     printf 'write-files: replacing the files failed part way; restore them from the backups\n' >&2

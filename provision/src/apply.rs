@@ -1,14 +1,17 @@
-//! Applying a configuration: write the changed files, restart the engine, wait for it, check
-//! that it does what was asked ([`Expectations`]), and put the previous files back (restarting
-//! the engine again) when any of that fails.
+//! Applying a configuration, "commit confirmed": write the changed files, arm the host's rollback
+//! watchdog, restart the engine, wait for it, check that it does what was asked
+//! ([`Expectations`]), and confirm it to the watchdog. When any of that fails rmachine puts the
+//! previous files back and restarts the engine itself; when rmachine is killed or cut off from
+//! the host instead, the watchdog does it on the host once its deadline passes.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::error::ProvisionError;
 use crate::init::ServiceManager;
 use crate::managed_files::ManagedFile;
-use crate::plan;
-use crate::remote::{EngineCheck, Remote};
+use crate::plan::{self, RemoteCommand};
+use crate::remote::{EngineCheck, ProvisionObserver, Remote};
+use crate::rollback::{self, Step, UnconfirmedRun};
 use crate::session::{Session, combined_output, tail, text_of};
 use crate::verify::Expectations;
 
@@ -18,95 +21,192 @@ pub(crate) struct Applied {
     pub warnings: Vec<String>,
 }
 
-/// Writes `changed_files`, restarts the engine, waits for it and checks it against
-/// `expectations`; on any failure after the files may have changed, restores them and
+/// The host's rollback watchdog for this run, as far as rmachine knows.
+struct Watchdog<'a> {
+    run_identifier: String,
+    /// When the host acts alone unless told otherwise; None: not armed.
+    deadline: Option<Instant>,
+    engine_timeout: Duration,
+    observer: &'a dyn ProvisionObserver,
+}
+
+/// How a watchdog step went wrong.
+enum WatchdogProblem {
+    /// The deadline had passed: the host restored the previous configuration already.
+    RolledBack(String),
+    Failed(String),
+}
+
+impl Watchdog<'_> {
+    /// Runs a watchdog command; on success the deadline is `seconds` from now.
+    async fn step<R: Remote>(
+        &mut self,
+        session: &mut Session<'_, R>,
+        command: &RemoteCommand,
+        seconds: Option<u64>,
+    ) -> Result<(), WatchdogProblem> {
+        match session.run(command).await {
+            Ok(output) if output.exit_status == 0 => {
+                match seconds {
+                    Some(seconds) => {
+                        self.deadline = Some(Instant::now() + Duration::from_secs(seconds));
+                        self.observer.rollback_armed(Duration::from_secs(seconds));
+                    }
+                    None => {
+                        self.deadline = None;
+                        self.observer.rollback_settled();
+                    }
+                }
+                Ok(())
+            }
+            Ok(output) if output.exit_status == 3 => {
+                self.deadline = None;
+                self.observer.rollback_settled();
+                Err(WatchdogProblem::RolledBack(combined_output(&output)))
+            }
+            Ok(output) => {
+                Err(WatchdogProblem::Failed(format!("{} failed: {}", command.description, combined_output(&output))))
+            }
+            Err(error) => Err(WatchdogProblem::Failed(error.to_string())),
+        }
+    }
+
+    /// Moves the deadline to the end of `step` (plus the grace).
+    async fn extend<R: Remote>(&mut self, session: &mut Session<'_, R>, step: Step) -> Result<(), WatchdogProblem> {
+        if self.deadline.is_none() {
+            return Ok(());
+        }
+        let seconds = rollback::deadline(step, self.engine_timeout);
+        self.step(session, &plan::extend_rollback(&self.run_identifier, seconds), Some(seconds)).await
+    }
+
+    /// How long the host may still wait before it restores by itself, when armed.
+    fn remaining(&self) -> Option<Duration> {
+        self.deadline.map(|deadline| deadline.saturating_duration_since(Instant::now()))
+    }
+}
+
+/// Writes `changed_files` (taking over `unconfirmed`, an earlier run nobody confirmed), arms the
+/// watchdog, restarts the engine, waits for it, checks it against `expectations` and confirms
+/// it; on any failure after the files may have changed, restores the last confirmed files and
 /// restarts the engine again.
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn apply<R: Remote, C: EngineCheck>(
     session: &mut Session<'_, R>,
     service_manager: &ServiceManager,
     check: &C,
     changed_files: &[&ManagedFile],
+    unconfirmed: Option<&UnconfirmedRun>,
     expectations: &Expectations,
-    on_phase: &(dyn Fn(&str) + Sync),
+    observer: &dyn ProvisionObserver,
 ) -> Result<Applied, ProvisionError> {
-    let run_identifier = run_identifier();
-    let changed_paths: Vec<String> = changed_files.iter().map(|file| file.path.clone()).collect();
+    let engine_timeout = check.timeout();
+    let run_identifier = match unconfirmed {
+        Some(run) if changed_files.is_empty() => run.run_identifier.clone(),
+        _ => run_identifier(),
+    };
+    let guarded = !changed_files.is_empty() || unconfirmed.is_some();
+    let mut watchdog = Watchdog { run_identifier: run_identifier.clone(), deadline: None, engine_timeout, observer };
     let failure_reason = 'attempt: {
         if !changed_files.is_empty() {
-            on_phase(&format!("writing {}", changed_paths.join(", ")));
+            let paths: Vec<&str> = changed_files.iter().map(|file| file.path.as_str()).collect();
+            observer.phase(&format!("writing {}", paths.join(", ")));
             let write = plan::write_files(&run_identifier, changed_files);
             match session.run(&write).await {
                 Ok(output) if output.exit_status == 0 => {}
                 // write-files.sh stopped before replacing anything: nothing to undo.
-                Ok(output) if output.exit_status == 10 => {
-                    return Err(session.failure(&write, &output));
-                }
-                Ok(output) => {
-                    break 'attempt format!("writing the files failed: {}", combined_output(&output));
-                }
+                Ok(output) if output.exit_status == 10 => return Err(session.failure(&write, &output)),
+                Ok(output) => break 'attempt format!("writing the files failed: {}", combined_output(&output)),
                 Err(error) => break 'attempt error.to_string(),
             }
         }
-        on_phase("restarting docker");
-        match session.run(&plan::restart_engine(service_manager)).await {
-            Ok(output) if output.exit_status == 0 => {}
-            Ok(output) => {
-                break 'attempt format!("restarting the engine failed: {}", combined_output(&output));
+        if guarded {
+            let seconds = rollback::deadline(Step::Restart, engine_timeout);
+            let arm = plan::arm_rollback(&run_identifier, seconds, service_manager, engine_timeout);
+            if let Err(problem) = watchdog.step(session, &arm, Some(seconds)).await {
+                break 'attempt describe(problem);
             }
+        }
+        observer.phase("restarting docker");
+        match session.run(&plan::restart_engine(service_manager, engine_timeout)).await {
+            Ok(output) if output.exit_status == 0 => {}
+            Ok(output) => break 'attempt format!("restarting the engine failed: {}", combined_output(&output)),
             Err(error) => break 'attempt error.to_string(),
         }
-        on_phase("waiting for the engine");
+        if let Err(problem) = watchdog.extend(session, Step::Ready).await {
+            break 'attempt describe(problem);
+        }
+        observer.phase("waiting for the engine");
         let engine_version = match check.wait_ready().await {
             Ok(version) => version,
-            Err(reason) => {
-                break 'attempt format!("the engine did not answer on its TLS endpoint: {reason}");
-            }
+            Err(reason) => break 'attempt format!("the engine did not answer on its TLS endpoint: {reason}"),
         };
-        if *expectations == Expectations::default() {
-            return Ok(Applied { engine_version, warnings: Vec::new() });
-        }
-        on_phase("checking what the engine runs");
-        match session.run(&plan::verify_engine(expectations.arguments())).await {
-            Ok(output) if output.exit_status == 0 => match expectations.check(&text_of(&output.stdout)) {
-                Ok(warnings) => {
-                    return Ok(Applied { engine_version, warnings });
-                }
-                Err(problem) => break 'attempt format!("the engine started but {problem}"),
-            },
-            Ok(output) => {
-                break 'attempt format!("checking the engine failed: {}", combined_output(&output));
+        let mut warnings = Vec::new();
+        if *expectations != Expectations::default() {
+            if let Err(problem) = watchdog.extend(session, Step::Verify).await {
+                break 'attempt describe(problem);
             }
-            Err(error) => break 'attempt error.to_string(),
+            observer.phase("checking what the engine runs");
+            match session.run(&plan::verify_engine(expectations.arguments())).await {
+                Ok(output) if output.exit_status == 0 => match expectations.check(&text_of(&output.stdout)) {
+                    Ok(found) => warnings = found,
+                    Err(problem) => break 'attempt format!("the engine started but {problem}"),
+                },
+                Ok(output) => break 'attempt format!("checking the engine failed: {}", combined_output(&output)),
+                Err(error) => break 'attempt error.to_string(),
+            }
         }
+        if guarded {
+            match watchdog.step(session, &plan::confirm_configuration(&run_identifier), None).await {
+                Ok(()) => {}
+                Err(WatchdogProblem::RolledBack(_)) => {
+                    return Err(ProvisionError::RolledBackByHost { host: session.host.clone() });
+                }
+                Err(problem) => break 'attempt describe(problem),
+            }
+        }
+        return Ok(Applied { engine_version, warnings });
     };
-    Err(roll_back(session, service_manager, &run_identifier, &changed_paths, failure_reason, on_phase).await)
+    Err(roll_back(session, service_manager, &mut watchdog, guarded, failure_reason).await)
 }
 
-/// Reads the engine's journal, restores the files of the run, restarts the engine, and returns
-/// the error describing all that.
+fn describe(problem: WatchdogProblem) -> String {
+    match problem {
+        WatchdogProblem::RolledBack(output) => {
+            format!("the host's rollback deadline passed first and it restored the previous configuration ({output})")
+        }
+        WatchdogProblem::Failed(reason) => reason,
+    }
+}
+
+/// Reads the engine's journal, restores the last confirmed files, restarts the engine, and
+/// returns the error describing all that.
 async fn roll_back<R: Remote>(
     session: &mut Session<'_, R>,
     service_manager: &ServiceManager,
-    run_identifier: &str,
-    changed_paths: &[String],
+    watchdog: &mut Watchdog<'_>,
+    files_may_have_changed: bool,
     reason: String,
-    on_phase: &(dyn Fn(&str) + Sync),
 ) -> ProvisionError {
-    on_phase("restoring the previous configuration");
+    watchdog.observer.phase("restoring the previous configuration");
     let journal = match session.run(&plan::engine_journal(service_manager)).await {
         Ok(output) => tail(&combined_output(&output), 30),
         Err(error) => format!("(could not read the journal: {error})"),
     };
-    let (restored, restore_output) = if changed_paths.is_empty() {
-        (true, String::new())
-    } else {
-        match session.run(&plan::restore_files(run_identifier, changed_paths)).await {
+    let (restored, restore_output) = if files_may_have_changed {
+        match session.run(&plan::restore_files(&watchdog.run_identifier)).await {
             Ok(output) => (output.exit_status == 0, combined_output(&output)),
             Err(error) => (false, error.to_string()),
         }
+    } else {
+        (true, String::new())
     };
-    on_phase("restarting docker");
-    let running_again = match session.run(&plan::restart_engine(service_manager)).await {
+    if restored {
+        watchdog.deadline = None;
+        watchdog.observer.rollback_settled();
+    }
+    watchdog.observer.phase("restarting docker");
+    let running_again = match session.run(&plan::restart_engine(service_manager, watchdog.engine_timeout)).await {
         Ok(output) => output.exit_status == 0,
         Err(_) => false,
     };
@@ -117,6 +217,7 @@ async fn roll_back<R: Remote>(
         restored,
         restore_output,
         running_again,
+        host_restores_within: watchdog.remaining().map(|left| left.as_secs()),
     }
 }
 

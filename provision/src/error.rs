@@ -121,7 +121,18 @@ pub enum ProvisionError {
         restore_output: String,
         /// Whether the engine runs again after the restore.
         running_again: bool,
+        /// When rmachine could not restore (the host is cut off), the seconds after which the
+        /// host's rollback watchdog restores the previous configuration by itself.
+        host_restores_within: Option<u64>,
     },
+
+    /// The engine came up, but the host's rollback deadline had passed before rmachine could
+    /// confirm: the host put the previous configuration back by itself.
+    #[error(
+        "the engine on {host} answered with the new configuration, but rmachine could not confirm it before the host's rollback deadline: the host restored the previous configuration and restarted docker by itself ({log} on the host says when); run `rmachine provision` for this machine again (a larger --engine-timeout gives a slow host more time)",
+        log = crate::rollback::WATCHDOG_LOG
+    )]
+    RolledBackByHost { host: String },
 }
 
 fn describe_stderr(stderr: &str) -> String {
@@ -130,10 +141,27 @@ fn describe_stderr(stderr: &str) -> String {
 }
 
 fn describe_engine_failure(error: &ProvisionError) -> String {
-    let ProvisionError::EngineFailed { host, reason, journal, restored, restore_output, running_again } = error else {
+    let ProvisionError::EngineFailed {
+        host,
+        reason,
+        journal,
+        restored,
+        restore_output,
+        running_again,
+        host_restores_within,
+    } = error
+    else {
         return String::new();
     };
     let mut message = format!("configuring the engine on {host} failed: {}. ", reason.trim());
+    if let (false, Some(seconds)) = (restored, host_restores_within) {
+        message.push_str(&format!(
+            "rmachine could not restore the previous configuration itself ({}), so the host does: its rollback watchdog, armed before the restart, puts the previous files back and restarts docker within {seconds} s unless a new `rmachine provision` for this machine confirms a configuration first ({} on the host tells what it did).",
+            restore_output.trim(),
+            crate::rollback::WATCHDOG_LOG
+        ));
+        return message;
+    }
     if *restored && restore_output.is_empty() {
         message.push_str("Its configuration files had not been changed");
     } else if *restored {

@@ -77,21 +77,19 @@ pub(crate) struct ServiceManager {
     pub configure: fn(&HostFacts, &str, &[String]) -> Result<ServiceConfiguration, ServiceProblem>,
     /// Whether the engine runs now.
     pub is_running: fn(&HostFacts) -> bool,
-    /// Makes the service run with the files on disk; exit 0 when it runs. Runs as root.
+    /// Makes the service run with the files on disk; exit 0 when it runs. Runs as root, with
+    /// these arguments and then the timeout in seconds.
     pub restart_script: Script,
     pub restart_arguments: &'static [&'static str],
     /// Prints the engine's last log lines. Runs as root.
     pub journal_script: Script,
 }
 
-/// How long the restart may wait for dockerd to report ready.
-const RESTART_TIMEOUT_SECONDS: &str = "90";
-
 pub(crate) static SYSTEMD: ServiceManager = ServiceManager {
     configure: configure_systemd,
     is_running: HostFacts::docker_service_active,
     restart_script: RESTART_DOCKER_SYSTEMD,
-    restart_arguments: &[RESTART_TIMEOUT_SECONDS],
+    restart_arguments: &[],
     journal_script: JOURNAL_SYSTEMD,
 };
 
@@ -99,7 +97,7 @@ pub(crate) static OPENRC: ServiceManager = ServiceManager {
     configure: configure_openrc,
     is_running: HostFacts::dockerd_process_running,
     restart_script: RESTART_DOCKER_INIT,
-    restart_arguments: &["openrc", RESTART_TIMEOUT_SECONDS],
+    restart_arguments: &["openrc"],
     journal_script: LOG_FILE_TAIL,
 };
 
@@ -107,7 +105,7 @@ pub(crate) static SYSVINIT: ServiceManager = ServiceManager {
     configure: configure_sysvinit,
     is_running: HostFacts::dockerd_process_running,
     restart_script: RESTART_DOCKER_INIT,
-    restart_arguments: &["sysvinit", RESTART_TIMEOUT_SECONDS],
+    restart_arguments: &["sysvinit"],
     journal_script: LOG_FILE_TAIL,
 };
 

@@ -56,7 +56,7 @@ fn sysvinit_and_openrc_use_daemon_json_only_and_refuse_host_flags_in_docker_opts
     facts.set_file("/etc/conf.d/docker", "DOCKER_OPTS=\"--debug\"\n");
     let openrc = configure_openrc(&facts, "/usr/bin/dockerd", &["HTTP_PROXY=x".into()]).unwrap();
     assert_eq!(openrc.warnings.len(), 2, "{:?}", openrc.warnings);
-    assert_eq!(SYSVINIT.restart_arguments, ["sysvinit", "90"]);
+    assert_eq!(SYSVINIT.restart_arguments, ["sysvinit"]);
 }
 
 #[test]

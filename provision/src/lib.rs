@@ -4,9 +4,10 @@
 //! privileges, sets its hostname, installs Docker Engine when it is missing (pinned when asked)
 //! or adopts the engine already there, probes the storage driver, creates a userns-remap user,
 //! installs an extra runtime (youki), uploads the TLS material, writes `/etc/docker/daemon.json`
-//! (and a systemd drop-in), restarts the engine in a race-free order, waits for it through an
-//! [`EngineCheck`], checks that it does what was asked, and restores the previous configuration
-//! when it does not. Entry points: [`provision`], [`upgrade`]. The library prints nothing:
+//! (and a systemd drop-in), arms a rollback watchdog on the host, restarts the engine in a
+//! race-free order, waits for it through an [`EngineCheck`], checks that it does what was asked,
+//! and confirms the new configuration; when it does not, the previous configuration is restored,
+//! by rmachine or (when rmachine is gone or cut off) by the watchdog on the host itself. Entry points: [`provision`], [`upgrade`]. The library prints nothing:
 //! progress goes to the `on_phase` callback, results to [`ProvisionReport`] or [`ProvisionError`].
 //!
 //! Every remote step is a shell script under `provision/scripts/`, embedded at build time and run
@@ -27,6 +28,7 @@ mod pipeline;
 mod plan;
 mod remote;
 mod render;
+mod rollback;
 mod runtime;
 mod session;
 mod shell;
@@ -42,7 +44,8 @@ pub use engine_options::EngineOptions;
 pub use error::ProvisionError;
 pub use pipeline::provision;
 pub use remote::{
-    CommandOutput, EngineCertificates, EngineCheck, ProvisionReport, ProvisionRequest, Remote, RemoteError,
+    CommandOutput, EngineCertificates, EngineCheck, ProvisionObserver, ProvisionReport, ProvisionRequest, Remote,
+    RemoteError,
 };
 pub use transport::EngineTransport;
 pub use upgrade::{UpgradeReport, upgrade};

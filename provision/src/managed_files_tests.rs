@@ -117,10 +117,12 @@ fn write_then_restore_round_trip() {
     }
     assert_eq!(read(&format!("{existing}.rmachine-bak")), b"old content\n");
     assert!(!Path::new(&format!("{fresh}.rmachine-bak")).exists());
-    assert_eq!(read(&arguments[0]), b"run-7\n");
+    assert_eq!(
+        String::from_utf8(read(&arguments[0])).unwrap(),
+        format!("run-7\nfile {existing}\nfile {fresh}\nfile {key}\n")
+    );
 
-    let mut restore_arguments = vec![arguments[0].clone(), "run-7".to_string()];
-    restore_arguments.extend(files.iter().map(|file| file.path.clone()));
+    let restore_arguments = vec![arguments[0].clone(), "run-7".to_string()];
     let (status, stdout, stderr) = run(&RESTORE_FILES, &restore_arguments, b"");
     assert_eq!(status, 0, "{stdout}{stderr}");
     assert_eq!(read(&existing), b"old content\n");
@@ -129,6 +131,54 @@ fn write_then_restore_round_trip() {
     assert!(!Path::new(&arguments[0]).exists());
     assert!(stdout.contains(&format!("restored {existing}")), "{stdout}");
     assert!(stdout.contains(&format!("removed {fresh}")), "{stdout}");
+    assert!(String::from_utf8(read(&format!("{}.rolled-back", arguments[0]))).unwrap().starts_with("run-7 "));
+    let (status, stdout, _) = run(&RESTORE_FILES, &restore_arguments, b"");
+    assert_eq!(status, 0);
+    assert!(stdout.contains("restored the configuration before run run-7 already"), "{stdout}");
+}
+
+#[test]
+fn a_run_that_was_never_confirmed_is_taken_over_with_its_backups() {
+    let scratch = Scratch::new("write-takeover");
+    let daemon = scratch.path("daemon.json");
+    let key = scratch.path("server-key.pem");
+    let marker = scratch.path(".rmachine-write");
+    std::fs::write(&daemon, "confirmed daemon.json").unwrap();
+    std::fs::write(&key, "confirmed key").unwrap();
+    let first = [ManagedFile::new(&daemon, 0o644, "unconfirmed daemon.json")];
+    let (mut arguments, input) = write_files_input("run-1", &first.iter().collect::<Vec<_>>());
+    arguments[0] = marker.clone();
+    assert_eq!(run(&WRITE_FILES, &arguments, &input).0, 0);
+    // rmachine killed; the next run writes daemon.json again and the key.
+    let second = [ManagedFile::new(&daemon, 0o644, "second daemon.json"), ManagedFile::new(&key, 0o600, "new key")];
+    let (mut arguments, input) = write_files_input("run-2", &second.iter().collect::<Vec<_>>());
+    arguments[0] = marker.clone();
+    let (status, stdout, stderr) = run(&WRITE_FILES, &arguments, &input);
+    assert_eq!(status, 0, "{stdout}{stderr}");
+    assert_eq!(read(&format!("{daemon}.rmachine-bak")), b"confirmed daemon.json", "the confirmed backup is kept");
+    assert_eq!(read(&format!("{key}.rmachine-bak")), b"confirmed key");
+    assert_eq!(String::from_utf8(read(&marker)).unwrap(), format!("run-2\nfile {daemon}\nfile {key}\n"));
+    let (status, _, _) = run(&RESTORE_FILES, &[marker.clone(), "run-1".into()], b"");
+    assert_eq!(status, 0);
+    assert_eq!(read(&daemon), b"second daemon.json", "the run taken over is no longer restored on its own");
+    let (status, _, _) = run(&RESTORE_FILES, &[marker.clone(), "run-2".into()], b"");
+    assert_eq!(status, 0);
+    assert_eq!(read(&daemon), b"confirmed daemon.json", "back to the last confirmed configuration");
+    assert_eq!(read(&key), b"confirmed key");
+}
+
+#[test]
+fn a_failed_write_hands_the_earlier_runs_marker_back() {
+    let scratch = Scratch::new("write-handback");
+    let daemon = scratch.path("daemon.json");
+    let marker = scratch.path(".rmachine-write");
+    std::fs::write(&marker, format!("run-1\nfile {daemon}\n")).unwrap();
+    let file = ManagedFile::new(&daemon, 0o644, "new content");
+    let (mut arguments, input) = write_files_input("run-2", &[&file]);
+    arguments[0] = marker.clone();
+    let (status, _, stderr) = run(&WRITE_FILES, &arguments, &input[..3]);
+    assert_eq!(status, 10, "{stderr}");
+    assert_eq!(String::from_utf8(read(&marker)).unwrap(), format!("run-1\nfile {daemon}\n"));
 }
 
 #[test]
@@ -158,11 +208,12 @@ fn restore_of_another_run_touches_nothing() {
     std::fs::write(&existing, "current").unwrap();
     std::fs::write(format!("{existing}.rmachine-bak"), "older run").unwrap();
     let marker = scratch.path(".rmachine-write");
-    std::fs::write(&marker, "run-old\n").unwrap();
-    let (status, stdout, _) = run(&RESTORE_FILES, &[marker.clone(), "run-new".into(), existing.clone()], b"");
+    std::fs::write(&marker, format!("run-old\nfile {existing}\n")).unwrap();
+    let (status, stdout, _) = run(&RESTORE_FILES, &[marker.clone(), "run-new".into()], b"");
     assert_eq!(status, 0);
     assert!(stdout.contains("nothing to restore"), "{stdout}");
     assert_eq!(read(&existing), b"current");
+    assert_eq!(String::from_utf8(read(&marker)).unwrap(), format!("run-old\nfile {existing}\n"), "handed back");
 }
 
 #[test]
@@ -197,7 +248,7 @@ fn files_are_renamed_into_place_and_a_dropped_connection_does_not_stop_the_renam
     assert!(status.success(), "write-files.sh died with the connection ({status}): the files are half replaced");
     assert_eq!(read(&first), b"new daemon.json");
     assert_eq!(read(&second), b"new key");
-    assert_eq!(read(&arguments[0]), b"run-3\n");
+    assert!(read(&arguments[0]).starts_with(b"run-3\nfile "));
     assert_eq!(read(&format!("{second}.rmachine-bak")), b"old key");
     // Renamed, not rewritten: the old file is whole for whoever had it open.
     assert_ne!(std::fs::metadata(&first).unwrap().ino(), inode_before);

@@ -1,6 +1,7 @@
 //! The provisioning pipeline ([`provision`]), the same for every OS family and init system:
 //! detect → choose family, init and privilege → hostname → install or adopt the engine → render
-//! → compare → apply (write, restart, check) → roll back on failure → report.
+//! → compare → apply (write, arm the host's rollback, restart, check, confirm) → roll back on
+//! failure → report.
 
 use crate::apply::apply;
 use crate::engine_options::EngineOptions;
@@ -10,11 +11,12 @@ use crate::facts::{HostFacts, SudoState};
 use crate::family::{self, OsFamily};
 use crate::init::{InitSystem, ServiceManager, ServiceProblem};
 use crate::install;
-use crate::managed_files::{self, DAEMON_JSON_PATH, ManagedFile};
+use crate::managed_files::{self, DAEMON_JSON_PATH, ManagedFile, WRITE_MARKER_PATH};
 use crate::package_manager;
 use crate::plan;
-use crate::remote::{EngineCheck, ProvisionReport, ProvisionRequest, Remote};
+use crate::remote::{EngineCheck, ProvisionObserver, ProvisionReport, ProvisionRequest, Remote};
 use crate::render;
+use crate::rollback::UnconfirmedRun;
 use crate::runtime;
 use crate::session::Session;
 use crate::shell::Privilege;
@@ -22,16 +24,17 @@ use crate::storage;
 use crate::verify::Expectations;
 use crate::warnings;
 
-/// Provisions the host behind `remote` as `request` says, reporting progress to `on_phase`.
+/// Provisions the host behind `remote` as `request` says, reporting progress to `observer`.
 /// Never leaves the host without a running engine because of a configuration it wrote: when the
 /// engine does not come back, or does not do what was asked, the previous files are restored
-/// and the engine restarted.
+/// and the engine restarted; by the host itself when rmachine is gone or cut off.
 pub async fn provision<R: Remote, C: EngineCheck>(
     remote: &R,
     check: &C,
     request: &ProvisionRequest<'_>,
-    on_phase: &(dyn Fn(&str) + Sync),
+    observer: &dyn ProvisionObserver,
 ) -> Result<ProvisionReport, ProvisionError> {
+    let on_phase = &|phase: &str| observer.phase(phase);
     request.engine.validate()?;
     check_hostname(request.hostname)?;
     let runtime_binary = engine_setup::read_runtime_binary(request.engine)?;
@@ -120,7 +123,17 @@ pub async fn provision<R: Remote, C: EngineCheck>(
         ));
     }
 
-    if changed_files.is_empty() && (service_manager.is_running)(&facts) {
+    // A configuration written by an earlier run that was never confirmed (rmachine killed or cut
+    // off before the restarted engine passed its checks): the engine may still run the one
+    // before it, so it is restarted and checked even when every file is already current.
+    let unconfirmed = facts.file(WRITE_MARKER_PATH).and_then(UnconfirmedRun::parse);
+    if let Some(run) = &unconfirmed {
+        report.warnings.push(format!(
+            "an earlier run wrote {} but never confirmed the restarted engine (rmachine was stopped or lost the host): the engine is restarted and checked now",
+            run.files.join(", ")
+        ));
+    }
+    if changed_files.is_empty() && unconfirmed.is_none() && (service_manager.is_running)(&facts) {
         on_phase("waiting for the engine");
         match check.wait_ready().await {
             Ok(version) => {
@@ -139,7 +152,9 @@ pub async fn provision<R: Remote, C: EngineCheck>(
     engine_setup::prepare_remap_user(&mut session, &facts, request.engine, on_phase).await?;
     engine_setup::download_runtime(&mut session, &facts, request.engine, on_phase).await?;
     let expectations = Expectations::new(&effective, effective.storage_driver.clone());
-    let applied = apply(&mut session, service_manager, check, &changed_files, &expectations, on_phase).await?;
+    let applied =
+        apply(&mut session, service_manager, check, &changed_files, unconfirmed.as_ref(), &expectations, observer)
+            .await?;
     report.engine_version = applied.engine_version;
     report.warnings.extend(applied.warnings);
     report.changed = true;

@@ -5,10 +5,12 @@
 use crate::family::PackageManager;
 use crate::init::ServiceManager;
 use crate::managed_files::{self, ManagedFile, WRITE_MARKER_PATH};
+use crate::rollback::WATCHDOG_DIRECTORY;
 use crate::shell::{
     self, DOWNLOAD_RUNTIME, ENSURE_REMAP_USER, FACTS, INSTALL_FROM_URL, PACKAGE_MANAGER, PACKAGES, Privilege,
-    RESTORE_FILES, SET_HOSTNAME, Script, VERIFY_ENGINE, WRITE_FILES,
+    RESTORE_FILES, ROLLBACK_WATCHDOG, SET_HOSTNAME, Script, VERIFY_ENGINE, WRITE_FILES,
 };
+use std::time::Duration;
 
 /// One command to run on the host.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -127,18 +129,69 @@ pub(crate) fn write_files(run_identifier: &str, files: &[&ManagedFile]) -> Remot
     }
 }
 
-/// Puts back what [`write_files`] replaced in the run `run_identifier`.
-pub(crate) fn restore_files(run_identifier: &str, paths: &[String]) -> RemoteCommand {
-    let mut arguments = vec![WRITE_MARKER_PATH.to_string(), run_identifier.to_string()];
-    arguments.extend(paths.iter().cloned());
+/// Puts back the last confirmed configuration, which [`write_files`] replaced in the run
+/// `run_identifier` (and in the unconfirmed runs it took over).
+pub(crate) fn restore_files(run_identifier: &str) -> RemoteCommand {
+    let arguments = vec![WRITE_MARKER_PATH.to_string(), run_identifier.to_string()];
     RemoteCommand::new("restoring the previous files", RESTORE_FILES, arguments, true)
 }
 
-pub(crate) fn restart_engine(service_manager: &ServiceManager) -> RemoteCommand {
+/// The restart script's arguments: the init system's (if any), then the timeout in seconds.
+fn restart_arguments(service_manager: &ServiceManager, timeout: Duration) -> Vec<String> {
+    let mut arguments: Vec<String> =
+        service_manager.restart_arguments.iter().map(|argument| argument.to_string()).collect();
+    arguments.push(timeout.as_secs().max(1).to_string());
+    arguments
+}
+
+/// Restarts the engine, waiting at most `timeout` for it to report ready.
+pub(crate) fn restart_engine(service_manager: &ServiceManager, timeout: Duration) -> RemoteCommand {
     RemoteCommand::new(
         "restarting docker",
         service_manager.restart_script,
-        service_manager.restart_arguments.iter().map(|argument| argument.to_string()).collect(),
+        restart_arguments(service_manager, timeout),
+        true,
+    )
+}
+
+/// Starts the host's rollback watchdog for the run `run_identifier`: unless confirmed within
+/// `seconds`, the host restores the previous files and restarts the engine (`restart_timeout`
+/// for its restart) by itself.
+pub(crate) fn arm_rollback(
+    run_identifier: &str,
+    seconds: u64,
+    service_manager: &ServiceManager,
+    restart_timeout: Duration,
+) -> RemoteCommand {
+    let mut arguments = vec![
+        "arm".to_string(),
+        WRITE_MARKER_PATH.to_string(),
+        run_identifier.to_string(),
+        seconds.to_string(),
+        WATCHDOG_DIRECTORY.to_string(),
+        "auto".to_string(),
+        ROLLBACK_WATCHDOG.text.to_string(),
+        RESTORE_FILES.text.to_string(),
+        service_manager.restart_script.text.to_string(),
+    ];
+    arguments.extend(restart_arguments(service_manager, restart_timeout));
+    RemoteCommand::new("arming the host's rollback watchdog", ROLLBACK_WATCHDOG, arguments, true)
+}
+
+/// Moves the watchdog's deadline to `seconds` from now.
+pub(crate) fn extend_rollback(run_identifier: &str, seconds: u64) -> RemoteCommand {
+    let arguments =
+        vec!["extend".into(), WRITE_MARKER_PATH.to_string(), run_identifier.to_string(), seconds.to_string()];
+    RemoteCommand::new("moving the host's rollback deadline", ROLLBACK_WATCHDOG, arguments, true)
+}
+
+/// Confirms the configuration of the run: the watchdog stands down.
+pub(crate) fn confirm_configuration(run_identifier: &str) -> RemoteCommand {
+    let arguments = vec!["confirm".into(), WRITE_MARKER_PATH.to_string(), run_identifier.to_string()];
+    RemoteCommand::new(
+        "confirming the new configuration to the host's rollback watchdog",
+        ROLLBACK_WATCHDOG,
+        arguments,
         true,
     )
 }
@@ -191,12 +244,30 @@ mod tests {
 
     #[test]
     fn restore_and_restart_and_journal() {
-        let restore = restore_files("run-9", &["/etc/docker/daemon.json".into()]);
-        assert_eq!(restore.arguments, ["/etc/docker/.rmachine-write", "run-9", "/etc/docker/daemon.json"]);
-        let restart = restart_engine(&SYSTEMD);
+        let restore = restore_files("run-9");
+        assert_eq!(restore.arguments, ["/etc/docker/.rmachine-write", "run-9"]);
+        let restart = restart_engine(&SYSTEMD, Duration::from_secs(90));
         assert!(restart.command_line(Privilege::Root).ends_with("' rmachine-restart-docker 90"));
+        let sysvinit = restart_engine(&crate::init::SYSVINIT, Duration::from_secs(25));
+        assert_eq!(sysvinit.arguments, ["sysvinit", "25"]);
         let journal = engine_journal(&SYSTEMD);
         assert!(journal.command_line(Privilege::Sudo).starts_with("sudo -n sh -c 'journalctl -u docker.service"));
+    }
+
+    #[test]
+    fn the_watchdog_gets_its_scripts_and_the_restart_of_this_init_system() {
+        let arm = arm_rollback("run-9", 120, &crate::init::SYSVINIT, Duration::from_secs(30));
+        assert_eq!(
+            arm.arguments[..6],
+            ["arm", "/etc/docker/.rmachine-write", "run-9", "120", WATCHDOG_DIRECTORY, "auto"]
+        );
+        assert_eq!(arm.arguments[6], ROLLBACK_WATCHDOG.text);
+        assert_eq!(arm.arguments[7], RESTORE_FILES.text);
+        assert_eq!(arm.arguments[8], crate::shell::RESTART_DOCKER_INIT.text);
+        assert_eq!(arm.arguments[9..], ["sysvinit", "30"]);
+        assert!(arm.as_root);
+        assert_eq!(extend_rollback("run-9", 50).arguments, ["extend", "/etc/docker/.rmachine-write", "run-9", "50"]);
+        assert_eq!(confirm_configuration("run-9").arguments, ["confirm", "/etc/docker/.rmachine-write", "run-9"]);
     }
 
     #[test]

@@ -1,6 +1,9 @@
 //! The interface between the provisioner and the root crate: the SSH session it works through
 //! ([`Remote`]), the engine readiness probe ([`EngineCheck`]), what it is asked to do
-//! ([`ProvisionRequest`]) and what it reports back ([`ProvisionReport`]).
+//! ([`ProvisionRequest`]), what it tells along the way ([`ProvisionObserver`]) and what it
+//! reports back ([`ProvisionReport`]).
+
+use std::time::Duration;
 
 use crate::engine_options::EngineOptions;
 
@@ -33,6 +36,27 @@ pub trait EngineCheck: Sync {
     /// Polls the engine's TLS endpoint until /version answers or its deadline passes;
     /// Ok(engine version like "20.10.24"), Err(last error text).
     fn wait_ready(&self) -> impl std::future::Future<Output = Result<String, String>> + Send;
+    /// How long `wait_ready` waits; the restart of the engine gets as long.
+    fn timeout(&self) -> Duration;
+}
+
+/// What provisioning tells while it runs: its phases, and whether the host's rollback watchdog
+/// is armed (a configuration is on the host that the host itself takes back unless rmachine
+/// confirms it), so that whoever stops rmachine can say what the host will do.
+pub trait ProvisionObserver: Sync {
+    /// The phase reached: "installing docker.io", "restarting docker"…
+    fn phase(&self, phase: &str);
+    /// The host restores the previous configuration by itself `within` from now, unless confirmed.
+    fn rollback_armed(&self, _within: Duration) {}
+    /// The configuration was confirmed or restored: the host's watchdog has nothing left to do.
+    fn rollback_settled(&self) {}
+}
+
+/// A closure observes the phases only.
+impl<F: Fn(&str) + Sync> ProvisionObserver for F {
+    fn phase(&self, phase: &str) {
+        self(phase)
+    }
 }
 
 /// The engine's TLS material, PEM encoded.

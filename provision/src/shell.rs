@@ -20,6 +20,8 @@ pub(crate) const WRITE_FILES: Script =
     Script { name: "rmachine-write-files", text: include_str!("../scripts/write-files.sh") };
 pub(crate) const RESTORE_FILES: Script =
     Script { name: "rmachine-restore-files", text: include_str!("../scripts/restore-files.sh") };
+pub(crate) const ROLLBACK_WATCHDOG: Script =
+    Script { name: "rmachine-rollback-watchdog", text: include_str!("../scripts/rollback-watchdog.sh") };
 pub(crate) const RESTART_DOCKER_SYSTEMD: Script =
     Script { name: "rmachine-restart-docker", text: include_str!("../scripts/restart-docker-systemd.sh") };
 pub(crate) const PACKAGES: Script = Script { name: "rmachine-packages", text: include_str!("../scripts/packages.sh") };
@@ -150,6 +152,7 @@ mod tests {
             INSTALL_FROM_URL,
             WRITE_FILES,
             RESTORE_FILES,
+            ROLLBACK_WATCHDOG,
             RESTART_DOCKER_SYSTEMD,
             JOURNAL_SYSTEMD,
             PACKAGES,

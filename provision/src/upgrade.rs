@@ -73,7 +73,7 @@ pub async fn upgrade<R: Remote, C: EngineCheck>(
         }
     };
     on_phase("restarting docker");
-    let output = session.run(&plan::restart_engine(service_manager)).await?;
+    let output = session.run(&plan::restart_engine(service_manager, check.timeout())).await?;
     if output.exit_status != 0 {
         let journal = session
             .run(&plan::engine_journal(service_manager))

@@ -26,8 +26,12 @@ async fn fresh_debian_host_gets_docker_io_configured_and_checked() {
             "rmachine-install-packages",
             "rmachine-facts",
             "rmachine-write-files",
+            "rmachine-rollback-watchdog arm",
             "rmachine-restart-docker",
-            "rmachine-verify-engine"
+            "rmachine-rollback-watchdog extend",
+            "rmachine-rollback-watchdog extend",
+            "rmachine-verify-engine",
+            "rmachine-rollback-watchdog confirm"
         ]
     );
     assert_eq!(host.commands()[2].arguments, ["docker.io"]);
@@ -37,7 +41,8 @@ async fn fresh_debian_host_gets_docker_io_configured_and_checked() {
     assert_eq!(report.family, "debian");
     assert!(report.engine_installed && report.changed);
     assert_eq!(report.engine_version, "20.10.24");
-    assert_eq!(report.remote_commands, 7);
+    assert_eq!(report.remote_commands, 11);
+    assert_eq!(host.file("/etc/docker/.rmachine-write"), None, "confirmed: no unconfirmed run is left");
     assert!(report.warnings.is_empty(), "{:?}", report.warnings);
     assert_eq!(check.calls(), 1);
 
@@ -249,7 +254,7 @@ fn provisioning_can_be_spawned_on_a_multi_threaded_runtime() {
     let certificates = certificates();
     let request =
         ProvisionRequest { hostname: "node1", driver_name: "generic", engine: &engine, certificates: &certificates };
-    let future = provision(&host, &check, &request, &|_| {});
+    let future = provision(&host, &check, &request, &|_: &str| {});
     assert_send(&future);
 }
 
@@ -274,8 +279,7 @@ async fn a_named_remap_user_gets_a_range_after_the_existing_ones_once() {
     assert_eq!(ensure.arguments, ["remapper", "remappers", "165536", "65536"]);
     assert!(host.file(DAEMON_JSON).unwrap().contains("\"userns-remap\": \"remapper:remappers\""));
     assert!(report.warnings.iter().any(|warning| warning.contains("--userns=host")), "{:?}", report.warnings);
-    let verify = host.commands().last().unwrap().clone();
-    assert_eq!(verify.name, "rmachine-verify-engine");
+    let verify = host.commands().into_iter().rfind(|command| command.name == "rmachine-verify-engine").unwrap();
     assert_eq!(verify.arguments, ["--smoke", "--remap-user", "remapper"]);
 
     let before = host.commands().len();

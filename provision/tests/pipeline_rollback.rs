@@ -1,5 +1,7 @@
 //! Rollback in the provisioning pipeline against a fake host (`fake_host`): when the engine does not
-//! come back after a change, the previous configuration is restored and the error says so.
+//! come back after a change, the previous configuration is restored and the error says so; when
+//! rmachine loses the host (or is killed) instead, the host's rollback watchdog restores it, and
+//! a configuration that was written but never confirmed is restarted and checked by the next run.
 
 mod fake_host;
 
@@ -21,14 +23,12 @@ async fn a_failed_check_restores_the_previous_configuration() {
     let error = result.unwrap_err();
     let names = host.command_names();
     assert_eq!(
-        names[names.len() - 5..],
-        [
-            "rmachine-write-files",
-            "rmachine-restart-docker",
-            "rmachine-journal",
-            "rmachine-restore-files",
-            "rmachine-restart-docker"
-        ]
+        names[names.len() - 7..names.len() - 4],
+        ["rmachine-write-files", "rmachine-rollback-watchdog arm", "rmachine-restart-docker"]
+    );
+    assert_eq!(
+        names[names.len() - 4..],
+        ["rmachine-rollback-watchdog extend", "rmachine-journal", "rmachine-restore-files", "rmachine-restart-docker"]
     );
     assert_eq!(host.file(DAEMON_JSON).as_deref(), Some(previous));
     assert_eq!(host.file(DROP_IN), None, "a file that did not exist before is removed");
@@ -69,4 +69,109 @@ async fn a_write_that_changed_nothing_is_not_rolled_back() {
     let message = error.to_string();
     assert!(message.contains("exit status 10") && message.contains("nothing was changed"), "{message}");
     assert!(message.contains("root@10.0.0.5:22"), "{message}");
+}
+
+const MARKER: &str = "/etc/docker/.rmachine-write";
+
+fn labelled(label: &str) -> EngineOptions {
+    EngineOptions { labels: vec![label.into()], ..EngineOptions::default() }
+}
+
+#[tokio::test]
+async fn a_run_cut_off_between_writing_and_restarting_is_restarted_and_checked_by_the_next_one() {
+    let host = FakeHost::debian_with_docker();
+    run(&host, &FakeCheck::ready(), &labelled("generation=1")).await.0.unwrap();
+    // rmachine is gone right after write-files (facts, write): the files are new, the engine
+    // still runs the old ones.
+    host.state.lock().unwrap().commands_before_the_link_drops = Some(2);
+    let error = run(&host, &FakeCheck::ready(), &labelled("generation=2")).await.0.unwrap_err();
+    assert!(error.to_string().contains("connection lost"), "{error}");
+    assert!(host.file(DAEMON_JSON).unwrap().contains("generation=2"));
+    assert!(host.file(MARKER).unwrap().contains("file /etc/docker/daemon.json"), "the run is not confirmed");
+    host.state.lock().unwrap().commands_before_the_link_drops = None;
+    host.clear_commands();
+
+    let (result, _) = run(&host, &FakeCheck::ready(), &labelled("generation=2")).await;
+    let report = result.unwrap();
+    assert!(
+        report.warnings.iter().any(|warning| warning.contains("never confirmed the restarted engine")),
+        "{:?}",
+        report.warnings
+    );
+    assert_eq!(
+        host.command_names(),
+        [
+            "rmachine-facts",
+            "rmachine-rollback-watchdog arm",
+            "rmachine-restart-docker",
+            "rmachine-rollback-watchdog extend",
+            "rmachine-rollback-watchdog extend",
+            "rmachine-verify-engine",
+            "rmachine-rollback-watchdog confirm"
+        ],
+        "every file is current, yet the engine is restarted and the run confirmed"
+    );
+    assert!(report.changed);
+    assert_eq!(host.file(MARKER), None);
+}
+
+#[tokio::test]
+async fn a_link_lost_after_the_restart_leaves_the_rollback_to_the_host() {
+    let previous = "{\"log-driver\": \"journald\"}\n";
+    let host = FakeHost::debian_with_docker().with(|state| {
+        state.files.insert(DAEMON_JSON.into(), (previous.as_bytes().to_vec(), 0o644));
+    });
+    // facts, hostname, write, arm, restart, extend; then nothing answers.
+    host.state.lock().unwrap().commands_before_the_link_drops = Some(6);
+    let check = FakeCheck::answering(Err("connection timed out".into()));
+    let error = run(&host, &check, &labelled("cut=yes")).await.0.unwrap_err();
+    let message = error.to_string();
+    assert!(
+        matches!(error, ProvisionError::EngineFailed { restored: false, host_restores_within: Some(seconds), .. } if seconds > 60 && seconds <= 120),
+        "{message}"
+    );
+    assert!(message.contains("connection timed out"), "the failed step is named: {message}");
+    assert!(message.contains("so the host does: its rollback watchdog"), "{message}");
+
+    assert!(host.fire_watchdog(), "the watchdog was armed on the host");
+    assert_eq!(host.file(DAEMON_JSON).as_deref(), Some(previous));
+    assert!(host.state.lock().unwrap().docker_active, "the host restarted the engine by itself");
+    assert_eq!(host.file(MARKER), None);
+
+    host.state.lock().unwrap().commands_before_the_link_drops = None;
+    let report = run(&host, &FakeCheck::ready(), &labelled("fixed=yes")).await.0.unwrap();
+    assert!(report.changed);
+    assert!(host.file(DAEMON_JSON).unwrap().contains("fixed=yes"));
+}
+
+#[tokio::test]
+async fn a_confirmation_after_the_hosts_deadline_is_reported_as_rolled_back() {
+    let host = FakeHost::debian_with_docker().with(|state| state.watchdog_fires_before_confirm = true);
+    let error = run(&host, &FakeCheck::ready(), &labelled("late=yes")).await.0.unwrap_err();
+    assert!(matches!(error, ProvisionError::RolledBackByHost { .. }), "{error}");
+    assert!(
+        error.to_string().contains("restored the previous configuration and restarted docker by itself"),
+        "{error}"
+    );
+    assert_eq!(host.file(DAEMON_JSON), None, "the host restored the state before the run");
+}
+
+#[tokio::test]
+async fn a_watchdog_that_cannot_be_armed_undoes_the_write_before_any_restart() {
+    let host = FakeHost::debian_with_docker().with(|state| state.arm_exit_status = Some(1));
+    let error = run(&host, &FakeCheck::ready(), &labelled("generation=1")).await.0.unwrap_err();
+    let names = host.command_names();
+    assert_eq!(
+        names[names.len() - 5..],
+        [
+            "rmachine-write-files",
+            "rmachine-rollback-watchdog arm",
+            "rmachine-journal",
+            "rmachine-restore-files",
+            "rmachine-restart-docker"
+        ]
+    );
+    assert!(error.to_string().contains("arming the host's rollback watchdog failed"), "{error}");
+    assert!(matches!(error, ProvisionError::EngineFailed { restored: true, host_restores_within: None, .. }));
+    assert_eq!(host.file(DAEMON_JSON), None);
 }

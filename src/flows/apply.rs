@@ -112,6 +112,14 @@ pub async fn run_plan(
     for outcome in brought_up {
         outcomes.insert(outcome.name.clone(), outcome);
     }
+    if let Some(signal) = context.interrupts.signal() {
+        // Stopped: the machines said where they stopped; the swarm and removals wait for a new apply.
+        group.status(&format!(
+            "stopped by {}: the swarm and removals are left for the next 'rmachine apply'",
+            signal.name()
+        ));
+        return Ok(outcomes.into_values().collect());
+    }
     let client = match spec.swarm {
         Some(_) => Some(docker_client(&store, SWARM_CALL_TIMEOUT)?),
         None => None,

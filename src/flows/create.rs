@@ -6,12 +6,14 @@
 //! store entry, through the one removal flow), so nothing half-made is left. A failure while
 //! provisioning keeps the record with its error, shown by `ls`; `rm` removes it and `provision`
 //! tries again. Drivers that launch hosts remove them after any failure instead
-//! (`Driver::remove_after_failed_create`).
+//! (`Driver::remove_after_failed_create`). SIGINT and SIGTERM stop a create the same way, with a
+//! message that says where it stopped and what is left.
 
 use crate::context::Context;
 use crate::exit::{EXIT_PRECREATE_CHECK, ExitStatus};
-use crate::flows::provision::{provision_machine, write_client_material};
+use crate::flows::provision::{provision_machine, stopped_while_provisioning, write_client_material};
 use crate::flows::remove::remove_machine;
+use crate::interrupt::Signal;
 use crate::machine_access::{Machine, open_store, ssh_target, store_certificates, wait_for_ssh};
 use crate::output::{self, MachineDriverLog, Progress};
 use crate::store::{DriverRecord, MachineRecord, ProvisioningStatus, Store, validate_machine_name};
@@ -58,6 +60,13 @@ pub async fn create_machine_with_progress(
     context: &Context,
     progress: &Progress,
 ) -> anyhow::Result<String> {
+    if let Some(signal) = context.interrupts.signal() {
+        return Err(signal.stopped(format!(
+            "create of machine '{}' not started: stopped by {}",
+            request.name,
+            signal.name()
+        )));
+    }
     validate_machine_name(&request.name)?;
     request
         .driver
@@ -83,11 +92,13 @@ pub async fn create_machine_with_progress(
 
     let started = Instant::now();
     let mut attempt = Attempt::default();
-    let outcome = tokio::select! {
-        outcome = build(&store, &mut machine, ssh_timeout, request.engine_timeout, context, progress, &mut attempt) => outcome,
-        _ = tokio::signal::ctrl_c() => Err(anyhow!("interrupted")),
-    };
+    let building = build(&store, &mut machine, ssh_timeout, request.engine_timeout, context, progress, &mut attempt);
+    let outcome = context.interrupts.run(building).await;
     progress.finish();
+    let outcome = match outcome {
+        Ok(outcome) => outcome,
+        Err(signal) => return Err(clean_up_after_signal(&store, &mut machine, &attempt, signal, progress).await),
+    };
     match outcome {
         Ok(summary) => Ok(format!(
             "({}) {summary}; took {:.0}s over {} SSH connection(s)",
@@ -148,6 +159,35 @@ async fn build(
         machine.engine_url(),
         if report.engine_installed { ", freshly installed" } else { "" },
     ))
+}
+
+/// Undoes a create stopped by `signal` as far as is safe (as after a failure), and returns the
+/// error to report: where it stopped and what is left.
+async fn clean_up_after_signal(
+    store: &Store,
+    machine: &mut Machine,
+    attempt: &Attempt,
+    signal: Signal,
+    progress: &Progress,
+) -> anyhow::Error {
+    let name = machine.name().to_string();
+    let phase = progress.last_phase().unwrap_or_else(|| "starting".into());
+    if machine.driver.remove_after_failed_create(attempt.provisioning_started) {
+        let stopped = format!("create of machine '{name}' stopped by {} while {phase}", signal.name());
+        return match remove_machine(store, machine, false).await {
+            Ok(_) => signal.stopped(format!("{stopped}; nothing was left behind")),
+            Err(problem) => {
+                signal.stopped(format!("{stopped}, and the clean-up failed ({problem:#}); run 'rmachine rm -f {name}'"))
+            }
+        };
+    }
+    let error = stopped_while_provisioning(signal, &name, progress, "create");
+    machine.record.status = ProvisioningStatus::Failed;
+    machine.record.last_error = Some(format!("{error:#}"));
+    match machine.save(store) {
+        Ok(()) => error,
+        Err(problem) => error.context(format!("recording it failed ({problem}); 'rmachine rm -f {name}' removes it")),
+    }
 }
 
 /// Undoes a failed create as far as is safe, and returns the error to report.

@@ -85,7 +85,8 @@ async fn one_machine(
                 let progress = output::Progress::new(name, context.stderr_is_terminal);
                 let target = ssh_target(store, &machine, context, Duration::from_secs(15), Duration::from_secs(900))?;
                 let session = wait_for_ssh(&target, wait, machine.driver.as_ref()).await?;
-                provision_session_and_record(store, &mut machine, session, wait, &progress).await?;
+                provision_session_and_record(store, &mut machine, session, wait, &progress, &context.interrupts)
+                    .await?;
                 done.push(format!("certificate renewed for {new_ip}"));
             }
             let version = wait_for_engine(store, &machine, context, wait).await?;

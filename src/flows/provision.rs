@@ -1,8 +1,10 @@
 //! Provisioning one machine over an open SSH session: its server certificate, the client
-//! material for DOCKER_CERT_PATH, then the provisioner with a TLS readiness check.
+//! material for DOCKER_CERT_PATH, then the provisioner with a TLS readiness check; stopped by
+//! SIGINT or SIGTERM, it records where it stopped and says how to go on.
 
 use crate::context::Context;
 use crate::engine_check::{AnyEngineCheck, SshEngineCheck, TlsEngineCheck};
+use crate::interrupt::{Interrupts, Signal};
 use crate::machine_access::{Machine, StoreCertificates, connect, store_certificates};
 use crate::output::Progress;
 use crate::ssh::Session;
@@ -131,7 +133,7 @@ pub async fn provision_machine(
         engine: &record.engine,
         certificates: &engine_certificates,
     };
-    let report = rmachine_provision::provision(session, &check, &request, &|phase: &str| progress.phase(phase))
+    let report = rmachine_provision::provision(session, &check, &request, progress)
         .await
         .with_context(|| format!("provisioning machine '{}' failed", record.name))?;
     for warning in &report.warnings {
@@ -149,20 +151,35 @@ pub async fn reprovision_and_record(
     engine_timeout: Duration,
     progress: &Progress,
 ) -> anyhow::Result<ProvisionReport> {
+    if let Some(signal) = context.interrupts.signal() {
+        return Err(signal.stopped(format!(
+            "provision of machine '{}' not started: stopped by {}",
+            machine.name(),
+            signal.name()
+        )));
+    }
     let session = connect(store, machine, context).await?;
-    provision_session_and_record(store, machine, session, engine_timeout, progress).await
+    provision_session_and_record(store, machine, session, engine_timeout, progress, &context.interrupts).await
 }
 
-/// Provisions a machine over `session` (closed afterwards) and records the outcome.
+/// Provisions a machine over `session` (closed afterwards) and records the outcome; a signal
+/// stops it where it is, and the record says where and what to run next.
 pub async fn provision_session_and_record(
     store: &Store,
     machine: &mut Machine,
     session: Session,
     engine_timeout: Duration,
     progress: &Progress,
+    interrupts: &Interrupts,
 ) -> anyhow::Result<ProvisionReport> {
-    let result = provision_machine(store, machine, &session, engine_timeout, progress).await;
-    session.close().await;
+    let result = match interrupts.run(provision_machine(store, machine, &session, engine_timeout, progress)).await {
+        Ok(result) => {
+            session.close().await;
+            result
+        }
+        // No goodbye to the host: the signal asked to stop now.
+        Err(signal) => Err(stopped_while_provisioning(signal, machine.name(), progress, "provision")),
+    };
     match &result {
         Ok(_) => {
             machine.record.status = ProvisioningStatus::Ready;
@@ -175,4 +192,24 @@ pub async fn provision_session_and_record(
     }
     machine.save(store)?;
     result
+}
+
+/// The error of provisioning stopped by `signal`: where it stopped, what the host does next on its
+/// own, and the commands that go on from there (`provision`) or remove the machine (`rm`).
+/// `verb` is what stopped: "provision", "create".
+pub fn stopped_while_provisioning(signal: Signal, name: &str, progress: &Progress, verb: &str) -> anyhow::Error {
+    let phase = progress.last_phase().unwrap_or_else(|| "starting".into());
+    let mut message = format!("{verb} of machine '{name}' stopped by {} while {phase}", signal.name());
+    if let Some(due) = progress.host_rollback_due_in() {
+        message.push_str(&format!(
+            "; the new engine configuration on the host was not confirmed yet, so the host restores the previous one and restarts docker by itself within {} s unless 'rmachine provision {name}' confirms one first",
+            due.as_secs()
+        ));
+    } else if phase.starts_with("installing ") || phase.starts_with("waiting for another package manager") {
+        message.push_str("; the host's package manager goes on by itself, and 'rmachine provision' waits for it");
+    }
+    message.push_str(&format!(
+        ". Nothing is left half-written on the host. 'rmachine provision {name}' goes on from here, 'rmachine rm {name}' removes the machine"
+    ));
+    signal.stopped(message)
 }

@@ -63,7 +63,9 @@ pub enum SshError {
     )]
     CommandTimedOut { target: String, command: String, timeout: Duration },
 
-    #[error("the SSH connection to {target} was lost while running `{command}` (no exit status was received)")]
+    #[error(
+        "the SSH connection to {target} was lost while running `{command}` (no exit status was received: the host closed the connection, or stopped answering keepalives)"
+    )]
     ConnectionLost { target: String, command: String },
 
     #[error(

@@ -260,7 +260,10 @@ impl Session {
 
     pub(crate) fn start_error(&self, command: &str, error: &russh::Error) -> SshError {
         let reason = match error {
-            russh::Error::SendError | russh::Error::Disconnect => "the SSH connection is closed".to_string(),
+            russh::Error::SendError | russh::Error::Disconnect => format!(
+                "the SSH connection is closed (the host closed it, or answered none of {KEEPALIVE_MAX_UNANSWERED} keepalives sent {} apart)",
+                super::error::format_duration(KEEPALIVE_INTERVAL)
+            ),
             other => other.to_string(),
         };
         SshError::CommandFailedToStart { target: self.describe(), command: describe_command(command), reason }

@@ -58,4 +58,8 @@ impl EngineCheck for FakeCheck {
         let outcome = if outcomes.len() > 1 { outcomes.remove(0) } else { outcomes[0].clone() };
         std::future::ready(outcome)
     }
+
+    fn timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(90)
+    }
 }

@@ -59,6 +59,14 @@ pub struct HostState {
     pub holders_outlast_the_wait: bool,
     /// Whether `dpkg --configure -a` finishes the interrupted packages.
     pub repair_works: bool,
+    /// The rollback watchdog armed on the host: (run, restart arguments).
+    pub watchdog: Option<(String, Vec<String>)>,
+    /// Forces the exit status of rollback-watchdog.sh arm.
+    pub arm_exit_status: Option<u32>,
+    /// The watchdog's deadline passes before rmachine confirms: at the confirm, it has restored.
+    pub watchdog_fires_before_confirm: bool,
+    /// After this many more commands the connection is lost: every later command fails to run.
+    pub commands_before_the_link_drops: Option<usize>,
 }
 
 pub struct FakeHost {
@@ -91,6 +99,10 @@ impl FakeHost {
                 when_holders_finish: Box::new(|_| {}),
                 holders_outlast_the_wait: false,
                 repair_works: true,
+                watchdog: None,
+                arm_exit_status: None,
+                watchdog_fires_before_confirm: false,
+                commands_before_the_link_drops: None,
             }),
         }
     }
@@ -115,8 +127,15 @@ impl FakeHost {
         self.state.lock().unwrap().commands.clone()
     }
 
+    /// The scripts run, in order; the watchdog's with its action ("rmachine-rollback-watchdog arm").
     pub fn command_names(&self) -> Vec<String> {
-        self.commands().into_iter().map(|command| command.name).collect()
+        self.commands()
+            .into_iter()
+            .map(|command| match command.name.as_str() {
+                "rmachine-rollback-watchdog" => format!("{} {}", command.name, command.arguments[0]),
+                _ => command.name,
+            })
+            .collect()
     }
 
     pub fn file(&self, path: &str) -> Option<String> {
@@ -130,6 +149,11 @@ impl FakeHost {
 
     pub fn clear_commands(&self) {
         self.state.lock().unwrap().commands.clear();
+    }
+
+    /// The watchdog's deadline passes (rmachine is gone): it restores and restarts on its own.
+    pub fn fire_watchdog(&self) -> bool {
+        self.state.lock().unwrap().fire_watchdog()
     }
 }
 
@@ -162,6 +186,12 @@ impl HostState {
         assert_eq!(&words[..2], ["sh", "-c"], "every command runs a script: {line}");
         let name = words[3].clone();
         let arguments = words[4..].to_vec();
+        if let Some(left) = &mut self.commands_before_the_link_drops {
+            if *left == 0 {
+                return Err("connection lost: no answer to 4 keepalives".into());
+            }
+            *left -= 1;
+        }
         self.commands.push(Recorded {
             line: line.to_string(),
             name: name.clone(),
@@ -206,6 +236,7 @@ impl HostState {
             }
             "rmachine-write-files" => self.write_files(&arguments, stdin.unwrap_or_default()),
             "rmachine-restore-files" => self.restore_files(&arguments),
+            "rmachine-rollback-watchdog" => self.rollback_watchdog(&arguments),
             "rmachine-restart-docker" => {
                 self.docker_active = (self.restart_rule)(self);
                 if self.docker_active {
@@ -345,6 +376,7 @@ impl HostState {
             "/etc/subgid",
             "/etc/passwd",
             "/etc/group",
+            "/etc/docker/.rmachine-write",
         ] {
             if self.files.contains_key(path) {
                 sections.push((format!("file {path}"), self.text(path)));
@@ -377,7 +409,19 @@ impl HostState {
             offset += length;
         }
         assert_eq!(offset, input.len(), "stdin holds exactly the listed lengths");
+        let previous = self.files.remove(marker).map(|(content, _)| String::from_utf8_lossy(&content).into_owned());
+        let mut listed: Vec<String> = previous
+            .as_deref()
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|line| line.strip_prefix("file "))
+            .map(str::to_string)
+            .collect();
         for (path, _, _) in &staged {
+            if listed.contains(path) {
+                continue;
+            }
+            listed.push(path.clone());
             let backup = format!("{path}.rmachine-bak");
             match self.files.get(path).cloned() {
                 Some(previous) => {
@@ -388,20 +432,31 @@ impl HostState {
                 }
             }
         }
-        self.write(marker, format!("{run_identifier}\n").into_bytes(), 0o600);
+        let marker_text: String = std::iter::once(format!("{run_identifier}\n"))
+            .chain(listed.iter().map(|path| format!("file {path}\n")))
+            .collect();
+        self.write(marker, marker_text.into_bytes(), 0o600);
         for (path, mode, content) in staged {
             self.write(&path, content, mode);
         }
         output(0, "", "")
     }
 
+    /// The run the marker names, and the files it lists.
+    fn marker(&self, marker: &str) -> Option<(String, Vec<String>)> {
+        let text = self.text(marker);
+        let mut lines = text.lines();
+        let run = lines.next()?.to_string();
+        Some((run, lines.filter_map(|line| line.strip_prefix("file ")).map(str::to_string).collect()))
+    }
+
     fn restore_files(&mut self, arguments: &[String]) -> CommandOutput {
         let (marker, run_identifier) = (&arguments[0], &arguments[1]);
-        if self.text(marker) != format!("{run_identifier}\n") {
+        let Some((run, paths)) = self.marker(marker).filter(|(run, _)| run == run_identifier) else {
             return output(0, "nothing to restore: no file was replaced\n", "");
-        }
+        };
         let mut printed = String::new();
-        for path in &arguments[2..] {
+        for path in &paths {
             match self.files.remove(&format!("{path}.rmachine-bak")) {
                 Some(previous) => {
                     self.files.insert(path.clone(), previous);
@@ -414,7 +469,53 @@ impl HostState {
             }
         }
         self.files.remove(marker);
+        self.write(&format!("{marker}.rolled-back"), format!("{run} 0\n").into_bytes(), 0o600);
         output(0, printed, "")
+    }
+
+    /// rollback-watchdog.sh: arm, extend, confirm.
+    fn rollback_watchdog(&mut self, arguments: &[String]) -> CommandOutput {
+        let (action, marker, run_identifier) = (arguments[0].as_str(), &arguments[1], &arguments[2]);
+        let ours = self.marker(marker).is_some_and(|(run, _)| &run == run_identifier);
+        match action {
+            "arm" if self.arm_exit_status.is_some() => output(
+                self.arm_exit_status.unwrap_or(1),
+                "",
+                "rollback-watchdog: cannot write the watchdog's scripts\n",
+            ),
+            "arm" if ours => {
+                self.watchdog = Some((run_identifier.clone(), arguments[9..].to_vec()));
+                output(0, "armed\n", "")
+            }
+            "extend" if ours => output(0, "", ""),
+            "confirm" if ours && self.watchdog_fires_before_confirm => {
+                self.fire_watchdog();
+                output(
+                    3,
+                    "",
+                    "rollback-watchdog: the deadline passed: the host restored the previous configuration already\n",
+                )
+            }
+            "confirm" if ours => {
+                self.files.remove(marker);
+                self.watchdog = None;
+                output(0, format!("confirmed run {run_identifier}\n"), "")
+            }
+            "arm" | "extend" | "confirm" => output(4, "", "rollback-watchdog: the marker does not name this run\n"),
+            other => panic!("rollback-watchdog.sh has no action {other}"),
+        }
+    }
+
+    /// What the watchdog does once its deadline passes: restore the files of its run, restart.
+    fn fire_watchdog(&mut self) -> bool {
+        let Some((run, _)) = self.watchdog.take() else {
+            return false;
+        };
+        let restored = self.restore_files(&["/etc/docker/.rmachine-write".to_string(), run]);
+        if !String::from_utf8_lossy(&restored.stdout).starts_with("nothing") {
+            self.docker_active = (self.restart_rule)(self);
+        }
+        true
     }
 }
 

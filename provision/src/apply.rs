@@ -193,13 +193,13 @@ async fn roll_back<R: Remote>(
         Ok(output) => tail(&combined_output(&output), 30),
         Err(error) => format!("(could not read the journal: {error})"),
     };
-    let (restored, restore_output) = if files_may_have_changed {
+    let (restored, restore_output, host_lost) = if files_may_have_changed {
         match session.run(&plan::restore_files(&watchdog.run_identifier)).await {
-            Ok(output) => (output.exit_status == 0, combined_output(&output)),
-            Err(error) => (false, error.to_string()),
+            Ok(output) => (output.exit_status == 0, combined_output(&output), false),
+            Err(error) => (false, error.to_string(), true),
         }
     } else {
-        (true, String::new())
+        (true, String::new(), false)
     };
     if restored {
         watchdog.deadline = None;
@@ -218,6 +218,7 @@ async fn roll_back<R: Remote>(
         restore_output,
         running_again,
         host_restores_within: watchdog.remaining().map(|left| left.as_secs()),
+        host_lost,
     }
 }
 

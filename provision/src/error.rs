@@ -13,14 +13,10 @@ pub enum ProvisionError {
     #[error("the machine name {name:?} cannot be used as a hostname: {reason}")]
     InvalidHostname { name: String, reason: String },
 
-    /// The command could not be run or its result not received.
-    #[error("could not run {command} on {host}: {source}")]
-    Connection {
-        host: String,
-        command: String,
-        #[source]
-        source: RemoteError,
-    },
+    /// The command could not be run or its result not received. The transport's error is part
+    /// of the message (not a separate cause, which would print it twice).
+    #[error("could not run {command} on {host}: {reason}")]
+    Connection { host: String, command: String, reason: RemoteError },
 
     /// The command ran and failed.
     #[error("{command} failed on {host} with exit status {exit_status}{}", describe_stderr(stderr))]
@@ -124,6 +120,8 @@ pub enum ProvisionError {
         /// When rmachine could not restore (the host is cut off), the seconds after which the
         /// host's rollback watchdog restores the previous configuration by itself.
         host_restores_within: Option<u64>,
+        /// The restore could not even be run: rmachine lost the connection to the host.
+        host_lost: bool,
     },
 
     /// The engine came up, but the host's rollback deadline had passed before rmachine could
@@ -149,16 +147,31 @@ fn describe_engine_failure(error: &ProvisionError) -> String {
         restore_output,
         running_again,
         host_restores_within,
+        host_lost,
     } = error
     else {
         return String::new();
     };
     let mut message = format!("configuring the engine on {host} failed: {}. ", reason.trim());
     if let (false, Some(seconds)) = (restored, host_restores_within) {
+        let when = match seconds {
+            0 => "has put the previous files back and restarted docker by now (its deadline has passed)".to_string(),
+            _ => format!(
+                "puts the previous files back and restarts docker within {seconds} s unless a new `rmachine provision` for this machine confirms a configuration first"
+            ),
+        };
         message.push_str(&format!(
-            "rmachine could not restore the previous configuration itself ({}), so the host does: its rollback watchdog, armed before the restart, puts the previous files back and restarts docker within {seconds} s unless a new `rmachine provision` for this machine confirms a configuration first ({} on the host tells what it did).",
+            "rmachine could not restore the previous configuration itself ({}), so the host does: its rollback watchdog, armed before the restart, {when} ({} on the host tells what it did).",
             restore_output.trim(),
             crate::rollback::WATCHDOG_LOG
+        ));
+        return message;
+    }
+    if !restored && *host_lost {
+        // Not armed: this run never restarted the engine, which still runs what it ran.
+        message.push_str(&format!(
+            "rmachine lost the connection to the host before it restarted the engine ({}): the engine still runs the configuration it had; the new files may be on the host, and the next `rmachine provision` for this machine restarts and checks them.",
+            restore_output.trim()
         ));
         return message;
     }

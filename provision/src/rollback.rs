@@ -15,7 +15,7 @@ pub(crate) const WATCHDOG_LOG: &str = "/var/lib/rmachine/rollback/rollback.log";
 /// confirm) before the host acts alone: enough for one SSH round trip on a slow, loaded link.
 pub(crate) const GRACE: Duration = Duration::from_secs(30);
 /// How long verify-engine.sh may take (importing and running the smoke container, an exec).
-pub(crate) const VERIFY_BUDGET: Duration = Duration::from_secs(120);
+pub(crate) const VERIFY_BUDGET: Duration = Duration::from_secs(90);
 
 /// The steps the deadline is set for; each step's own bound plus [`GRACE`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,7 +68,7 @@ mod tests {
         let engine_timeout = Duration::from_secs(90);
         assert_eq!(deadline(Step::Restart, engine_timeout), 120);
         assert_eq!(deadline(Step::Ready, engine_timeout), 120);
-        assert_eq!(deadline(Step::Verify, engine_timeout), 150);
+        assert_eq!(deadline(Step::Verify, engine_timeout), 120);
         assert_eq!(deadline(Step::Ready, Duration::from_secs(20)), 50);
     }
 

@@ -27,10 +27,10 @@ impl<'a, R: Remote> Session<'a, R> {
     pub(crate) async fn run(&mut self, command: &RemoteCommand) -> Result<CommandOutput, ProvisionError> {
         let line = command.command_line(self.privilege);
         self.commands += 1;
-        self.remote.run(&line, command.stdin.as_deref()).await.map_err(|source| ProvisionError::Connection {
+        self.remote.run(&line, command.stdin.as_deref()).await.map_err(|reason| ProvisionError::Connection {
             host: self.host.clone(),
             command: command.description.clone(),
-            source,
+            reason,
         })
     }
 

@@ -86,6 +86,12 @@ async fn a_run_cut_off_between_writing_and_restarting_is_restarted_and_checked_b
     host.state.lock().unwrap().commands_before_the_link_drops = Some(2);
     let error = run(&host, &FakeCheck::ready(), &labelled("generation=2")).await.0.unwrap_err();
     assert!(error.to_string().contains("connection lost"), "{error}");
+    assert!(matches!(error, ProvisionError::EngineFailed { host_lost: true, host_restores_within: None, .. }));
+    assert!(
+        error.to_string().contains("lost the connection to the host before it restarted the engine")
+            && error.to_string().contains("the next `rmachine provision` for this machine restarts and checks them"),
+        "{error}"
+    );
     assert!(host.file(DAEMON_JSON).unwrap().contains("generation=2"));
     assert!(host.file(MARKER).unwrap().contains("file /etc/docker/daemon.json"), "the run is not confirmed");
     host.state.lock().unwrap().commands_before_the_link_drops = None;

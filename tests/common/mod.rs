@@ -4,9 +4,15 @@
 #![allow(dead_code)]
 
 pub mod cli;
+pub mod host_checks;
 pub mod testbed;
+pub mod watch;
 
 #[allow(unused_imports)]
 pub use cli::*;
 #[allow(unused_imports)]
+pub use host_checks::*;
+#[allow(unused_imports)]
 pub use testbed::*;
+#[allow(unused_imports)]
+pub use watch::*;

@@ -53,8 +53,10 @@ impl SshEngineCheck<'_> {
         let mut last_error = String::from("no answer yet");
         while started.elapsed() < self.deadline {
             match self.session.run(command, None).await {
+                // The last line: a login banner or a noisy sudo may print before it.
                 Ok(output) if output.exit_status == 0 => {
-                    return Ok(String::from_utf8_lossy(&output.stdout).trim().to_string());
+                    let stdout = String::from_utf8_lossy(&output.stdout);
+                    return Ok(stdout.trim().lines().last().unwrap_or_default().trim().to_string());
                 }
                 Ok(output) => last_error = String::from_utf8_lossy(&output.stderr).trim().to_string(),
                 Err(error) => last_error = error.to_string(),

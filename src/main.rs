@@ -77,7 +77,7 @@ fn main() -> ExitCode {
         // A command stopped by a signal exits with the signal's code (130, 143), whatever failed.
         Err(error) => match context.interrupts.signal() {
             Some(signal) if error.downcast_ref::<exit::ExitStatus>().is_none() => {
-                report(&signal.stopped(format!("{error:#}")))
+                report(&signal.stopped(exit::describe(&error)))
             }
             _ => report(&error),
         },
@@ -89,11 +89,11 @@ fn report(error: &anyhow::Error) -> ExitCode {
     match error.downcast_ref::<exit::ExitStatus>() {
         Some(status) if status.to_string().is_empty() => ExitCode::from(status.code()),
         Some(status) => {
-            eprintln!("error: {error:#}");
+            output::error(&exit::describe(error));
             ExitCode::from(status.code())
         }
         None => {
-            eprintln!("error: {error:#}");
+            output::error(&exit::describe(error));
             ExitCode::FAILURE
         }
     }

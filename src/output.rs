@@ -15,11 +15,23 @@ pub fn data(text: &str) {
 
 /// A status line for people, on stderr.
 pub fn status(message: &str) {
-    eprintln!("{message}");
+    line_to_stderr(message);
 }
 
 pub fn warning(message: &str) {
-    eprintln!("warning: {message}");
+    line_to_stderr(&format!("warning: {message}"));
+}
+
+/// An error line, the one `main` prints.
+pub fn error(message: &str) {
+    line_to_stderr(&format!("error: {message}"));
+}
+
+/// Writes a line on stderr; a closed stderr (`2>&1 | head -1`) loses the line, it does not stop
+/// rmachine halfway (eprintln! would panic).
+fn line_to_stderr(line: &str) {
+    let mut stderr = std::io::stderr().lock();
+    let _ = writeln!(stderr, "{line}");
 }
 
 /// Progress of one machine's long operation. It remembers the last phase and whether the host's
@@ -107,14 +119,14 @@ impl Progress {
                 spinner.println(format!("({}) {message}", self.machine));
                 spinner.set_message(message.to_string());
             }
-            None => eprintln!("({}) {message}", self.machine),
+            None => line_to_stderr(&format!("({}) {message}", self.machine)),
         }
     }
 
     pub fn warning(&self, message: &str) {
         match &self.spinner {
             Some(spinner) => spinner.println(format!("warning: ({}) {message}", self.machine)),
-            None => eprintln!("warning: ({}) {message}", self.machine),
+            None => line_to_stderr(&format!("warning: ({}) {message}", self.machine)),
         }
     }
 
@@ -201,7 +213,7 @@ impl rmachine_drivers::DriverLog for GlobalDriverLog {
 
     fn debug(&self, line: &str) {
         if self.debug {
-            eprintln!("{line}");
+            line_to_stderr(line);
         }
     }
 

@@ -127,7 +127,7 @@ impl Sequence {
 
     /// Runs rmachine with `arguments`, stops it with `kill` at `point`, and checks what every
     /// stop must leave: a clean exit for a graceful stop, no half-written file, a clean `ls`.
-    fn stop_at(&mut self, arguments: &[String], point: Point, kill: Kill, name: &str) -> Result<(), String> {
+    fn stop_at(&mut self, arguments: &[String], point: Point, kill: Stop, name: &str) -> Result<(), String> {
         let words: Vec<&str> = arguments.iter().map(String::as_str).collect();
         let mut run = Watched::start(&self.store, &words);
         if !run.wait_for_line(point.line, LINE_LIMIT) {
@@ -155,7 +155,7 @@ impl Sequence {
             ensure(ended.status.code() == Some(code), || format!("exit {:?}, not {code}:\n{stderr}", ended.status))?;
             ensure(ended.took < GRACEFUL_STOP, || format!("it took {:?} to stop:\n{stderr}", ended.took))?;
             self.graceful_stops.push(ended.took);
-            let signal = if kill == Kill::Interrupt { "SIGINT (Ctrl-C)" } else { "SIGTERM" };
+            let signal = if kill == Stop::Interrupt { "SIGINT (Ctrl-C)" } else { "SIGTERM" };
             ensure(stderr.contains(&format!("stopped by {signal} while ")), || {
                 format!("no 'stopped by {signal}':\n{stderr}")
             })?;
@@ -221,11 +221,11 @@ fn create_sequence(folder: &Path) -> Sequence {
     };
     let mut points = Vec::new();
     for line in ["creating the host", "waiting for SSH", "detecting the OS", "setting the hostname"] {
-        points.extend(Kill::all().map(|kill| (at(line), kill)));
+        points.extend(Stop::all().map(|kill| (at(line), kill)));
     }
-    points.push((DURING_APT_INSTALL, Kill::Kill));
-    points.push((WAITING_FOR_APT, Kill::Interrupt));
-    points.push((WAITING_FOR_APT, Kill::Terminate));
+    points.push((DURING_APT_INSTALL, Stop::Kill));
+    points.push((WAITING_FOR_APT, Stop::Interrupt));
+    points.push((WAITING_FOR_APT, Stop::Terminate));
     for (point, kill) in points {
         let name = next_name();
         let label = format!("create {name} {} at {:?}", kill.name(), point.line);
@@ -234,7 +234,7 @@ fn create_sequence(folder: &Path) -> Sequence {
         sequence.record(&label, result);
     }
     for point in CONFIGURATION_POINTS {
-        for kill in Kill::all() {
+        for kill in Stop::all() {
             let name = next_name();
             let label = format!("create {name} {} at {:?}{}", kill.name(), point.line, delay_text(point));
             let arguments = sequence.create_arguments(&name);
@@ -265,22 +265,22 @@ fn provision_sequence(folder: &Path) -> Sequence {
     let mut sequence = Sequence::new(folder, "c-crash-provision", "10.211.0.222");
     let name = "crashed";
     let create = sequence.create_arguments(name);
-    let result = sequence.stop_at(&create, at("detecting the OS"), Kill::Terminate, name);
+    let result = sequence.stop_at(&create, at("detecting the OS"), Stop::Terminate, name);
     sequence.record("create TERM at \"detecting the OS\" (the machine is kept)", result);
     let provision: Vec<String> =
         ["provision", "--engine-timeout", ENGINE_TIMEOUT, name].iter().map(|word| word.to_string()).collect();
 
-    let mut points: Vec<(Point, Kill)> = Kill::all().map(|kill| (at("detecting the OS"), kill)).to_vec();
-    points.push((DURING_APT_INSTALL, Kill::Kill));
-    points.push((WAITING_FOR_APT, Kill::Interrupt));
-    points.push((WAITING_FOR_APT, Kill::Terminate));
+    let mut points: Vec<(Point, Stop)> = Stop::all().map(|kill| (at("detecting the OS"), kill)).to_vec();
+    points.push((DURING_APT_INSTALL, Stop::Kill));
+    points.push((WAITING_FOR_APT, Stop::Interrupt));
+    points.push((WAITING_FOR_APT, Stop::Terminate));
     for (point, kill) in points {
         let result = sequence.stop_at(&provision, point, kill, name);
         sequence.record(&format!("provision {} at {:?}", kill.name(), point.line), result);
     }
     let mut generation = 0;
     for point in CONFIGURATION_POINTS {
-        for kill in Kill::all() {
+        for kill in Stop::all() {
             generation += 1;
             let label = format!("generation={generation}");
             set_label(&sequence.store, name, &label);

@@ -3,7 +3,10 @@
 
 use crate::driver::DriverFuture;
 use crate::files::{copy_private, with_extension_appended};
-use crate::options::{check_address, check_port, int_option, path_option, string_option};
+use crate::options::{
+    check_address, check_port, check_private_key_file, check_ssh_user, check_ssh_user_value, int_option, path_option,
+    string_option,
+};
 use crate::probe::state_from_probe;
 use crate::registry::{settings_from_json, settings_to_json};
 use crate::{
@@ -46,7 +49,8 @@ impl DriverKind for GenericKind {
             string_option("generic-ssh-user", "SSH user; a user other than root needs passwordless sudo")
                 .env("GENERIC_SSH_USER")
                 .value_name("USER")
-                .default_value(OptionValue::String("root".into())),
+                .default_value(OptionValue::String("root".into()))
+                .check(check_ssh_user_value),
             path_option("generic-ssh-key", "SSH private key (ed25519 or RSA); without it the ssh-agent is used")
                 .env("GENERIC_SSH_KEY")
                 .value_name("FILE"),
@@ -119,9 +123,7 @@ impl GenericConfig {
 
     fn check(&self) -> Result<(), DriverError> {
         self.check_address()?;
-        if self.ssh_user.is_empty() {
-            return Err(DriverError::invalid("--generic-ssh-user", "must not be empty"));
-        }
+        check_ssh_user(&self.ssh_user).map_err(|problem| DriverError::invalid("--generic-ssh-user", problem))?;
         for (flag, port) in [("--generic-ssh-port", self.ssh_port), ("--generic-engine-port", self.engine_port)] {
             if port == 0 {
                 return Err(DriverError::invalid(flag, "must be a nonzero port number from 1 to 65535"));
@@ -129,6 +131,8 @@ impl GenericConfig {
         }
         if let Some(key) = &self.ssh_key {
             std::fs::File::open(key).map_err(|source| DriverError::KeyUnreadable { path: key.clone(), source })?;
+            check_private_key_file(key)
+                .map_err(|problem| DriverError::invalid("--generic-ssh-key", format!("{} {problem}", key.display())))?;
         }
         Ok(())
     }
@@ -245,6 +249,37 @@ mod tests {
     fn a_missing_key_is_named() {
         let error = config("10.0.0.1", Some("/nonexistent/key".into())).check().unwrap_err().to_string();
         assert!(error.contains("/nonexistent/key"), "{error}");
+    }
+
+    #[test]
+    fn a_key_that_is_no_private_key_or_a_folder_is_refused() {
+        let folder = std::env::temp_dir().join(format!("rmachine-generic-keys-{}", std::process::id()));
+        std::fs::create_dir_all(&folder).unwrap();
+        let public = folder.join("id.pub");
+        std::fs::write(&public, "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAA test\n").unwrap();
+        let error = config("10.0.0.1", Some(public)).check().unwrap_err().to_string();
+        assert!(error.contains("is not an SSH private key") && error.contains("id.pub"), "{error}");
+        let error = config("10.0.0.1", Some(folder.clone())).check().unwrap_err().to_string();
+        assert!(error.contains("is not a file"), "{error}");
+        let private = folder.join("id");
+        std::fs::write(&private, "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----\n")
+            .unwrap();
+        config("10.0.0.1", Some(private)).check().unwrap();
+        std::fs::remove_dir_all(&folder).unwrap();
+    }
+
+    #[test]
+    fn a_user_that_could_pass_for_an_option_is_refused() {
+        let mut generic = config("10.0.0.1", None);
+        for user in ["-oProxyCommand=id", "root;id", "a b", "", "$(id)"] {
+            generic.ssh_user = user.into();
+            let error = generic.check().unwrap_err().to_string();
+            assert!(error.contains("--generic-ssh-user"), "{user}: {error}");
+        }
+        for user in ["admin", "ec2-user", "jane.doe@corp.example", "svc_deploy"] {
+            generic.ssh_user = user.into();
+            generic.check().unwrap();
+        }
     }
 
     #[tokio::test]

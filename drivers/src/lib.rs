@@ -25,7 +25,7 @@ pub use kind::{DriverEnvironment, DriverKind, DriverLog, DriverOrigin, NewMachin
 pub use none::NoneConfig;
 pub use options::{
     DriverOptions, OptionCheck, OptionKind, OptionSpec, OptionValue, bool_option, check_address, check_port,
-    int_option, list_option, path_option, string_option,
+    check_private_key_file, check_ssh_user, check_ssh_user_value, int_option, list_option, path_option, string_option,
 };
 pub use power::{PowerOperation, PowerOutcome, REBOOT_COMMAND};
 pub use probe::{ProbeOutcome, probe_tcp, state_from_probe};

@@ -84,6 +84,7 @@ impl NoneConfig {
         if host.is_empty() {
             return Err(invalid(format!("'{}' has no host; write tcp://HOST:PORT", self.url)));
         }
+        crate::options::check_address(host).map_err(|problem| invalid(format!("in '{}': {problem}", self.url)))?;
         let port: u16 =
             port.parse().map_err(|_| invalid(format!("'{port}' in '{}' is not a port number", self.url)))?;
         Ok((host.to_string(), port))
@@ -159,7 +160,15 @@ mod tests {
 
     #[test]
     fn bad_urls_are_refused_with_the_flag_named() {
-        for url in ["http://10.0.0.5:2376", "tcp://10.0.0.5", "tcp://:2376", "tcp://host:port"] {
+        for url in [
+            "http://10.0.0.5:2376",
+            "tcp://10.0.0.5",
+            "tcp://:2376",
+            "tcp://host:port",
+            "tcp://a b:2376",
+            "tcp://$(id):2376",
+            "tcp://-oProxyCommand=x:2376",
+        ] {
             let error = config(url).host_and_port().unwrap_err().to_string();
             assert!(error.starts_with("--url:"), "{error}");
         }

@@ -219,6 +219,48 @@ pub fn check_address(address: &str) -> Result<(), String> {
     }
 }
 
+/// A login name for SSH: letters, digits, '.', '_', '-' and '@' (a domain user), not starting
+/// with '-' (the system `ssh` the docker CLI runs would take it for an option).
+pub fn check_ssh_user(user: &str) -> Result<(), String> {
+    let allowed = |character: char| character.is_ascii_alphanumeric() || "._-@".contains(character);
+    if user.is_empty() {
+        Err("must not be empty".into())
+    } else if user.starts_with('-') {
+        Err(format!("'{user}' must not start with '-'"))
+    } else if user.len() > 256 || !user.chars().all(allowed) {
+        Err(format!("'{user}' is not a user name: use letters, digits, '.', '_', '-' and '@'"))
+    } else {
+        Ok(())
+    }
+}
+
+/// An option check for SSH users (`check_ssh_user`).
+pub fn check_ssh_user_value(value: &OptionValue) -> Result<(), String> {
+    match value {
+        OptionValue::String(user) => check_ssh_user(user),
+        _ => Err("takes a user name".into()),
+    }
+}
+
+/// Whether the file at `path` holds a private key in OpenSSH or PEM form (what it says of
+/// itself: "-----BEGIN ... PRIVATE KEY-----"); the reason when not.
+pub fn check_private_key_file(path: &std::path::Path) -> Result<(), String> {
+    let metadata = std::fs::metadata(path).map_err(|error| error.to_string())?;
+    if !metadata.is_file() {
+        return Err("is not a file".into());
+    }
+    let mut start = vec![0; 4096];
+    let read = std::io::Read::read(&mut std::fs::File::open(path).map_err(|error| error.to_string())?, &mut start)
+        .map_err(|error| error.to_string())?;
+    let head = String::from_utf8_lossy(&start[..read]);
+    let first = head.lines().find(|line| !line.trim().is_empty()).unwrap_or_default().trim();
+    if first.starts_with("-----BEGIN ") && first.ends_with("PRIVATE KEY-----") {
+        Ok(())
+    } else {
+        Err("is not an SSH private key (it must start with '-----BEGIN OPENSSH PRIVATE KEY-----' or another PEM private key line; give the private key, not the .pub file)".into())
+    }
+}
+
 /// The values given for a driver's options: from the command line, the environment or the
 /// option's default, each checked against its [`OptionSpec`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

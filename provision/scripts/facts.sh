@@ -44,18 +44,33 @@ else
     sudo_state=denied
 fi
 
-# as_root COMMAND...: runs COMMAND as root when that is possible without a password.
+# as_root COMMAND...: runs COMMAND as root when that is possible without a password. What sudo
+# prints before COMMAND runs (a notice, a banner) is dropped: COMMAND's output follows a marker.
 as_root() {
     if [ "$sudo_state" = passwordless ]; then
-        sudo -n "$@" </dev/null
+        sudo -n sh -c 'printf "%s\n" @@rmachine-output@@; exec "$@"' rmachine-as-root "$@" </dev/null | after_marker
     else
         "$@"
     fi
 }
 
+# root_sees PATH: whether PATH exists, asked as root (a login user may not enter its folder).
+root_sees() {
+    # shellcheck disable=SC2016 # $1 is the inner shell's
+    [ "$(as_root sh -c 'test -e "$1" && echo yes' rmachine-test "$1" 2>/dev/null)" = yes ]
+}
+
+# after_marker: copies standard input from the line after the first @@rmachine-output@@ line.
+after_marker() {
+    while IFS= read -r line; do
+        [ "$line" = @@rmachine-output@@ ] && break
+    done
+    cat
+}
+
 # show_file PATH: a "file PATH" section with the file's content, when it exists.
 show_file() {
-    if [ -e "$1" ]; then
+    if root_sees "$1"; then
         section "file $1"
         as_root cat "$1" 2>/dev/null
         end_section
@@ -93,14 +108,17 @@ if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then
         show docker-unit cat "$fragment"
     fi
     drop_ins=$(systemctl show -p DropInPaths docker.service 2>/dev/null | sed -n 's/^DropInPaths=//p')
-    for drop_in in $drop_ins /etc/systemd/system/docker.service.d/*.conf; do
+    # (listed as root: the folder may be closed to the login user)
+    # shellcheck disable=SC2016 # $file is the inner shell's
+    local_drop_ins=$(as_root sh -c 'for file in /etc/systemd/system/docker.service.d/*.conf; do [ -f "$file" ] && printf "%s\n" "$file"; done' rmachine-list 2>/dev/null)
+    for drop_in in $drop_ins $local_drop_ins; do
         case " $shown_drop_ins " in
             *" $drop_in "*) continue ;;
         esac
         shown_drop_ins="${shown_drop_ins:-} $drop_in"
-        if [ -f "$drop_in" ]; then
+        if root_sees "$drop_in"; then
             section "drop-in $drop_in"
-            cat "$drop_in" 2>/dev/null
+            as_root cat "$drop_in" 2>/dev/null
             end_section
         fi
     done
@@ -192,7 +210,7 @@ if command -v dpkg-query >/dev/null 2>&1; then
 fi
 
 for managed_file in "$@"; do
-    if [ -e "$managed_file" ]; then
+    if root_sees "$managed_file"; then
         section "file-state $managed_file"
         hash=$(as_root sha256sum "$managed_file" 2>/dev/null | cut -d ' ' -f 1)
         mode=$(as_root stat -c %a "$managed_file" 2>/dev/null)

@@ -85,7 +85,9 @@ stage() {
         /*) ;;
         *) printf 'write-files: %s is not an absolute path\n' "$destination" >&2; return 1 ;;
     esac
-    mkdir -p "$(dirname "$destination")" || return 1
+    # Folders it makes are 0755 (the files keep their own modes): a login user that reads
+    # through sudo must still see that the files are there.
+    (umask 022 && mkdir -p "$(dirname "$destination")") || return 1
     staged="$destination.rmachine-new"
     rm -f "$staged"
     tail -c +"$offset" "$input" | head -c "$length" >"$staged" || return 1

@@ -230,6 +230,25 @@ const LIST_KEYS: &[&str] = &[
 const MAP_KEYS: &[&str] = &["log-opts"];
 
 impl EngineOptions {
+    /// Whether the local files the options name can be read (the runtime binary to upload), so
+    /// that a wrong path is found before anything is created rather than after the host is up.
+    pub fn check_local_files(&self) -> Result<(), ProvisionError> {
+        let Some(path) = &self.runtime_binary else {
+            return Ok(());
+        };
+        let problem = match std::fs::metadata(path) {
+            Ok(metadata) if metadata.is_file() => match std::fs::File::open(path) {
+                Ok(_) => return Ok(()),
+                Err(error) => error.to_string(),
+            },
+            Ok(_) => "it is not a file".to_string(),
+            Err(error) => error.to_string(),
+        };
+        Err(ProvisionError::InvalidEngineOptions {
+            problems: vec![format!("cannot read the runtime binary {path} (--engine-runtime-binary): {problem}")],
+        })
+    }
+
     /// Checks every option's shape; the error lists all problems at once.
     pub fn validate(&self) -> Result<(), ProvisionError> {
         let mut problems = Vec::new();

@@ -180,3 +180,15 @@ fn the_error_lists_every_problem() {
     assert!(error.starts_with("invalid engine options: "), "{error}");
     assert!(error.contains("port") && error.contains("\"debug\""), "{error}");
 }
+
+#[test]
+fn a_runtime_binary_that_cannot_be_read_is_found_before_anything_is_created() {
+    let missing = EngineOptions { runtime_binary: Some("/nonexistent/youki".into()), ..EngineOptions::default() };
+    let error = missing.check_local_files().unwrap_err().to_string();
+    assert!(error.contains("cannot read the runtime binary /nonexistent/youki (--engine-runtime-binary)"), "{error}");
+    let folder = EngineOptions { runtime_binary: Some("/".into()), ..EngineOptions::default() };
+    assert!(folder.check_local_files().unwrap_err().to_string().contains("it is not a file"));
+    let present = EngineOptions { runtime_binary: Some("/bin/sh".into()), ..EngineOptions::default() };
+    present.check_local_files().unwrap();
+    EngineOptions::default().check_local_files().unwrap();
+}

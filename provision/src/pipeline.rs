@@ -139,6 +139,7 @@ pub async fn provision<R: Remote, C: EngineCheck>(
             Ok(version) => {
                 report.engine_version = version;
                 report.remote_commands = session.commands;
+                report.warnings.extend(noise_warning(&session));
                 return Ok(report);
             }
             // The files are current but the engine does not answer: it may still run an older
@@ -159,7 +160,18 @@ pub async fn provision<R: Remote, C: EngineCheck>(
     report.warnings.extend(applied.warnings);
     report.changed = true;
     report.remote_commands = session.commands;
+    report.warnings.extend(noise_warning(&session));
     Ok(report)
+}
+
+/// A warning about text the host prints before rmachine's commands run, which rmachine set aside.
+fn noise_warning<R: Remote>(session: &Session<'_, R>) -> Option<String> {
+    let noise = session.host_noise.as_deref()?;
+    let first: String = noise.lines().next().unwrap_or_default().chars().take(120).collect();
+    Some(format!(
+        "{} prints text before each command rmachine runs (a login script or sudo: \"{first}\"); rmachine set it apart from the commands' output",
+        session.host
+    ))
 }
 
 /// How the engine's service is managed on this host.

@@ -251,7 +251,11 @@ mod tests {
         let sysvinit = restart_engine(&crate::init::SYSVINIT, Duration::from_secs(25));
         assert_eq!(sysvinit.arguments, ["sysvinit", "25"]);
         let journal = engine_journal(&SYSTEMD);
-        assert!(journal.command_line(Privilege::Sudo).starts_with("sudo -n sh -c 'journalctl -u docker.service"));
+        let line = journal.command_line(Privilege::Sudo);
+        assert!(
+            line.starts_with("sudo -n sh -c 'printf") && line.contains(" rmachine 'journalctl -u docker.service"),
+            "{line}"
+        );
     }
 
     #[test]

@@ -1,12 +1,13 @@
 //! Running planned commands over the [`Remote`]: builds each command line with the host's
-//! privilege, counts the commands, and turns failures into errors that name the host, the
-//! command, its exit status and its stderr.
+//! privilege, counts the commands, separates what the host prints before a command (a login
+//! banner, a sudo notice) from its output, and turns failures into errors that name the host,
+//! the command, its exit status and its stderr.
 
 use crate::error::ProvisionError;
 use crate::facts::HostFacts;
 use crate::plan::{self, RemoteCommand};
 use crate::remote::{CommandOutput, Remote};
-use crate::shell::Privilege;
+use crate::shell::{Privilege, split_output};
 
 pub(crate) struct Session<'a, R: Remote> {
     remote: &'a R,
@@ -16,22 +17,29 @@ pub(crate) struct Session<'a, R: Remote> {
     pub privilege: Privilege,
     /// Commands run so far.
     pub commands: usize,
+    /// What the host printed before a command's own output, the first time it did.
+    pub host_noise: Option<String>,
 }
 
 impl<'a, R: Remote> Session<'a, R> {
     pub(crate) fn new(remote: &'a R) -> Self {
-        Self { remote, host: remote.describe(), privilege: Privilege::Root, commands: 0 }
+        Self { remote, host: remote.describe(), privilege: Privilege::Root, commands: 0, host_noise: None }
     }
 
     /// Runs `command`; Err only when it could not be run.
     pub(crate) async fn run(&mut self, command: &RemoteCommand) -> Result<CommandOutput, ProvisionError> {
         let line = command.command_line(self.privilege);
         self.commands += 1;
-        self.remote.run(&line, command.stdin.as_deref()).await.map_err(|reason| ProvisionError::Connection {
-            host: self.host.clone(),
-            command: command.description.clone(),
-            reason,
-        })
+        let output = self.remote.run(&line, command.stdin.as_deref()).await.map_err(|reason| {
+            ProvisionError::Connection { host: self.host.clone(), command: command.description.clone(), reason }
+        })?;
+        let (noise_out, stdout) = split_output(&output.stdout);
+        let (noise_err, stderr) = split_output(&output.stderr);
+        let noise = format!("{}{}", text_of(noise_out), text_of(noise_err));
+        if self.host_noise.is_none() && !noise.trim().is_empty() {
+            self.host_noise = Some(noise.trim().to_string());
+        }
+        Ok(CommandOutput { exit_status: output.exit_status, stdout: stdout.to_vec(), stderr: stderr.to_vec() })
     }
 
     /// Runs `command`; Err also when it exits with a non-zero status.

@@ -1,6 +1,8 @@
 //! Shell quoting and remote command lines. Everything the provisioner sends to a host passes
 //! through [`quote`] and [`command_line`]: a script runs as `sh -c SCRIPT NAME ARGUMENTS…`,
-//! behind `sudo -n` when the login user is not root and the command needs root.
+//! behind `sudo -n` when the login user is not root and the command needs root, after a start
+//! line ([`OUTPUT_MARKER`]) on stdout and stderr: what the host prints before it (a login
+//! script's banner, a sudo that prints a notice) is not the script's output ([`split_output`]).
 
 /// A POSIX shell script embedded from `provision/scripts/`, and the name it runs under (`$0`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,6 +43,30 @@ pub(crate) const LOG_FILE_TAIL: Script =
 pub(crate) const JOURNAL_SYSTEMD: Script =
     Script { name: "rmachine-journal", text: "journalctl -u docker.service -n \"${1:-30}\" --no-pager 2>&1\n" };
 
+/// The line a command prints on stdout and on stderr before its script runs.
+pub(crate) const OUTPUT_MARKER: &str = "@@rmachine-output@@";
+
+/// Prints the marker on both streams, then runs `sh -c SCRIPT NAME ARGUMENTS…` in its place.
+const START: &str = "printf '%s\\n' @@rmachine-output@@; printf '%s\\n' @@rmachine-output@@ >&2; exec sh -c \"$@\"";
+
+/// `bytes` split at the first [`OUTPUT_MARKER`] line: (what came before it, the command's own
+/// output). Without the marker (the command never started: sudo refused), all is the output.
+pub(crate) fn split_output(bytes: &[u8]) -> (&[u8], &[u8]) {
+    let marker = format!("{OUTPUT_MARKER}\n");
+    let mut start = 0;
+    while start <= bytes.len() {
+        let line_end = bytes[start..].iter().position(|byte| *byte == b'\n').map_or(bytes.len(), |end| start + end + 1);
+        if bytes[start..line_end] == *marker.as_bytes() {
+            return (&bytes[..start], &bytes[line_end..]);
+        }
+        if line_end >= bytes.len() {
+            break;
+        }
+        start = line_end;
+    }
+    (&[], bytes)
+}
+
 /// How privileged commands are run on the host.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Privilege {
@@ -59,14 +85,16 @@ pub(crate) fn quote(word: &str) -> String {
     if plain { word.to_string() } else { format!("'{}'", word.replace('\'', r"'\''")) }
 }
 
-/// The command line that runs `script` with `arguments`: `sh -c SCRIPT NAME ARGUMENTS…`, prefixed
-/// with `sudo -n` when `privilege` says so (None: run as the login user).
+/// The command line that runs `script` with `arguments`: `sh -c SCRIPT NAME ARGUMENTS…` after the
+/// output marker, prefixed with `sudo -n` when `privilege` says so (None: run as the login user).
 pub(crate) fn command_line(script: &Script, arguments: &[String], privilege: Option<Privilege>) -> String {
     let mut line = String::new();
     if privilege == Some(Privilege::Sudo) {
         line.push_str("sudo -n ");
     }
     line.push_str("sh -c ");
+    line.push_str(&quote(START));
+    line.push_str(" rmachine ");
     line.push_str(&quote(script.text));
     line.push(' ');
     line.push_str(&quote(script.name));
@@ -138,9 +166,26 @@ mod tests {
         let arguments = vec!["one".to_string(), "two words".to_string(), "it's".to_string()];
         let line = command_line(&script, &arguments, None);
         assert!(line.starts_with("sh -c '"));
-        assert_eq!(run_locally(&line), "rmachine-test|one|two words|it's|");
+        let printed = run_locally(&format!("echo 'Welcome to the host'; {line}"));
+        let (before, output) = split_output(printed.as_bytes());
+        assert_eq!(before, b"Welcome to the host\n", "a login banner comes before the marker");
+        assert_eq!(output, b"rmachine-test|one|two words|it's|");
         assert_eq!(command_line(&script, &arguments, Some(Privilege::Root)), line);
         assert_eq!(command_line(&script, &arguments, Some(Privilege::Sudo)), format!("sudo -n {line}"));
+    }
+
+    #[test]
+    fn the_output_is_what_follows_the_first_marker_line() {
+        assert_eq!(split_output(b"banner\n@@rmachine-output@@\nout\n"), (&b"banner\n"[..], &b"out\n"[..]));
+        assert_eq!(split_output(b"@@rmachine-output@@\n"), (&b""[..], &b""[..]));
+        assert_eq!(
+            split_output(b"@@rmachine-output@@\nx\n@@rmachine-output@@\n"),
+            (&b""[..], &b"x\n@@rmachine-output@@\n"[..]),
+            "a marker in the output itself stays"
+        );
+        assert_eq!(split_output(b"sudo: a password is required\n"), (&b""[..], &b"sudo: a password is required\n"[..]));
+        assert_eq!(split_output(b"no @@rmachine-output@@ here\n"), (&b""[..], &b"no @@rmachine-output@@ here\n"[..]));
+        assert_eq!(split_output(b""), (&b""[..], &b""[..]));
     }
 
     #[test]

@@ -9,6 +9,17 @@ use crate::managed_files::DAEMON_JSON_PATH;
 /// daemon.json keys that rmachine's own options set or leave out.
 const MANAGED_KEYS: &[&str] = &["userns-remap", "storage-driver"];
 
+/// At most this many keys are named in one warning.
+const KEYS_NAMED: usize = 10;
+
+/// "a, b, c", or the first [`KEYS_NAMED`] "and N more" (a daemon.json can hold thousands).
+fn listed_briefly(keys: &[&str]) -> String {
+    if keys.len() <= KEYS_NAMED {
+        return keys.join(", ");
+    }
+    format!("{} and {} more", keys[..KEYS_NAMED].join(", "), keys.len() - KEYS_NAMED)
+}
+
 /// Warnings for replacing the host's daemon.json (`previous`: its text, None when missing) with
 /// the rendered `new` one. `storage_driver_in_use` is what the running engine reports;
 /// `freshly_installed` means there is nothing on the host to hide yet.
@@ -74,7 +85,7 @@ pub(crate) fn configuration_warnings(
             warnings.push(format!(
                 "the previous {DAEMON_JSON_PATH} set {} which the new one does not (the old file is kept as \
                  {DAEMON_JSON_PATH}.rmachine-bak); to keep a setting, pass it with --engine-opt KEY=VALUE",
-                dropped.join(", ")
+                listed_briefly(&dropped)
             ));
         }
     }

@@ -76,6 +76,8 @@ pub async fn create_machine_with_progress(
     let mut engine = request.engine.clone();
     engine.port = request.driver.engine_port();
     engine.validate()?;
+    engine.check_local_files()?;
+    validate_tls_sans(&request.tls_sans)?;
 
     let store = open_store(context)?;
     store_certificates(&store)?;
@@ -108,6 +110,16 @@ pub async fn create_machine_with_progress(
         )),
         Err(error) => Err(clean_up_failure(&store, &mut machine, &attempt, error).await),
     }
+}
+
+/// Each extra name of the engine's certificate is an IP address or a DNS name (`*.` allowed).
+fn validate_tls_sans(names: &[String]) -> anyhow::Result<()> {
+    for name in names {
+        let host = name.strip_prefix("*.").unwrap_or(name);
+        rmachine_drivers::check_address(host)
+            .map_err(|problem| anyhow!("invalid --tls-san '{name}': {problem}; give an IP address or a DNS name"))?;
+    }
+    Ok(())
 }
 
 async fn build(

@@ -24,7 +24,7 @@ impl Outcome {
     }
 
     pub fn fail(&mut self, error: anyhow::Error) {
-        self.error = Some(format!("{error:#}"));
+        self.error = Some(crate::exit::describe(&error));
     }
 
     /// An outcome from an operation's result: what it did, or its error.

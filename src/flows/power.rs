@@ -49,8 +49,11 @@ async fn one_machine(
     let old_ip = machine.driver.ip();
     output::status(&format!("({name}) {}...", present_participle(operation)));
     let outcome = machine.driver.power(operation).await;
-    // What the driver recorded (a new address, a stopped instance) is kept even when it failed.
-    machine.save(store)?;
+    // What the driver recorded (a new address, a stopped instance) is kept even when it failed;
+    // a driver that recorded nothing (it refused the operation) leaves the record as it was.
+    if machine.driver.settings() != machine.record.driver.settings {
+        machine.save(store)?;
+    }
     let outcome = outcome?;
     if let PowerOutcome::RunOverSsh(command) = &outcome {
         let session = connect(store, &machine, context).await?;

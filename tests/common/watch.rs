@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 /// A signal the tests send rmachine.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kill {
+pub enum Stop {
     /// SIGKILL: rmachine gets no chance to do anything.
     Kill,
     /// SIGINT, as Ctrl-C sends it.
@@ -19,25 +19,25 @@ pub enum Kill {
     Terminate,
 }
 
-impl Kill {
-    pub fn all() -> [Kill; 3] {
-        [Kill::Kill, Kill::Interrupt, Kill::Terminate]
+impl Stop {
+    pub fn all() -> [Stop; 3] {
+        [Stop::Kill, Stop::Interrupt, Stop::Terminate]
     }
 
     pub fn name(self) -> &'static str {
         match self {
-            Kill::Kill => "KILL",
-            Kill::Interrupt => "INT",
-            Kill::Terminate => "TERM",
+            Stop::Kill => "KILL",
+            Stop::Interrupt => "INT",
+            Stop::Terminate => "TERM",
         }
     }
 
     /// The exit code rmachine must end with after a graceful stop (None: SIGKILL, no code).
     pub fn graceful_exit_code(self) -> Option<i32> {
         match self {
-            Kill::Kill => None,
-            Kill::Interrupt => Some(130),
-            Kill::Terminate => Some(143),
+            Stop::Kill => None,
+            Stop::Interrupt => Some(130),
+            Stop::Terminate => Some(143),
         }
     }
 }
@@ -112,9 +112,9 @@ impl Watched {
     }
 
     /// Sends `kill`; the time of the exit is measured from here.
-    pub fn signal(&mut self, kill: Kill) {
+    pub fn signal(&mut self, kill: Stop) {
         self.started = Instant::now();
-        if kill == Kill::Kill {
+        if kill == Stop::Kill {
             self.child.kill().expect("SIGKILL rmachine");
             return;
         }

@@ -249,8 +249,8 @@ impl AwsConfig {
                 problem: format!("unknown family '{}'; rmachine knows {}", self.image_family, known.join(", ")),
             });
         }
-        if self.ssh_user.is_empty() {
-            return invalid("--aws-ssh-user", "must not be empty");
+        if let Err(problem) = rmachine_drivers::check_ssh_user(&self.ssh_user) {
+            return invalid("--aws-ssh-user", &problem);
         }
         if self.instance_type.is_empty() {
             return invalid("--aws-instance-type", "must not be empty");

@@ -67,6 +67,8 @@ pub struct HostState {
     pub watchdog_fires_before_confirm: bool,
     /// After this many more commands the connection is lost: every later command fails to run.
     pub commands_before_the_link_drops: Option<usize>,
+    /// What the login shell (or a noisy sudo) prints before every command, on both streams.
+    pub banner: Option<String>,
 }
 
 pub struct FakeHost {
@@ -103,6 +105,7 @@ impl FakeHost {
                 arm_exit_status: None,
                 watchdog_fires_before_confirm: false,
                 commands_before_the_link_drops: None,
+                banner: None,
             }),
         }
     }
@@ -184,6 +187,8 @@ impl HostState {
         let through_sudo = words.starts_with(&["sudo".to_string(), "-n".to_string()]);
         let words = if through_sudo { &words[2..] } else { &words[..] };
         assert_eq!(&words[..2], ["sh", "-c"], "every command runs a script: {line}");
+        assert!(words[2].contains("@@rmachine-output@@") && words[3] == "rmachine", "after the marker: {line}");
+        let words = &words[2..];
         let name = words[3].clone();
         let arguments = words[4..].to_vec();
         if let Some(left) = &mut self.commands_before_the_link_drops {
@@ -205,7 +210,20 @@ impl HostState {
         if !through_sudo && self.user_id != 0 && name != "rmachine-facts" {
             return Ok(output(1, "", format!("{name}: Permission denied\n")));
         }
-        Ok(match name.as_str() {
+        let answered = self.answer_script(&name, &arguments, stdin);
+        // As a real host: the login shell's banner, then the marker the command line prints.
+        let banner = self.banner.clone().unwrap_or_default();
+        let marked = |bytes: Vec<u8>| [banner.as_bytes(), b"@@rmachine-output@@\n", &bytes].concat();
+        Ok(CommandOutput {
+            exit_status: answered.exit_status,
+            stdout: marked(answered.stdout),
+            stderr: marked(answered.stderr),
+        })
+    }
+
+    fn answer_script(&mut self, name: &str, arguments: &[String], stdin: Option<&[u8]>) -> CommandOutput {
+        let arguments = arguments.to_vec();
+        match name {
             "rmachine-facts" => output(0, self.facts(&arguments), ""),
             "rmachine-set-hostname" => {
                 let hostname = &arguments[0];
@@ -262,7 +280,7 @@ impl HostState {
                 output(0, format!("created user {user}\n"), "")
             }
             other => panic!("unexpected script {other}"),
-        })
+        }
     }
 
     /// package-manager.sh: `wait SECONDS PID...` or `repair apt`.

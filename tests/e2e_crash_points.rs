@@ -94,26 +94,6 @@ impl Sequence {
         }
     }
 
-    fn create_arguments(&self, name: &str) -> Vec<String> {
-        [
-            "create",
-            "--driver",
-            "generic",
-            "--generic-ip-address",
-            &self.host.ip,
-            "--generic-ssh-key",
-            self.key.to_str().unwrap(),
-            "--engine-userns-remap",
-            "default",
-            "--engine-timeout",
-            ENGINE_TIMEOUT,
-            name,
-        ]
-        .iter()
-        .map(|word| word.to_string())
-        .collect()
-    }
-
     fn record(&mut self, label: &str, result: Result<(), String>) {
         self.tried += 1;
         match result {
@@ -203,13 +183,6 @@ impl Sequence {
     }
 }
 
-fn set_label(store: &Path, machine: &str, label: &str) {
-    let path = store.join(format!("machines/{machine}/machine.json"));
-    let mut record: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-    record["engine"]["labels"] = serde_json::json!([label]);
-    std::fs::write(&path, record.to_string()).unwrap();
-}
-
 /// Kills creates (a new machine name each time, so every create goes through every phase) and
 /// removes each with `rm -f`; from the install on, a converging create follows every kill.
 fn create_sequence(folder: &Path) -> Sequence {
@@ -229,7 +202,7 @@ fn create_sequence(folder: &Path) -> Sequence {
     for (point, kill) in points {
         let name = next_name();
         let label = format!("create {name} {} at {:?}", kill.name(), point.line);
-        let arguments = sequence.create_arguments(&name);
+        let arguments = generic_create_arguments(&sequence.host.ip, &sequence.key, ENGINE_TIMEOUT, &name);
         let result = sequence.stop_at(&arguments, point, kill, &name).and_then(|()| sequence.remove(&name));
         sequence.record(&label, result);
     }
@@ -237,11 +210,11 @@ fn create_sequence(folder: &Path) -> Sequence {
         for kill in Stop::all() {
             let name = next_name();
             let label = format!("create {name} {} at {:?}{}", kill.name(), point.line, delay_text(point));
-            let arguments = sequence.create_arguments(&name);
+            let arguments = generic_create_arguments(&sequence.host.ip, &sequence.key, ENGINE_TIMEOUT, &name);
             let result = sequence.stop_at(&arguments, point, kill, &name).and_then(|()| sequence.remove(&name));
             let recovered = next_name();
             let result = result.and_then(|()| {
-                let arguments = sequence.create_arguments(&recovered);
+                let arguments = generic_create_arguments(&sequence.host.ip, &sequence.key, ENGINE_TIMEOUT, &recovered);
                 sequence.converges(&arguments, &recovered, "provider=generic")?;
                 succeeds("rm", rmachine(&sequence.store, &["rm", "-y", &recovered]));
                 Ok(())
@@ -264,7 +237,7 @@ fn delay_text(point: Point) -> String {
 fn provision_sequence(folder: &Path) -> Sequence {
     let mut sequence = Sequence::new(folder, "c-crash-provision", "10.211.0.222");
     let name = "crashed";
-    let create = sequence.create_arguments(name);
+    let create = generic_create_arguments(&sequence.host.ip, &sequence.key, ENGINE_TIMEOUT, name);
     let result = sequence.stop_at(&create, at("detecting the OS"), Stop::Terminate, name);
     sequence.record("create TERM at \"detecting the OS\" (the machine is kept)", result);
     let provision: Vec<String> =
@@ -283,7 +256,7 @@ fn provision_sequence(folder: &Path) -> Sequence {
         for kill in Stop::all() {
             generation += 1;
             let label = format!("generation={generation}");
-            set_label(&sequence.store, name, &label);
+            set_engine_labels(&sequence.store, name, &[&label]);
             let title = format!("provision {} at {:?}{} ({label})", kill.name(), point.line, delay_text(point));
             let result = sequence.stop_at(&provision, point, kill, name).and_then(|()| {
                 let written = on_host(&sequence.host, "cat /etc/docker/daemon.json 2>/dev/null").contains(&label);

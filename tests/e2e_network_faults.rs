@@ -61,26 +61,6 @@ impl Link {
         }
     }
 
-    fn create_arguments(&self) -> Vec<String> {
-        [
-            "create",
-            "--driver",
-            "generic",
-            "--generic-ip-address",
-            &self.host.ip,
-            "--generic-ssh-key",
-            self.key.to_str().unwrap(),
-            "--engine-userns-remap",
-            "default",
-            "--engine-timeout",
-            ENGINE_TIMEOUT,
-            self.name,
-        ]
-        .iter()
-        .map(|word| word.to_string())
-        .collect()
-    }
-
     fn provision_arguments(&self) -> Vec<String> {
         ["provision", "--engine-timeout", ENGINE_TIMEOUT, self.name].iter().map(|word| word.to_string()).collect()
     }
@@ -185,18 +165,11 @@ impl Link {
     }
 }
 
-fn set_label(store: &Path, machine: &str, label: &str) {
-    let path = store.join(format!("machines/{machine}/machine.json"));
-    let mut record: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-    record["engine"]["labels"] = serde_json::json!([label]);
-    std::fs::write(&path, record.to_string()).unwrap();
-}
-
 /// A bare host: the link drops during detection (create), resets during apt (provision), then
 /// drops while the files are written.
 fn install_faults(folder: &Path) -> Link {
     let mut link = Link::new(folder, "c-net-install", "10.211.0.223", "net-install");
-    let create = link.create_arguments();
+    let create = generic_create_arguments(&link.host.ip, &link.key, ENGINE_TIMEOUT, link.name);
     let result = link
         .fail_at(&create, "detecting the OS", Duration::ZERO, Fault::Drop, "creating machine 'net-install' failed")
         .map(drop);
@@ -214,7 +187,7 @@ fn install_faults(folder: &Path) -> Link {
         .and_then(|_| link.recover("provider=generic"));
     link.record("provision, link reset during the engine install", result);
 
-    set_label(&link.store, link.name, "generation=1");
+    set_engine_labels(&link.store, link.name, &["generation=1"]);
     let result = link
         .fail_at(
             &provision,
@@ -228,30 +201,34 @@ fn install_faults(folder: &Path) -> Link {
     link
 }
 
+impl Link {
+    /// A host with a machine created on it (a verified engine), labels changed to "generation=1".
+    fn provisioned(folder: &Path, host_name: &str, ip: &str, name: &'static str) -> Link {
+        let link = Link::new(folder, host_name, ip, name);
+        let create = generic_create_arguments(&link.host.ip, &link.key, ENGINE_TIMEOUT, link.name);
+        succeeds("create", rmachine(&link.store, &create.iter().map(String::as_str).collect::<Vec<_>>()));
+        set_engine_labels(&link.store, link.name, &["generation=1"]);
+        link
+    }
+
+    /// Provisions "generation=1", drops the link at `line` (after `delay`), checks the report
+    /// says the host restores by itself and that it does, then recovers.
+    fn dropped_and_rolled_back_by_the_host(&mut self, line: &str, delay: Duration) -> Result<(), String> {
+        let step = format!("provisioning machine '{}' failed", self.name);
+        let stderr = self.fail_at(&self.provision_arguments(), line, delay, Fault::Drop, &step)?;
+        ensure(stderr.contains("so the host does: its rollback watchdog"), || {
+            format!("the report does not say the host restores: {stderr}")
+        })?;
+        self.host_rolled_back("provider=generic", "generation=1")?;
+        self.recover("generation=1")
+    }
+}
+
 /// A provisioned host: the link drops during the restart (the host's watchdog must restore the
 /// previous configuration by itself).
 fn restart_faults(folder: &Path) -> Link {
-    let mut link = Link::new(folder, "c-net-restart", "10.211.0.224", "net-restart");
-    let create = link.create_arguments();
-    succeeds("create", rmachine(&link.store, &create.iter().map(String::as_str).collect::<Vec<_>>()));
-    let provision = link.provision_arguments();
-
-    set_label(&link.store, link.name, "generation=1");
-    let result = link
-        .fail_at(
-            &provision,
-            "restarting docker",
-            Duration::from_millis(100),
-            Fault::Drop,
-            "provisioning machine 'net-restart' failed",
-        )
-        .and_then(|stderr| {
-            ensure(stderr.contains("so the host does: its rollback watchdog"), || {
-                format!("the report does not say the host restores: {stderr}")
-            })?;
-            link.host_rolled_back("provider=generic", "generation=1")
-        })
-        .and_then(|()| link.recover("generation=1"));
+    let mut link = Link::provisioned(folder, "c-net-restart", "10.211.0.224", "net-restart");
+    let result = link.dropped_and_rolled_back_by_the_host("restarting docker", Duration::from_millis(100));
     link.record("provision, link dropped during the engine restart", result);
     link
 }
@@ -259,33 +236,14 @@ fn restart_faults(folder: &Path) -> Link {
 /// A provisioned host: the link drops right after the restart (the watchdog restores), then is
 /// reset during the check.
 fn after_restart_faults(folder: &Path) -> Link {
-    let mut link = Link::new(folder, "c-net-after", "10.211.0.225", "net-after");
-    let create = link.create_arguments();
-    succeeds("create", rmachine(&link.store, &create.iter().map(String::as_str).collect::<Vec<_>>()));
-    let provision = link.provision_arguments();
-
-    set_label(&link.store, link.name, "generation=1");
-    let result = link
-        .fail_at(
-            &provision,
-            "waiting for the engine",
-            Duration::ZERO,
-            Fault::Drop,
-            "provisioning machine 'net-after' failed",
-        )
-        .and_then(|stderr| {
-            ensure(stderr.contains("so the host does: its rollback watchdog"), || {
-                format!("the report does not say the host restores: {stderr}")
-            })?;
-            link.host_rolled_back("provider=generic", "generation=1")
-        })
-        .and_then(|()| link.recover("generation=1"));
+    let mut link = Link::provisioned(folder, "c-net-after", "10.211.0.225", "net-after");
+    let result = link.dropped_and_rolled_back_by_the_host("waiting for the engine", Duration::ZERO);
     link.record("provision, link dropped right after the engine restart", result);
 
-    set_label(&link.store, link.name, "generation=2");
+    set_engine_labels(&link.store, link.name, &["generation=2"]);
     let result = link
         .fail_at(
-            &provision,
+            &link.provision_arguments(),
             "checking what the engine runs",
             Duration::ZERO,
             Fault::Reset,

@@ -86,11 +86,24 @@ impl Watchdog<'_> {
     }
 }
 
+/// Why an attempt stopped.
+enum Stop {
+    /// Nothing was changed on the host: the error, as it is.
+    Unchanged(ProvisionError),
+    /// The files may have changed: roll back, for this reason.
+    Failed(String),
+}
+
+impl From<WatchdogProblem> for Stop {
+    fn from(problem: WatchdogProblem) -> Stop {
+        Stop::Failed(describe(problem))
+    }
+}
+
 /// Writes `changed_files` (taking over `unconfirmed`, an earlier run nobody confirmed), arms the
 /// watchdog, restarts the engine, waits for it, checks it against `expectations` and confirms
 /// it; on any failure after the files may have changed, restores the last confirmed files and
 /// restarts the engine again.
-#[allow(clippy::too_many_arguments)]
 pub(crate) async fn apply<R: Remote, C: EngineCheck>(
     session: &mut Session<'_, R>,
     service_manager: &ServiceManager,
@@ -100,74 +113,113 @@ pub(crate) async fn apply<R: Remote, C: EngineCheck>(
     expectations: &Expectations,
     observer: &dyn ProvisionObserver,
 ) -> Result<Applied, ProvisionError> {
-    let engine_timeout = check.timeout();
     let run_identifier = match unconfirmed {
         Some(run) if changed_files.is_empty() => run.run_identifier.clone(),
         _ => run_identifier(),
     };
     let guarded = !changed_files.is_empty() || unconfirmed.is_some();
-    let mut watchdog = Watchdog { run_identifier: run_identifier.clone(), deadline: None, engine_timeout, observer };
-    let failure_reason = 'attempt: {
-        if !changed_files.is_empty() {
-            let paths: Vec<&str> = changed_files.iter().map(|file| file.path.as_str()).collect();
-            observer.phase(&format!("writing {}", paths.join(", ")));
-            let write = plan::write_files(&run_identifier, changed_files);
-            match session.run(&write).await {
-                Ok(output) if output.exit_status == 0 => {}
-                // write-files.sh stopped before replacing anything: nothing to undo.
-                Ok(output) if output.exit_status == 10 => return Err(session.failure(&write, &output)),
-                Ok(output) => break 'attempt format!("writing the files failed: {}", combined_output(&output)),
-                Err(error) => break 'attempt error.to_string(),
-            }
-        }
-        if guarded {
+    let engine_timeout = check.timeout();
+    let mut watchdog = Watchdog { run_identifier, deadline: None, engine_timeout, observer };
+    let attempt = Attempt { service_manager, changed_files, guarded, expectations };
+    match attempt.run(session, check, &mut watchdog).await {
+        Ok(applied) => Ok(applied),
+        Err(Stop::Unchanged(error)) => Err(error),
+        Err(Stop::Failed(reason)) => Err(roll_back(session, service_manager, &mut watchdog, guarded, reason).await),
+    }
+}
+
+/// What one apply does, from writing the files to confirming them.
+struct Attempt<'a> {
+    service_manager: &'a ServiceManager,
+    changed_files: &'a [&'a ManagedFile],
+    /// Files were, or may have been, changed: the watchdog guards the restart.
+    guarded: bool,
+    expectations: &'a Expectations,
+}
+
+impl Attempt<'_> {
+    async fn run<R: Remote, C: EngineCheck>(
+        &self,
+        session: &mut Session<'_, R>,
+        check: &C,
+        watchdog: &mut Watchdog<'_>,
+    ) -> Result<Applied, Stop> {
+        let (observer, engine_timeout) = (watchdog.observer, watchdog.engine_timeout);
+        self.write(session, watchdog).await?;
+        if self.guarded {
             let seconds = rollback::deadline(Step::Restart, engine_timeout);
-            let arm = plan::arm_rollback(&run_identifier, seconds, service_manager, engine_timeout);
-            if let Err(problem) = watchdog.step(session, &arm, Some(seconds)).await {
-                break 'attempt describe(problem);
-            }
+            let arm = plan::arm_rollback(&watchdog.run_identifier, seconds, self.service_manager, engine_timeout);
+            watchdog.step(session, &arm, Some(seconds)).await?;
         }
         observer.phase("restarting docker");
-        match session.run(&plan::restart_engine(service_manager, engine_timeout)).await {
-            Ok(output) if output.exit_status == 0 => {}
-            Ok(output) => break 'attempt format!("restarting the engine failed: {}", combined_output(&output)),
-            Err(error) => break 'attempt error.to_string(),
-        }
-        if let Err(problem) = watchdog.extend(session, Step::Ready).await {
-            break 'attempt describe(problem);
-        }
+        let restart = plan::restart_engine(self.service_manager, engine_timeout);
+        run_to_success(session, &restart, "restarting the engine failed").await?;
+        watchdog.extend(session, Step::Ready).await?;
         observer.phase("waiting for the engine");
-        let engine_version = match check.wait_ready().await {
-            Ok(version) => version,
-            Err(reason) => break 'attempt format!("the engine did not answer on its TLS endpoint: {reason}"),
-        };
-        let mut warnings = Vec::new();
-        if *expectations != Expectations::default() {
-            if let Err(problem) = watchdog.extend(session, Step::Verify).await {
-                break 'attempt describe(problem);
-            }
-            observer.phase("checking what the engine runs");
-            match session.run(&plan::verify_engine(expectations.arguments())).await {
-                Ok(output) if output.exit_status == 0 => match expectations.check(&text_of(&output.stdout)) {
-                    Ok(found) => warnings = found,
-                    Err(problem) => break 'attempt format!("the engine started but {problem}"),
-                },
-                Ok(output) => break 'attempt format!("checking the engine failed: {}", combined_output(&output)),
-                Err(error) => break 'attempt error.to_string(),
-            }
-        }
-        if guarded {
-            match watchdog.step(session, &plan::confirm_configuration(&run_identifier), None).await {
+        let engine_version = check
+            .wait_ready()
+            .await
+            .map_err(|reason| Stop::Failed(format!("the engine did not answer on its TLS endpoint: {reason}")))?;
+        let warnings = self.verify(session, watchdog).await?;
+        if self.guarded {
+            let confirm = plan::confirm_configuration(&watchdog.run_identifier);
+            match watchdog.step(session, &confirm, None).await {
                 Ok(()) => {}
                 Err(WatchdogProblem::RolledBack(_)) => {
-                    return Err(ProvisionError::RolledBackByHost { host: session.host.clone() });
+                    return Err(Stop::Unchanged(ProvisionError::RolledBackByHost { host: session.host.clone() }));
                 }
-                Err(problem) => break 'attempt describe(problem),
+                Err(problem) => return Err(problem.into()),
             }
         }
-        return Ok(Applied { engine_version, warnings });
-    };
-    Err(roll_back(session, service_manager, &mut watchdog, guarded, failure_reason).await)
+        Ok(Applied { engine_version, warnings })
+    }
+
+    async fn write<R: Remote>(&self, session: &mut Session<'_, R>, watchdog: &Watchdog<'_>) -> Result<(), Stop> {
+        if self.changed_files.is_empty() {
+            return Ok(());
+        }
+        let paths: Vec<&str> = self.changed_files.iter().map(|file| file.path.as_str()).collect();
+        watchdog.observer.phase(&format!("writing {}", paths.join(", ")));
+        let write = plan::write_files(&watchdog.run_identifier, self.changed_files);
+        match session.run(&write).await {
+            Ok(output) if output.exit_status == 0 => Ok(()),
+            // write-files.sh stopped before replacing anything: nothing to undo.
+            Ok(output) if output.exit_status == 10 => Err(Stop::Unchanged(session.failure(&write, &output))),
+            Ok(output) => Err(Stop::Failed(format!("writing the files failed: {}", combined_output(&output)))),
+            Err(error) => Err(Stop::Failed(error.to_string())),
+        }
+    }
+
+    /// Checks the engine against the expectations (when there are any); the warnings.
+    async fn verify<R: Remote>(
+        &self,
+        session: &mut Session<'_, R>,
+        watchdog: &mut Watchdog<'_>,
+    ) -> Result<Vec<String>, Stop> {
+        if *self.expectations == Expectations::default() {
+            return Ok(Vec::new());
+        }
+        watchdog.extend(session, Step::Verify).await?;
+        watchdog.observer.phase("checking what the engine runs");
+        let verify = plan::verify_engine(self.expectations.arguments());
+        let output = run_to_success(session, &verify, "checking the engine failed").await?;
+        self.expectations
+            .check(&text_of(&output.stdout))
+            .map_err(|problem| Stop::Failed(format!("the engine started but {problem}")))
+    }
+}
+
+/// Runs `command`; a non-zero exit fails with `failed` and its output.
+async fn run_to_success<R: Remote>(
+    session: &mut Session<'_, R>,
+    command: &RemoteCommand,
+    failed: &str,
+) -> Result<crate::remote::CommandOutput, Stop> {
+    match session.run(command).await {
+        Ok(output) if output.exit_status == 0 => Ok(output),
+        Ok(output) => Err(Stop::Failed(format!("{failed}: {}", combined_output(&output)))),
+        Err(error) => Err(Stop::Failed(error.to_string())),
+    }
 }
 
 fn describe(problem: WatchdogProblem) -> String {

@@ -58,3 +58,35 @@ pub fn with_env(store: &Path, machine: &str, script: &str) -> Output {
     );
     Command::new("bash").arg("-c").arg(eval).env_remove("DOCKER_HOST").output().expect("bash runs")
 }
+
+/// `create --driver generic NAME` for the host at `ip` with `key`, userns-remap on and
+/// `engine_timeout` seconds for the engine: the slow path the reliability tests drive.
+pub fn generic_create_arguments(ip: &str, key: &Path, engine_timeout: &str, name: &str) -> Vec<String> {
+    let key = key.to_str().expect("key path must be UTF-8");
+    [
+        "create",
+        "--driver",
+        "generic",
+        "--generic-ip-address",
+        ip,
+        "--generic-ssh-key",
+        key,
+        "--engine-userns-remap",
+        "default",
+        "--engine-timeout",
+        engine_timeout,
+        name,
+    ]
+    .iter()
+    .map(|word| word.to_string())
+    .collect()
+}
+
+/// Gives a machine's record these engine labels, as a changed flag or cluster file would; the
+/// next `provision` applies them.
+pub fn set_engine_labels(store: &Path, machine: &str, labels: &[&str]) {
+    let path = store.join(format!("machines/{machine}/machine.json"));
+    let mut record: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    record["engine"]["labels"] = serde_json::json!(labels);
+    std::fs::write(&path, record.to_string()).unwrap();
+}

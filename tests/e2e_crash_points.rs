@@ -136,8 +136,8 @@ impl Sequence {
             ensure(ended.took < GRACEFUL_STOP, || format!("it took {:?} to stop:\n{stderr}", ended.took))?;
             self.graceful_stops.push(ended.took);
             let signal = if kill == Stop::Interrupt { "SIGINT (Ctrl-C)" } else { "SIGTERM" };
-            ensure(stderr.contains(&format!("stopped by {signal} while ")), || {
-                format!("no 'stopped by {signal}':\n{stderr}")
+            ensure(stderr.contains(&format!("was interrupted by {signal} while ")), || {
+                format!("no 'was interrupted by {signal}':\n{stderr}")
             })?;
             let resumable = stderr.contains(&format!("'rmachine provision {name}' goes on from here"))
                 && stderr.contains(&format!("'rmachine rm {name}' removes the machine"));

@@ -115,7 +115,7 @@ pub async fn run_plan(
     if let Some(signal) = context.interrupts.signal() {
         // Stopped: the machines said where they stopped; the swarm and removals wait for a new apply.
         group.status(&format!(
-            "stopped by {}: the swarm and removals are left for the next 'rmachine apply'",
+            "interrupted by {}: the swarm and removals are left for the next 'rmachine apply'",
             signal.name()
         ));
         return Ok(outcomes.into_values().collect());

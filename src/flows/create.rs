@@ -62,7 +62,7 @@ pub async fn create_machine_with_progress(
 ) -> anyhow::Result<String> {
     if let Some(signal) = context.interrupts.signal() {
         return Err(signal.stopped(format!(
-            "create of machine '{}' not started: stopped by {}",
+            "create of machine '{}' not started: interrupted by {}",
             request.name,
             signal.name()
         )));
@@ -185,7 +185,7 @@ async fn clean_up_after_signal(
     let name = machine.name().to_string();
     let phase = progress.last_phase().unwrap_or_else(|| "starting".into());
     if machine.driver.remove_after_failed_create(attempt.provisioning_started) {
-        let stopped = format!("create of machine '{name}' stopped by {} while {phase}", signal.name());
+        let stopped = format!("create of machine '{name}' was interrupted by {} while {phase}", signal.name());
         return match remove_machine(store, machine, false).await {
             Ok(_) => signal.stopped(format!("{stopped}; nothing was left behind")),
             Err(problem) => {

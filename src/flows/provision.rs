@@ -153,7 +153,7 @@ pub async fn reprovision_and_record(
 ) -> anyhow::Result<ProvisionReport> {
     if let Some(signal) = context.interrupts.signal() {
         return Err(signal.stopped(format!(
-            "provision of machine '{}' not started: stopped by {}",
+            "provision of machine '{}' not started: interrupted by {}",
             machine.name(),
             signal.name()
         )));
@@ -199,7 +199,7 @@ pub async fn provision_session_and_record(
 /// `verb` is what stopped: "provision", "create".
 pub fn stopped_while_provisioning(signal: Signal, name: &str, progress: &Progress, verb: &str) -> anyhow::Error {
     let phase = progress.last_phase().unwrap_or_else(|| "starting".into());
-    let mut message = format!("{verb} of machine '{name}' stopped by {} while {phase}", signal.name());
+    let mut message = format!("{verb} of machine '{name}' was interrupted by {} while {phase}", signal.name());
     if let Some(due) = progress.host_rollback_due_in() {
         message.push_str(&format!(
             "; the new engine configuration on the host was not confirmed yet, so the host restores the previous one and restarts docker by itself within {} s unless 'rmachine provision {name}' confirms one first",

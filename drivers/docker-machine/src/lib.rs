@@ -1,0 +1,2 @@
+pub mod flags;
+pub mod gob;

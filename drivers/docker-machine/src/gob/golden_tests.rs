@@ -24,8 +24,11 @@ fn one(name: &str, value: FlagValue) -> Arg {
     Arg::Flags([(name, value)].into_iter().collect())
 }
 
+/// A recorded call: Seq, method, argument, request bytes, reply bytes.
+type Call = (u64, &'static str, Arg, &'static [u8], &'static [u8]);
+
 /// The calls the recorder made, in order, with the files holding their bytes.
-fn calls() -> Vec<(u64, &'static str, Arg, &'static [u8], &'static [u8])> {
+fn calls() -> Vec<Call> {
     vec![
         (
             0,

@@ -12,7 +12,7 @@ pub(crate) mod wire;
 pub use decode::{Decoded, Decoder, Limits};
 pub use encode::{Body, Encoder, RPC_FLAGS_NAME};
 pub use types::{FieldType, OpaqueKind, TypeId, TypeTable, WireType};
-pub use value::{Concrete, Value};
+pub use value::{Concrete, Field, Value};
 
 #[cfg(test)]
 mod golden_tests;

@@ -4,6 +4,9 @@
 
 use super::GobError;
 
+/// A struct field present on the wire: its name and value.
+pub type Field = (String, Value);
+
 /// A decoded gob value.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
@@ -63,7 +66,8 @@ impl Value {
         }
     }
 
-    fn unexpected(&self, expected: &'static str) -> GobError {
+    /// The error for a value that is not `expected`.
+    pub fn unexpected(&self, expected: &'static str) -> GobError {
         GobError::UnexpectedValue { expected, found: self.kind() }
     }
 
@@ -124,7 +128,7 @@ impl Value {
     }
 
     /// A struct's type name and fields.
-    pub fn as_struct(&self) -> Result<(&str, &[(String, Value)]), GobError> {
+    pub fn as_struct(&self) -> Result<(&str, &[Field]), GobError> {
         match self {
             Value::Struct { name, fields } => Ok((name, fields)),
             other => Err(other.unexpected("a struct")),

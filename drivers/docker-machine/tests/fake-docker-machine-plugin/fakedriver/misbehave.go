@@ -15,6 +15,7 @@ import (
 //	FAKE_HANG_HEARTBEAT=1      block every Heartbeat handler: the plugin exits 10 s later
 //	FAKE_ADDRESS=garbage|none  print that text instead of the address ("none": print nothing)
 //	FAKE_CALL_LOG=FILE         the call log until the config names one (--fake-call-log)
+//	FAKE_ONLY_V0=1             register the driver as RpcServerDriver only (rpcdriver)
 type misbehaviour struct {
 	dieIn         string
 	hangIn        string

@@ -291,7 +291,10 @@ Please use this plugin through the main 'docker-machine' binary.
 
 	rpcd := &RPCServerDriver{ActualDriver: d, Hooks: hooks, CloseCh: make(chan bool), HeartbeatCh: make(chan bool)}
 	rpc.RegisterName(RPCServiceNameV0, rpcd)
-	rpc.RegisterName(RPCServiceNameV1, rpcd)
+	// FAKE_ONLY_V0=1 plays a plugin built before docker-machine 0.5.1 (a test switch, not DM's).
+	if os.Getenv("FAKE_ONLY_V0") != "1" {
+		rpc.RegisterName(RPCServiceNameV1, rpcd)
+	}
 	rpc.HandleHTTP()
 
 	listener, err := net.Listen("tcp", "127.0.0.1:0")

@@ -338,3 +338,7 @@ async fn read_replies(mut reader: BufReader<OwnedReadHalf>, shared: Arc<Shared>)
     };
     shared.fail_all(reason);
 }
+
+#[cfg(test)]
+#[path = "rpc_tests.rs"]
+mod tests;

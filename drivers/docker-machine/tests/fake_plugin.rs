@@ -432,3 +432,38 @@ async fn a_dropped_plugin_is_killed_and_reaped() {
     drop(plugin);
     assert_reaped(pid).await;
 }
+
+/// The committed transcripts (golden/) are what Go records today: the recorder built beside
+/// the fake plugin runs a Go net/rpc client against the fake and must write the same bytes.
+#[test]
+fn the_committed_golden_transcripts_are_what_go_records() {
+    let recorder = fake_plugin().with_file_name("golden-recorder");
+    assert!(recorder.is_file(), "{} is missing: run the fake plugin's build.sh", recorder.display());
+    let out = std::env::temp_dir().join(format!("rmachine-dm-{}-golden", std::process::id()));
+    let _ = std::fs::remove_dir_all(&out);
+    let status = std::process::Command::new(&recorder).arg(&out).stderr(std::process::Stdio::null()).status().unwrap();
+    assert!(status.success(), "{} failed: {status}", recorder.display());
+    let committed = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("golden");
+    let mut compared = 0;
+    for entry in std::fs::read_dir(&out).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "bin") {
+            let name = path.file_name().unwrap();
+            let want = std::fs::read(committed.join(name)).unwrap_or_default();
+            assert!(
+                std::fs::read(&path).unwrap() == want,
+                "golden/{} differs from what Go records",
+                name.to_string_lossy()
+            );
+            compared += 1;
+        }
+    }
+    assert_eq!(
+        compared,
+        std::fs::read_dir(&committed)
+            .unwrap()
+            .filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "bin"))
+            .count()
+    );
+    std::fs::remove_dir_all(out).unwrap();
+}

@@ -150,9 +150,107 @@ pub fn flag_values_with_defaults(flags: &[Flag], given: &FlagValues) -> FlagValu
     values
 }
 
+/// The values the flags' environment variables give, read through `lookup` (e.g.
+/// `|name| std::env::var(name).ok()`), parsed as docker-machine's CLI (codegangsta/cli) parses
+/// them: strings as they are, ints in Go's base-prefixed syntax (`0x1f`), bools as Go's
+/// `strconv.ParseBool`, string slices split at commas and trimmed. A value that does not parse is
+/// ignored, as there. Layer the command line over the result, then pass it to
+/// [`flag_values_with_defaults`].
+pub fn flag_values_from_env(flags: &[Flag], lookup: impl Fn(&str) -> Option<String>) -> FlagValues {
+    let mut values = FlagValues::new();
+    for flag in flags.iter().filter(|flag| !flag.env_var.is_empty()) {
+        let Some(raw) = lookup(&flag.env_var) else { continue };
+        let value = match flag.kind {
+            FlagKind::String => Some(FlagValue::String(raw)),
+            FlagKind::Int => parse_go_int(raw.trim()).map(FlagValue::Int),
+            FlagKind::Bool => parse_go_bool(raw.trim()).map(FlagValue::Bool),
+            FlagKind::StringSlice => {
+                Some(FlagValue::StringSlice(raw.split(',').map(|item| item.trim().to_owned()).collect()))
+            }
+        };
+        if let Some(value) = value {
+            values.insert(flag.name.clone(), value);
+        }
+    }
+    values
+}
+
+/// Go's `strconv.ParseInt(s, 0, 64)`: an optional sign, then decimal, `0x`, `0o`/`0`, or `0b`.
+fn parse_go_int(text: &str) -> Option<i64> {
+    let (negative, digits) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text.strip_prefix('+').unwrap_or(text)),
+    };
+    let digits = digits.replace('_', "");
+    let lower = digits.to_ascii_lowercase();
+    let (radix, body) = if let Some(hex) = lower.strip_prefix("0x") {
+        (16, hex)
+    } else if let Some(binary) = lower.strip_prefix("0b") {
+        (2, binary)
+    } else if let Some(octal) = lower.strip_prefix("0o") {
+        (8, octal)
+    } else if lower.len() > 1 && lower.starts_with('0') {
+        (8, &lower[1..])
+    } else {
+        (10, lower.as_str())
+    };
+    if body.starts_with(['+', '-']) {
+        return None;
+    }
+    let magnitude = i128::from_str_radix(body, radix).ok()?;
+    i64::try_from(if negative { -magnitude } else { magnitude }).ok()
+}
+
+/// Go's `strconv.ParseBool`.
+fn parse_go_bool(text: &str) -> Option<bool> {
+    match text {
+        "1" | "t" | "T" | "TRUE" | "true" | "True" => Some(true),
+        "0" | "f" | "F" | "FALSE" | "false" | "False" => Some(false),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn environment_variables_parse_as_docker_machines_cli_parses_them() {
+        let with_env = |name: &str, env: &str, default: FlagValue| Flag { env_var: env.into(), ..flag(name, default) };
+        let flags = [
+            with_env("x-token", "X_TOKEN", FlagValue::String(String::new())),
+            with_env("x-port", "X_PORT", FlagValue::Int(22)),
+            with_env("x-debug", "X_DEBUG", FlagValue::Bool(false)),
+            with_env("x-tags", "X_TAGS", FlagValue::StringSlice(vec![])),
+            with_env("x-bad", "X_BAD", FlagValue::Int(1)),
+            flag("x-none", FlagValue::String(String::new())),
+        ];
+        let env = |name: &str| {
+            let value = match name {
+                "X_TOKEN" => " secret ",
+                "X_PORT" => "0x10",
+                "X_DEBUG" => "True",
+                "X_TAGS" => "a=1, b=2",
+                "X_BAD" => "twelve",
+                _ => return None,
+            };
+            Some(value.to_owned())
+        };
+        let values = flag_values_from_env(&flags, env);
+        assert_eq!(values.len(), 4);
+        assert_eq!(values.get("x-token"), Some(&FlagValue::String(" secret ".into())));
+        assert_eq!(values.get("x-port"), Some(&FlagValue::Int(16)));
+        assert_eq!(values.get("x-debug"), Some(&FlagValue::Bool(true)));
+        assert_eq!(values.get("x-tags"), Some(&FlagValue::StringSlice(vec!["a=1".into(), "b=2".into()])));
+        for (text, want) in
+            [("42", Some(42)), ("-0b101", Some(-5)), ("017", Some(15)), ("0o17", Some(15)), ("9e9", None)]
+        {
+            assert_eq!(parse_go_int(text), want, "{text}");
+        }
+        assert_eq!(parse_go_int("-9223372036854775808"), Some(i64::MIN));
+        assert_eq!(parse_go_int("9223372036854775808"), None);
+        assert_eq!(parse_go_int("--5"), None);
+    }
 
     fn flag(name: &str, default: FlagValue) -> Flag {
         Flag { name: name.into(), usage: String::new(), env_var: String::new(), kind: default.kind(), default }

@@ -17,7 +17,9 @@ fn values(data: &[u8]) -> FlagValues {
         let Some((&kind, rest)) = piece.split_first() else { continue };
         let value = match kind % 4 {
             0 => FlagValue::String(text(rest)),
-            1 => FlagValue::Int(rest.iter().fold(0i64, |acc, b| acc.wrapping_mul(251).wrapping_add(i64::from(*b)) ^ -7)),
+            1 => {
+                FlagValue::Int(rest.iter().fold(0i64, |acc, b| acc.wrapping_mul(251).wrapping_add(i64::from(*b)) ^ -7))
+            }
             2 => FlagValue::Bool(rest.len() % 2 == 1),
             _ => FlagValue::StringSlice(rest.split(|b| *b == b',').map(text).collect()),
         };

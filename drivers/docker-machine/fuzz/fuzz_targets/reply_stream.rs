@@ -36,7 +36,11 @@ fn replies(stream: &[u8], chunk: usize) -> (Vec<(u64, String, bool)>, Option<Gob
                     }
                 }
             }
-            Err(GobError::Incomplete { .. }) if end < stream.len() => end = (end + chunk).min(stream.len()),
+            // As the reader task: read until the decoder's `needed`, in reads of `chunk` bytes.
+            Err(GobError::Incomplete { needed }) if end < stream.len() => {
+                assert!(needed > end - start, "Incomplete asks for bytes it has");
+                end = (start + needed).max(end + chunk).min(stream.len());
+            }
             Err(error) => return (out, Some(error)),
         }
     }

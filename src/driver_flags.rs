@@ -31,9 +31,13 @@ fn argument(spec: OptionSpec, heading: &str) -> Arg {
     if let Some(variable) = &spec.env {
         arg = arg.env(variable.clone()).hide_env_values(spec.secret);
     }
-    if let Some(placeholder) = &spec.value_name {
-        arg = arg.value_name(placeholder.clone());
-    }
+    // Plugins may name no placeholder: one by type, rather than clap's id.
+    let placeholder = spec.value_name.clone().unwrap_or_else(|| match spec.kind {
+        OptionKind::Int => "N".into(),
+        OptionKind::Path => "FILE".into(),
+        _ => "VALUE".into(),
+    });
+    arg = arg.value_name(placeholder);
     if spec.kind == OptionKind::Bool {
         return arg.action(ArgAction::SetTrue);
     }

@@ -53,6 +53,13 @@ pub trait DriverKind: Send + Sync {
         DriverOrigin::BuiltIn
     }
 
+    /// Whether the kind can make machines: a plugin answers its handshake (built-in kinds always
+    /// can). [`Registry::kind`](crate::Registry::kind) asks it; opening an existing machine does
+    /// not (a plugin's every call shakes hands itself).
+    fn usable(&self) -> Result<(), DriverError> {
+        Ok(())
+    }
+
     /// The driver of a machine to be created, from the options given (completed with the
     /// environment and defaults, checked against [`DriverKind::options`]).
     fn new_driver(

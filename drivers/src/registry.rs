@@ -87,8 +87,16 @@ impl Registry {
             .cloned()
     }
 
-    /// The kind named `name`: built in, else the first plugin of that name.
+    /// The kind named `name`: built in, else the first plugin of that name, which must answer
+    /// its handshake (to make machines, its options are needed).
     pub fn kind(&self, name: &str) -> Result<Arc<dyn DriverKind>, DriverError> {
+        let kind = self.lookup(name)?;
+        kind.usable()?;
+        Ok(kind)
+    }
+
+    /// The kind named `name`, without asking a plugin anything.
+    fn lookup(&self, name: &str) -> Result<Arc<dyn DriverKind>, DriverError> {
         if let Some(kind) = self.builtin_kind(name) {
             return Ok(kind);
         }
@@ -132,7 +140,7 @@ impl Registry {
 
     /// The driver of an existing machine from its record's driver name and settings.
     pub fn open(&self, name: &str, settings: &serde_json::Value) -> Result<Box<dyn Driver>, DriverError> {
-        self.kind(name)?.open(&self.environment, settings)
+        self.lookup(name)?.open(&self.environment, settings)
     }
 
     /// Every installed plugin, of every protocol.

@@ -4,8 +4,11 @@
 #![allow(dead_code)]
 
 pub mod cli;
+pub mod plugins;
 pub mod testbed;
 
 #[allow(unused_imports)]
 pub use cli::*;
+#[allow(unused_imports)]
+pub use plugins::*;
 pub use testbed::*;

@@ -1,16 +1,31 @@
 #!/usr/bin/env bash
-# Runs one cargo-fuzz target of drivers/docker-machine (gob_decode, reply_stream, flags_roundtrip)
-# for a bounded time and prints "figure: fuzz TARGET executions N".
+# Runs one cargo-fuzz target for a bounded time and prints "figure: fuzz TARGET executions N":
+# drivers/docker-machine/fuzz (gob_decode, reply_stream, flags_roundtrip) or drivers/plugin/fuzz
+# (jsonrpc_lines).
 #   scripts/fuzz.sh TARGET SECONDS
+#   scripts/fuzz.sh --list                the targets, one a line
 # The stable toolchain runs cargo-fuzz with RUSTC_BOOTSTRAP=1 (it passes -Z flags for the
-# sanitizer and coverage instrumentation). Seeds come from drivers/docker-machine/fuzz/seeds/TARGET
-# (Go's golden transcripts among them); the growing corpus, crash artifacts and the build live in
+# sanitizer and coverage instrumentation). Seeds come from the crate's fuzz/seeds/TARGET (Go's
+# golden transcripts among them); the growing corpus, crash artifacts and the build live in
 # $RMACHINE_CACHE (default /var/cache/rmachine-ci), not in the clone. A crash exits non-zero and
 # names the artifact; turn it into a unit test.
 set -euo pipefail
+repo="$(cd "$(dirname "$0")/.." && pwd)"
+fuzz_crates=("$repo/drivers/docker-machine/fuzz" "$repo/drivers/plugin/fuzz")
+if [ "${1:-}" = "--list" ]; then
+    for crate in "${fuzz_crates[@]}"; do
+        for file in "$crate"/fuzz_targets/*.rs; do basename "$file" .rs; done
+    done
+    exit 0
+fi
 target="${1:?usage: scripts/fuzz.sh TARGET SECONDS}"
 seconds="${2:?usage: scripts/fuzz.sh TARGET SECONDS}"
-cd "$(dirname "$0")/../drivers/docker-machine/fuzz"
+crate=""
+for candidate in "${fuzz_crates[@]}"; do
+    if [ -f "$candidate/fuzz_targets/$target.rs" ]; then crate="$candidate"; fi
+done
+[ -n "$crate" ] || { echo "fuzz.sh: no fuzz target '$target' (scripts/fuzz.sh --list names them)" >&2; exit 2; }
+cd "$crate"
 cache="${RMACHINE_CACHE:-/var/cache/rmachine-ci}"
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
 corpus="$cache/fuzz/corpus/$target"

@@ -107,7 +107,13 @@ pub fn create_driver(
 /// driver, the list of drivers in its help.
 pub fn command(registry: &Registry, driver: &CreateDriver) -> clap::Command {
     Cli::command().mut_subcommand("create", |create| match driver {
-        CreateDriver::Kind(kind) => create.args(crate::driver_flags::arguments(kind.as_ref())),
+        CreateDriver::Kind(kind) => {
+            // A plugin's option named like one of create's own flags is left out (clap refuses two).
+            let taken: Vec<String> =
+                create.get_arguments().filter_map(|arg| arg.get_long()).map(str::to_string).collect();
+            let fresh = |arg: &clap::Arg| arg.get_long().is_none_or(|long| !taken.iter().any(|own| own == long));
+            create.args(crate::driver_flags::arguments(kind.as_ref()).into_iter().filter(fresh))
+        }
         CreateDriver::None => create.after_help(drivers_help(registry)),
     })
 }

@@ -49,23 +49,8 @@ pub struct Creating {
 }
 
 impl Stored {
-    pub fn from_settings(located: &Located, settings: &Value) -> Result<Stored, DriverError> {
-        let stored: Stored = serde_json::from_value(settings.clone()).map_err(|error| {
-            DriverError::failed(format!("reading the {} driver's settings", located.name), error.to_string())
-        })?;
-        if stored.protocol != PROTOCOL {
-            return Err(DriverError::failed(
-                format!("opening machine '{}'", stored.machine),
-                format!(
-                    "it was made through the {} protocol, but the plugin found for '{}' is {} ({})",
-                    stored.protocol,
-                    located.name,
-                    located.plugin,
-                    located.path.display()
-                ),
-            ));
-        }
-        Ok(stored)
+    pub fn from_settings(located: &Located, settings: &serde_json::Value) -> Result<Stored, DriverError> {
+        crate::kind::read_settings(located, settings, PROTOCOL)
     }
 }
 

@@ -24,8 +24,9 @@ pub struct Located {
 }
 
 impl Located {
-    pub fn new(name: &str, path: PathBuf) -> Located {
-        Located { name: name.to_string(), plugin: format!("{PREFIX}{name}"), path }
+    /// The plugin `PREFIX` + `name` at `path`.
+    pub fn new(prefix: &str, name: &str, path: PathBuf) -> Located {
+        Located { name: name.to_string(), plugin: format!("{prefix}{name}"), path }
     }
 
     /// How to start it for `label` (a machine's name, else the driver's).
@@ -53,6 +54,87 @@ impl Located {
     }
 }
 
+/// Every plugin whose executable starts with `prefix` in the search path.
+pub(crate) fn installed(environment: &DriverEnvironment, prefix: &str) -> Vec<Located> {
+    let found = environment.executables_with_prefix(prefix).into_iter();
+    found
+        .filter_map(|(file, path)| Some(Located::new(prefix, file.strip_prefix(prefix)?, path)))
+        .filter(|located| !located.name.is_empty())
+        .collect()
+}
+
+/// `rmachine drivers`' rows of `found` and what each answered: (version, description) or why not.
+pub(crate) fn listings(
+    found: Vec<Located>,
+    protocol: &str,
+    answers: Vec<Result<(String, String), DriverError>>,
+) -> Vec<PluginListing> {
+    let rows = found.into_iter().zip(answers);
+    rows.map(|(located, answer)| PluginListing {
+        name: located.name,
+        path: located.path,
+        protocol: protocol.into(),
+        handshake: answer.map_err(|error| protocol::one_line(&error)),
+    })
+    .collect()
+}
+
+/// Reads a plugin machine's stored settings (`{"protocol", "machine", ...}`), refusing those
+/// made through another protocol than `expected` (a plugin of the other kind found first).
+pub(crate) fn read_settings<T: serde::de::DeserializeOwned>(
+    located: &Located,
+    settings: &serde_json::Value,
+    expected: &str,
+) -> Result<T, DriverError> {
+    let text = |key: &str| settings.get(key).and_then(serde_json::Value::as_str).unwrap_or_default().to_string();
+    let (protocol, machine) = (text("protocol"), text("machine"));
+    if protocol != expected {
+        return Err(DriverError::failed(
+            format!("opening machine '{machine}'"),
+            format!(
+                "it was made through the {protocol} protocol, but the plugin found for '{}' is {} ({})",
+                located.name,
+                located.plugin,
+                located.path.display()
+            ),
+        ));
+    }
+    serde_json::from_value(settings.clone()).map_err(|error| {
+        DriverError::failed(
+            format!("reading the {} driver's settings of machine '{machine}'", located.name),
+            error.to_string(),
+        )
+    })
+}
+
+/// What a plugin answered the first time it was asked (its handshake, its flags), kept for the run.
+pub(crate) struct FirstAnswer<T> {
+    answer: OnceLock<Result<T, (String, Vec<String>)>>,
+}
+
+impl<T> Default for FirstAnswer<T> {
+    fn default() -> Self {
+        FirstAnswer { answer: OnceLock::new() }
+    }
+}
+
+impl<T> FirstAnswer<T> {
+    /// The answer, asking with `ask` the first time; an error names `plugin`.
+    pub fn get(&self, plugin: &str, ask: impl FnOnce() -> Result<T, DriverError>) -> Result<&T, DriverError> {
+        let answer = self.answer.get_or_init(|| {
+            ask().map_err(|error| match error {
+                DriverError::Plugin { problem, log, .. } => (problem, log),
+                other => (other.to_string(), Vec::new()),
+            })
+        });
+        answer.as_ref().map_err(|(problem, log)| DriverError::Plugin {
+            plugin: plugin.to_string(),
+            problem: problem.clone(),
+            log: log.clone(),
+        })
+    }
+}
+
 /// The finder of rmachine-protocol plugins, for the registry.
 pub fn finder() -> Arc<dyn PluginFinder> {
     Arc::new(RmachineFinder)
@@ -71,34 +153,16 @@ impl PluginFinder for RmachineFinder {
         environment: &Arc<DriverEnvironment>,
     ) -> Option<Result<Arc<dyn DriverKind>, DriverError>> {
         let path = environment.find_executable(&format!("{PREFIX}{name}"))?;
-        let kind = PluginKind {
-            located: Located::new(name, path),
-            environment: environment.clone(),
-            handshake: OnceLock::new(),
-        };
-        Some(Ok(Arc::new(kind)))
+        let (located, environment) = (Located::new(PREFIX, name, path), environment.clone());
+        Some(Ok(Arc::new(PluginKind { located, environment, handshake: FirstAnswer::default() })))
     }
 
     fn list(&self, environment: &Arc<DriverEnvironment>) -> Vec<PluginListing> {
-        let found: Vec<Located> = environment
-            .executables_with_prefix(PREFIX)
-            .into_iter()
-            .filter_map(|(file, path)| Some(Located::new(file.strip_prefix(PREFIX)?, path)))
-            .filter(|located| !located.name.is_empty())
-            .collect();
+        let found = installed(environment, PREFIX);
         let answers = crate::blocking::run_all(found.iter().map(|located| located.shake_hands(environment)).collect());
-        found
-            .into_iter()
-            .zip(answers)
-            .map(|(located, answer)| PluginListing {
-                name: located.name,
-                path: located.path,
-                protocol: PROTOCOL.into(),
-                handshake: answer
-                    .map(|handshake| (handshake.version, handshake.description))
-                    .map_err(|error| protocol::one_line(&error)),
-            })
-            .collect()
+        let answers =
+            answers.into_iter().map(|answer| answer.map(|shake| (shake.version, shake.description))).collect();
+        listings(found, PROTOCOL, answers)
     }
 
     fn install_hint(&self, name: &str) -> String {
@@ -112,23 +176,14 @@ impl PluginFinder for RmachineFinder {
 pub struct PluginKind {
     located: Located,
     environment: Arc<DriverEnvironment>,
-    handshake: OnceLock<Result<Handshake, (String, Vec<String>)>>,
+    handshake: FirstAnswer<Handshake>,
 }
 
 impl PluginKind {
     /// Its `initialize` answer, asked the first time it is needed.
     fn handshake(&self) -> Result<&Handshake, DriverError> {
-        let answer = self.handshake.get_or_init(|| {
-            crate::blocking::run(self.located.shake_hands(&self.environment)).map_err(|error| match error {
-                DriverError::Plugin { problem, log, .. } => (problem, log),
-                other => (other.to_string(), Vec::new()),
-            })
-        });
-        answer.as_ref().map_err(|(problem, log)| DriverError::Plugin {
-            plugin: self.located.plugin.clone(),
-            problem: problem.clone(),
-            log: log.clone(),
-        })
+        let ask = || crate::blocking::run(self.located.shake_hands(&self.environment));
+        self.handshake.get(&self.located.plugin, ask)
     }
 }
 

@@ -86,11 +86,14 @@ impl LogTail {
     }
 }
 
+/// The answer a cancelled request got after all (when it came within the grace).
+pub type LateAnswer = Option<Result<Value, ErrorObject>>;
+
 /// Requests a driver's callers gave up on, still winding down: the driver waits for them before
 /// its next call, and takes the late answers (a cancelled create's settings).
 #[derive(Default)]
 pub struct Cancelled {
-    wind_downs: Mutex<Vec<JoinHandle<Option<Result<Value, ErrorObject>>>>>,
+    wind_downs: Mutex<Vec<JoinHandle<LateAnswer>>>,
 }
 
 impl Cancelled {
@@ -402,7 +405,7 @@ async fn wind_down(
     mut guard: GroupGuard,
     mut incoming: UnboundedReceiver<Event>,
     cancelled_id: Option<u64>,
-) -> Option<Result<Value, ErrorObject>> {
+) -> LateAnswer {
     let mut late = None;
     let deadline = tokio::time::Instant::now() + GRACE;
     let drained = tokio::time::timeout_at(deadline, async {

@@ -46,22 +46,7 @@ pub struct DmStored {
 
 impl DmStored {
     pub fn from_settings(located: &Located, settings: &serde_json::Value) -> Result<DmStored, DriverError> {
-        let stored: DmStored = serde_json::from_value(settings.clone()).map_err(|error| {
-            DriverError::failed(format!("reading the {} driver's settings", located.name), error.to_string())
-        })?;
-        if stored.protocol != PROTOCOL {
-            return Err(DriverError::failed(
-                format!("opening machine '{}'", stored.machine),
-                format!(
-                    "it was made through the {} protocol, but the plugin found for '{}' is {} ({})",
-                    stored.protocol,
-                    located.name,
-                    located.plugin,
-                    located.path.display()
-                ),
-            ));
-        }
-        Ok(stored)
+        crate::kind::read_settings(located, settings, PROTOCOL)
     }
 }
 

@@ -6,7 +6,7 @@
 
 mod driver;
 
-use crate::kind::Located;
+use crate::kind::{FirstAnswer, Located, installed, listings};
 use driver::{DmDriver, DmStored};
 use rmachine_driver_docker_machine::{
     Flag, FlagKind, FlagValue, LogSink, MachinePlugin, OutputStream, PluginError, PluginLine, PluginOptions,
@@ -16,8 +16,7 @@ use rmachine_drivers::{
     Driver, DriverEnvironment, DriverError, DriverKind, DriverOptions, DriverOrigin, NewMachine, OptionKind,
     OptionSpec, OptionValue, PluginFinder, PluginListing,
 };
-use std::path::PathBuf;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use tokio::sync::mpsc::UnboundedSender;
 
 /// The protocol's name in `rmachine drivers` and records.
@@ -28,10 +27,6 @@ pub const PREFIX: &str = "docker-machine-driver-";
 /// The finder of docker-machine plugins, for the registry.
 pub fn finder() -> Arc<dyn PluginFinder> {
     Arc::new(DockerMachineFinder)
-}
-
-fn located(name: &str, path: PathBuf) -> Located {
-    Located { name: name.to_string(), plugin: format!("{PREFIX}{name}"), path }
 }
 
 /// Where a plugin's output goes: every line to the debug log (docker-machine's tags), and its
@@ -130,30 +125,16 @@ impl PluginFinder for DockerMachineFinder {
         environment: &Arc<DriverEnvironment>,
     ) -> Option<Result<Arc<dyn DriverKind>, DriverError>> {
         let path = environment.find_executable(&format!("{PREFIX}{name}"))?;
-        let kind = DmKind { located: located(name, path), environment: environment.clone(), flags: OnceLock::new() };
-        Some(Ok(Arc::new(kind)))
+        let (located, environment) = (Located::new(PREFIX, name, path), environment.clone());
+        Some(Ok(Arc::new(DmKind { located, environment, flags: FirstAnswer::default() })))
     }
 
     fn list(&self, environment: &Arc<DriverEnvironment>) -> Vec<PluginListing> {
-        let found: Vec<Located> = environment
-            .executables_with_prefix(PREFIX)
-            .into_iter()
-            .filter_map(|(file, path)| Some(located(file.strip_prefix(PREFIX)?, path)))
-            .filter(|located| !located.name.is_empty())
-            .collect();
+        let found = installed(environment, PREFIX);
         let answers = crate::blocking::run_all(found.iter().map(|located| flag_lookup(located, environment)).collect());
-        found
-            .into_iter()
-            .zip(answers)
-            .map(|(located, answer)| PluginListing {
-                name: located.name,
-                path: located.path,
-                protocol: PROTOCOL.into(),
-                handshake: answer
-                    .map(|flags| (String::new(), description(flags.len())))
-                    .map_err(|error| crate::protocol::one_line(&error)),
-            })
-            .collect()
+        let answers =
+            answers.into_iter().map(|answer| answer.map(|flags| (String::new(), description(flags.len())))).collect();
+        listings(found, PROTOCOL, answers)
     }
 
     fn install_hint(&self, name: &str) -> String {
@@ -169,22 +150,14 @@ fn description(flags: usize) -> String {
 pub struct DmKind {
     located: Located,
     environment: Arc<DriverEnvironment>,
-    flags: OnceLock<Result<Vec<Flag>, (String, Vec<String>)>>,
+    flags: FirstAnswer<Vec<Flag>>,
 }
 
 impl DmKind {
+    /// Its create flags, looked up the first time they are needed.
     fn flags(&self) -> Result<&Vec<Flag>, DriverError> {
-        let answer = self.flags.get_or_init(|| {
-            crate::blocking::run(flag_lookup(&self.located, &self.environment)).map_err(|error| match error {
-                DriverError::Plugin { problem, log, .. } => (problem, log),
-                other => (other.to_string(), Vec::new()),
-            })
-        });
-        answer.as_ref().map_err(|(problem, log)| DriverError::Plugin {
-            plugin: self.located.plugin.clone(),
-            problem: problem.clone(),
-            log: log.clone(),
-        })
+        let ask = || crate::blocking::run(flag_lookup(&self.located, &self.environment));
+        self.flags.get(&self.located.plugin, ask)
     }
 }
 

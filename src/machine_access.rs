@@ -177,19 +177,6 @@ pub fn ssh_target(
 
 /// Opens an SSH session to a machine, refusing a host key other than the pinned one.
 pub async fn connect(store: &Store, machine: &Machine, context: &Context) -> anyhow::Result<Session> {
-    connect_as(store, machine, context, None).await
-}
-
-/// [`connect`], logging in as `user` instead of the machine's SSH user when given.
-pub async fn connect_as(
-    store: &Store,
-    machine: &Machine,
-    context: &Context,
-    user: Option<&str>,
-) -> anyhow::Result<Session> {
-    let mut target = ssh_target(store, machine, context, Duration::from_secs(15), Duration::from_secs(900))?;
-    if let Some(user) = user {
-        target.user = user.to_string();
-    }
+    let target = ssh_target(store, machine, context, Duration::from_secs(15), Duration::from_secs(900))?;
     Session::connect(&target).await.with_context(|| format!("cannot open SSH to machine '{}'", machine.name()))
 }

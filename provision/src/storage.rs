@@ -34,17 +34,17 @@ pub(crate) fn check_engine_has(driver: &str, version_output: Option<&str>) -> Re
         version_output.and_then(|output| engine_version(output).map(|version| (version, output)))
     else {
         return Ok(Some(format!(
-            "storage driver {driver} is deprecated (Docker {release} removed it) and the engine's version is unknown;              dockerd decides whether it still has it"
+            "storage driver {driver} is deprecated (Docker {release} removed it) and the engine's version is unknown; dockerd decides whether it still has it"
         )));
     };
     let shown = engine.split(',').next().unwrap_or(engine).trim_start_matches("Docker version ").trim();
     if version >= release_number(release) {
         return Err(format!(
-            "storage driver {driver} was removed in Docker {release} and this host's engine is {shown}: use one of {alternatives}              (overlay2 is overlay's successor)"
+            "storage driver {driver} was removed in Docker {release} and this host's engine is {shown}: use one of {alternatives} (overlay2 is overlay's successor)"
         ));
     }
     Ok(Some(format!(
-        "storage driver {driver} is deprecated: Docker {release} removed it; this host's engine {shown} still has it,          but move to one of {alternatives} before upgrading the engine"
+        "storage driver {driver} is deprecated: Docker {release} removed it; this host's engine {shown} still has it, but move to one of {alternatives} before upgrading the engine"
     )))
 }
 

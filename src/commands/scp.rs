@@ -5,12 +5,13 @@
 use crate::context::Context;
 use crate::flows::copy::{self, Location};
 use crate::flows::system_ssh::{PinnedSsh, run_tool};
-use crate::machine_access::{connect_as, open_machine, open_store};
+use crate::machine_access::{connect, open_machine, open_store, ssh_target};
 use crate::store::Store;
-use anyhow::bail;
+use anyhow::{Context as _, bail};
 use clap::Parser;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
 
 /// Copy files between this machine and machines: rmachine scp [-r] [-d] [[USER@]MACHINE:]SOURCE [[USER@]MACHINE:]DESTINATION
 #[derive(Debug, Parser)]
@@ -96,7 +97,13 @@ async fn open(
     context: &Context,
 ) -> anyhow::Result<crate::ssh::Session> {
     let machine = open_machine(store, context, machine)?;
-    connect_as(store, &machine, context, user).await
+    let Some(user) = user else { return connect(store, &machine, context).await };
+    // docker-machine's USER@MACHINE: another login, with the machine's key and pinned host key.
+    let mut target = ssh_target(store, &machine, context, Duration::from_secs(15), Duration::from_secs(900))?;
+    target.user = user.to_string();
+    crate::ssh::Session::connect(&target)
+        .await
+        .with_context(|| format!("cannot open SSH to machine '{}' as {user}", machine.name()))
 }
 
 /// `scp -d`: rsync between this machine and one machine, over ssh with the pinned settings.

@@ -8,4 +8,5 @@ pub mod testbed;
 
 #[allow(unused_imports)]
 pub use cli::*;
+#[allow(unused_imports)]
 pub use testbed::*;

@@ -4,21 +4,16 @@
 //! flags, the `--amazonec2-*` flags rmachine refuses with the reason, and the exit codes README
 //! documents. Fast: none machines and records pointing at a closed local port.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
+use common::{rmachine_command, text};
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+/// rmachine with a clean environment (no driver variables either) plus `environment`.
 fn rmachine_with(store: &Path, args: &[&str], environment: &[(&str, &str)]) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_rmachine"));
-    command
-        .arg("--storage-path")
-        .arg(store)
-        .args(args)
-        .env_remove("DOCKER_HOST")
-        .env_remove("RMACHINE_STORAGE_PATH")
-        .env_remove("RMACHINE_DRIVER")
-        .env_remove("MACHINE_DRIVER")
-        .env_remove("SSH_AUTH_SOCK")
-        .env("SHELL", "/bin/bash");
+    let mut command = rmachine_command(store);
+    command.args(args).env_remove("RMACHINE_DRIVER").env_remove("MACHINE_DRIVER");
     for (name, value) in environment {
         command.env(name, value);
     }
@@ -29,23 +24,15 @@ fn rmachine(store: &Path, args: &[&str]) -> Output {
     rmachine_with(store, args, &[])
 }
 
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
 fn succeeds(output: Output) -> String {
-    assert!(output.status.success(), "rmachine failed: {}\n{}", stderr(&output), stdout(&output));
-    stdout(&output)
+    common::succeeds("rmachine", output)
 }
 
 /// Asserts the exit code and returns stderr.
 fn exits(code: i32, output: Output) -> String {
-    assert_eq!(output.status.code(), Some(code), "stdout: {}\nstderr: {}", stdout(&output), stderr(&output));
-    stderr(&output)
+    let (out, err) = (text(&output.stdout), text(&output.stderr));
+    assert_eq!(output.status.code(), Some(code), "stdout: {out}\nstderr: {err}");
+    err
 }
 
 fn create_none(store: &Path, name: &str, url: &str) {
@@ -108,7 +95,7 @@ fn env_unset_takes_no_machine_name() {
     create_none(&store, "node1", "tcp://127.0.0.1:1");
     let error = exits(1, rmachine(&store, &["env", "-u", "node1"]));
     assert!(error.contains("--unset takes no machine name"), "{error}");
-    assert!(stdout(&rmachine(&store, &["env", "-u", "node1"])).is_empty(), "nothing to eval on stdout");
+    assert!(text(&rmachine(&store, &["env", "-u", "node1"]).stdout).is_empty(), "nothing to eval on stdout");
     assert!(succeeds(rmachine(&store, &["env", "-u"])).contains("unset DOCKER_HOST"));
 }
 
@@ -122,7 +109,7 @@ fn a_machine_that_does_not_run_has_no_connection_settings() {
     let stopped = format!("machine 'down' is stopped (the host answers but nothing listens on SSH port {port})");
     for args in [&["env", "down"][..], &["url", "down"], &["config", "down"], &["version", "down"]] {
         let output = rmachine(&store, args);
-        assert!(stdout(&output).is_empty(), "{args:?} printed settings: {}", stdout(&output));
+        assert!(text(&output.stdout).is_empty(), "{args:?} printed settings: {}", text(&output.stdout));
         let error = exits(1, output);
         assert!(error.contains(&stopped) && error.contains("rmachine start down"), "{args:?}: {error}");
     }
@@ -223,4 +210,32 @@ fn exit_codes_are_docker_machine_s() {
         ),
     );
     assert!(storage.contains("unknown storage driver \"ext4\""), "{storage}");
+}
+
+#[test]
+fn classic_swarm_flags_point_to_cluster_files_and_the_install_url_variable_is_read() {
+    let folder = tempfile::tempdir().unwrap();
+    let store = folder.path().join("store");
+    for flags in [&["--swarm"][..], &["--swarm-master"], &["--swarm-discovery", "token://x"], &["--swarm-opt", "a=b"]] {
+        let mut args = vec!["create", "--driver", "none", "--url", "tcp://127.0.0.1:1"];
+        args.extend_from_slice(flags);
+        args.push("node1");
+        let error = exits(1, rmachine(&store, &args));
+        assert!(error.contains(&format!("{}: classic Swarm", flags[0])) && error.contains("rmachine apply"), "{error}");
+    }
+    assert!(!store.join("machines/node1").exists());
+    create_none(&store, "node1", "tcp://127.0.0.1:1");
+    for command in ["env", "config"] {
+        let error = exits(1, rmachine(&store, &[command, "--swarm", "node1"]));
+        assert!(error.contains("--swarm: classic Swarm"), "{error}");
+    }
+    let url = "https://get.docker.com";
+    succeeds(rmachine_with(
+        &store,
+        &["create", "--driver", "none", "--url", "tcp://127.0.0.1:1", "node2"],
+        &[("MACHINE_DOCKER_INSTALL_URL", url)],
+    ));
+    let record: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(store.join("machines/node2/machine.json")).unwrap()).unwrap();
+    assert_eq!(record["engine"]["install-url"], url);
 }

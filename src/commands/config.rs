@@ -13,9 +13,13 @@ pub struct Args {
     /// Machine [default: the machine named 'default']
     #[arg(add = clap_complete::ArgValueCandidates::new(crate::completion_candidates::machine_names))]
     pub name: Option<String>,
+
+    #[command(flatten)]
+    pub swarm: crate::docker_machine_flags::ClassicSwarmFlag,
 }
 
 pub async fn run(args: Args, context: &Context) -> anyhow::Result<ExitCode> {
+    args.swarm.check()?;
     let store = open_store(context)?;
     let machine = open_machine(&store, context, &name_or_default(&store, args.name.as_deref())?)?;
     require_running(&machine, STATE_TIMEOUT).await?;

@@ -33,11 +33,15 @@ pub struct Args {
     /// machine's pinned host key added to ~/.ssh/known_hosts [default: the machine's engine transport]
     #[arg(long, value_parser = ["tls", "ssh"])]
     pub transport: Option<String>,
+
+    #[command(flatten)]
+    pub swarm: crate::docker_machine_flags::ClassicSwarmFlag,
 }
 
 const VARIABLES: [&str; 4] = ["DOCKER_TLS_VERIFY", "DOCKER_HOST", "DOCKER_CERT_PATH", "DOCKER_MACHINE_NAME"];
 
 pub async fn run(args: Args, context: &Context) -> anyhow::Result<ExitCode> {
+    args.swarm.check()?;
     if args.unset && args.name.is_some() {
         bail!("--unset takes no machine name (it undoes whichever machine's settings are set): rmachine env --unset");
     }

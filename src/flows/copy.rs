@@ -24,8 +24,8 @@ pub enum Location {
 }
 
 impl Location {
-    /// `[USER@]MACHINE:PATH` is remote when MACHINE is a machine (`is_machine`); anything else is
-    /// local (use ./a:b for a local file with a colon).
+    /// `[USER@]MACHINE:PATH` is remote when MACHINE is a machine (`is_machine`); `localhost:PATH`
+    /// and anything else is local (use ./a:b for a local file with a colon).
     pub fn parse(text: &str, is_machine: &dyn Fn(&str) -> bool) -> Location {
         if let Some((prefix, path)) = text.split_once(':')
             && !prefix.contains('/')
@@ -37,6 +37,10 @@ impl Location {
             if !machine.is_empty() && is_machine(machine) {
                 let path = if path.is_empty() { "." } else { path };
                 return Location::Remote { machine: machine.to_string(), path: path.to_string(), user };
+            }
+            // docker-machine's `localhost:PATH` is a local path (unless a machine has that name).
+            if prefix == "localhost" {
+                return Location::Local(PathBuf::from(path));
             }
         }
         Location::Local(PathBuf::from(text))
@@ -249,6 +253,7 @@ mod tests {
             Location::Remote { machine: "node1".into(), path: "x".into(), user: Some("tester".into()) }
         );
         assert_eq!(Location::parse("tester@other:x", &known), Location::Local("tester@other:x".into()));
+        assert_eq!(Location::parse("localhost:/tmp/x", &known), Location::Local("/tmp/x".into()));
         assert_eq!(Location::parse("other:x", &known), Location::Local("other:x".into()));
         assert_eq!(Location::parse("./node1:x", &known), Location::Local("./node1:x".into()));
     }

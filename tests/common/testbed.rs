@@ -120,6 +120,15 @@ impl TestHost {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
+    /// Runs `script` (sh) inside the host as root without SSH; panics unless it succeeds; stdout.
+    pub fn shell(&self, script: &str) -> String {
+        let out = self.exec(&["sh", "-c", script]);
+        if !out.status.success() {
+            panic!("{}", describe(&format!("{script:?} on {}", self.name), &out));
+        }
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
     /// Runs a command inside the host as root without SSH (nsenter via `testbed.sh exec`).
     pub fn exec(&self, args: &[&str]) -> Output {
         let mut all = vec!["exec", self.name.as_str()];

@@ -27,6 +27,14 @@ pub struct Cli {
     #[arg(short = 'D', long, env = "RMACHINE_DEBUG", global = true)]
     pub debug: bool,
 
+    /// Accepted for docker-machine's scripts: rmachine's own SSH client is native anyway
+    /// ('rmachine ssh --external-ssh' runs the system ssh instead)
+    #[arg(long, global = true)]
+    pub native_ssh: bool,
+
+    #[command(flatten)]
+    pub docker_machine: crate::docker_machine_flags::GlobalFlags,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -54,6 +62,7 @@ pub enum Command {
     Restart(commands::restart::Args),
     Kill(commands::kill::Args),
     Scp(commands::scp::Args),
+    Mount(commands::mount::Args),
     Active(commands::active::Args),
     Use(commands::use_context::Args),
     Drivers(commands::drivers::Args),

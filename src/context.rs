@@ -63,6 +63,7 @@ impl Context {
         variables: BTreeMap<String, String>,
         registry: Registry,
     ) -> anyhow::Result<Context> {
+        cli.docker_machine.check()?;
         let variable = |name: &str| variables.get(name).filter(|value| !value.is_empty()).cloned();
         let storage_path = match &cli.storage_path {
             Some(path) => path.clone(),

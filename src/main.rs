@@ -9,6 +9,7 @@ mod commands;
 mod completion_candidates;
 mod context;
 mod docker_context;
+mod docker_machine_flags;
 mod driver_flags;
 mod driver_registry;
 mod engine_check;

@@ -7,6 +7,12 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
+/// The key of a machine's driver settings that holds docker-machine's own driver configuration
+/// (its `config.json` `Driver` object, unchanged): what `rmachine import` records for a machine
+/// whose docker-machine driver rmachine has no built-in equivalent for, to be run by that driver's
+/// docker-machine plugin (`docker-machine-driver-NAME`).
+pub const DOCKER_MACHINE_CONFIG_KEY: &str = "docker_machine_config";
+
 /// Finds external drivers of one protocol (rmachine's own, docker-machine's) by name.
 pub trait PluginFinder: Send + Sync {
     /// The protocol's name, `rmachine/1`.
@@ -130,9 +136,31 @@ impl Registry {
         kind.new_driver(&self.environment, machine, options)
     }
 
-    /// The driver of an existing machine from its record's driver name and settings.
+    /// The driver of an existing machine from its record's driver name and settings. A machine
+    /// imported from docker-machine whose driver is missing says which plugin to install.
     pub fn open(&self, name: &str, settings: &serde_json::Value) -> Result<Box<dyn Driver>, DriverError> {
-        self.kind(name)?.open(&self.environment, settings)
+        match self.kind(name) {
+            Ok(kind) => kind.open(&self.environment, settings),
+            Err(DriverError::UnknownDriver { name, known, hint })
+                if settings.get(DOCKER_MACHINE_CONFIG_KEY).is_some() =>
+            {
+                let hint = format!(
+                    "{hint}; the machine was imported from docker-machine: install its plugin docker-machine-driver-{name} \
+                     (an executable on PATH or in RMACHINE_DRIVER_PATH) to use it ('rmachine rm' removes the record without it)"
+                );
+                Err(DriverError::UnknownDriver { name, known, hint })
+            }
+            Err(error) => Err(error),
+        }
+    }
+
+    /// The built-in kind that takes over machines docker-machine made with its driver
+    /// `docker_machine_driver` (`amazonec2`), for `rmachine import`.
+    pub fn docker_machine_importer(&self, docker_machine_driver: &str) -> Option<Arc<dyn DriverKind>> {
+        self.builtin
+            .iter()
+            .find(|kind| kind.docker_machine_drivers().iter().any(|name| name == docker_machine_driver))
+            .cloned()
     }
 
     /// Every installed plugin, of every protocol.

@@ -5,8 +5,9 @@
 
 use crate::settings::{AwsConfig, DEFAULT_IMAGE_FAMILY, DEFAULT_SECURITY_GROUP, image_family, parse_tags};
 use rmachine_drivers::{
-    Driver, DriverEnvironment, DriverError, DriverKind, DriverOptions, NewMachine, OptionSpec, OptionValue,
-    bool_option, check_port, int_option, list_option, path_option, settings_from_json, string_option,
+    DockerMachineMachine, Driver, DriverEnvironment, DriverError, DriverKind, DriverOptions, ImportedSettings,
+    NewMachine, OptionSpec, OptionValue, bool_option, check_port, int_option, list_option, path_option,
+    settings_from_json, string_option,
 };
 use std::sync::Arc;
 
@@ -154,6 +155,14 @@ impl DriverKind for AwsKind {
         settings: &serde_json::Value,
     ) -> Result<Box<dyn Driver>, DriverError> {
         Ok(Box::new(settings_from_json::<AwsConfig>(NAME, settings)?))
+    }
+
+    fn docker_machine_drivers(&self) -> Vec<String> {
+        vec!["amazonec2".into()]
+    }
+
+    fn import_docker_machine(&self, machine: &DockerMachineMachine<'_>) -> Result<ImportedSettings, DriverError> {
+        crate::import::import(machine)
     }
 }
 

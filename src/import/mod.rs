@@ -194,12 +194,17 @@ fn import_machine(
     };
     let (driver_name, imported) = driver_settings(context, &machine)?;
     entry.driver = driver_name.clone();
-    if driver_name != host.driver_name || context.registry.kind(&driver_name).is_ok() {
-        context
-            .registry
-            .open(&driver_name, &imported.settings)
-            .with_context(|| format!("the {driver_name} driver refuses the settings made of docker-machine's"))?;
-    }
+    // A driver rmachine has checks its settings; a missing plugin's are kept as they are.
+    let driver = match context.registry.kind(&driver_name) {
+        Ok(_) => Some(
+            context
+                .registry
+                .open(&driver_name, &imported.settings)
+                .with_context(|| format!("the {driver_name} driver refuses the settings made of docker-machine's"))?,
+        ),
+        Err(_) => None,
+    };
+    let provisioned_over_ssh = driver.as_ref().is_some_and(|driver| driver.ssh_endpoint().is_some());
     let (engine, mut not_imported) = engine::engine_options(&host.engine);
     not_imported.extend(imported.not_imported);
     not_imported.extend(notes(host));
@@ -212,8 +217,8 @@ fn import_machine(
     record.status = ProvisioningStatus::Ready;
     record.imported_from = Some(source.machine_folder(source_name).display().to_string());
     store.save(&mut record)?;
-    let needs_provision =
-        !copied.server_certificate || !matches!(certificates, Certificates::Adopted | Certificates::Shared);
+    let shared_ca = matches!(certificates, Certificates::Adopted | Certificates::Shared);
+    let needs_provision = provisioned_over_ssh && !(copied.server_certificate && shared_ca);
     Ok(Outcome::Imported { not_imported, needs_provision })
 }
 

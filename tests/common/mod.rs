@@ -4,8 +4,11 @@
 #![allow(dead_code)]
 
 pub mod cli;
+pub mod docker_machine;
 pub mod testbed;
 
 #[allow(unused_imports)]
 pub use cli::*;
+#[allow(unused_imports)]
+pub use docker_machine::*;
 pub use testbed::*;

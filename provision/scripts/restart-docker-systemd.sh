@@ -48,6 +48,24 @@ else
 fi
 restart_status=$?
 
+# A dockerd that made its own socket (docker-machine's drop-in passes -H unix:///var/run/docker.sock)
+# replaced the socket file docker.socket listens on, and removed it when it stopped: the new
+# dockerd then serves an unlinked socket. The socket unit listens anew (stopping it stops the
+# service too, which is started again).
+if [ "$socket_state" = loaded ] && [ "$restart_status" = 0 ]; then
+    listen=$(systemctl show -p Listen docker.socket 2>/dev/null | sed -n 's/^Listen=\(\/[^ ]*\) (Stream)$/\1/p')
+    if [ -n "$listen" ] && [ ! -S "$listen" ]; then
+        printf 'restart-docker: %s was gone; restarting docker.socket\n' "$listen" >&2
+        systemctl restart docker.socket >/dev/null 2>&1
+        if command -v timeout >/dev/null 2>&1; then
+            timeout "$timeout_seconds" systemctl start docker.service
+        else
+            systemctl start docker.service
+        fi
+        restart_status=$?
+    fi
+fi
+
 state=$(systemctl is-active docker.service 2>/dev/null)
 printf 'docker.service: %s\n' "${state:-unknown}"
 if [ "$state" = active ]; then

@@ -158,6 +158,8 @@ pub async fn reprovision_and_record(
     progress: &Progress,
 ) -> anyhow::Result<ProvisionReport> {
     let session = connect(store, machine, context).await?;
+    // Pinned on disk by `connect` on first use: the record saved below keeps it.
+    machine.record.host_key.get_or_insert_with(|| session.host_key().to_string());
     let result = provision_machine(store, machine, &session, engine_timeout, progress).await;
     session.close().await;
     match &result {

@@ -116,7 +116,12 @@ fn a_whole_store_is_imported_once_and_docker_machines_files_stay_as_they_were() 
     let aws_text = std::fs::read_to_string(store.join("machines/aws3/machine.json")).unwrap();
     assert!(!aws_text.contains("fixture-secret") && !aws_text.contains("AKIAFIXTURE"), "credentials stay behind");
     let plugin = record(&store, "hetzner3");
-    assert_eq!(plugin["driver"]["settings"]["docker_machine_config"]["ServerType"], "cx22");
+    // The shape of a docker-machine plugin's machine: the plugin gets `config` back verbatim.
+    let settings = &plugin["driver"]["settings"];
+    assert_eq!(settings["protocol"], "docker-machine/1");
+    let config: serde_json::Value = serde_json::from_str(settings["config"].as_str().unwrap()).unwrap();
+    assert_eq!((&config["ServerType"], &config["ServerID"]), (&serde_json::json!("cx22"), &serde_json::json!(4711)));
+    assert_eq!(settings["endpoint"]["ssh"]["private_key"], "machines/hetzner3/id_ssh");
 
     // What the other commands make of them.
     let listed = succeeds("ls", rmachine(&store, &["ls", "--filter", "name=hetzner3|gen3"]));

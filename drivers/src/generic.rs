@@ -6,7 +6,7 @@ use crate::options::{check_address, check_port, int_option, path_option, string_
 use crate::probe::state_from_probe;
 use crate::registry::{settings_from_json, settings_to_json};
 use crate::{
-    CreateContext, DockerMachineMachine, Driver, DriverEnvironment, DriverError, DriverKind, DriverOptions,
+    CreateContext, DockerMachineHost, Driver, DriverEnvironment, DriverError, DriverKind, DriverOptions,
     ImportedSettings, NewMachine, OptionSpec, OptionValue, PowerOperation, PowerOutcome, REBOOT_COMMAND, SshEndpoint,
     StateReport, docker_machine_port, docker_machine_string, tcp_url,
 };
@@ -90,7 +90,7 @@ impl DriverKind for GenericKind {
     }
 
     /// docker-machine's generic driver keeps the same settings under its own names.
-    fn import_docker_machine(&self, machine: &DockerMachineMachine<'_>) -> Result<ImportedSettings, DriverError> {
+    fn import_docker_machine(&self, machine: &DockerMachineHost<'_>) -> Result<ImportedSettings, DriverError> {
         let config = machine.config;
         let ip_address = docker_machine_string(config, "IPAddress");
         check_address(&ip_address).map_err(|problem| DriverError::invalid("IPAddress", problem))?;
@@ -269,7 +269,7 @@ mod tests {
         });
         let key = Path::new("machines/node1/id_ssh");
         let machine =
-            DockerMachineMachine { name: "node1", driver_name: "generic", config: &settings, ssh_key: Some(key) };
+            DockerMachineHost { name: "node1", driver_name: "generic", config: &settings, ssh_key: Some(key) };
         let imported = GenericKind.import_docker_machine(&machine).unwrap();
         let generic: GenericConfig = serde_json::from_value(imported.settings).unwrap();
         assert_eq!(
@@ -277,13 +277,12 @@ mod tests {
             GenericConfig { ssh_key: Some(key.into()), ..config_with("203.0.113.5", "admin", 2222, 2377) }
         );
         let defaults = serde_json::json!({"IPAddress": "10.0.0.5"});
-        let machine = DockerMachineMachine { config: &defaults, ssh_key: None, ..machine };
+        let machine = DockerMachineHost { config: &defaults, ssh_key: None, ..machine };
         let generic: GenericConfig =
             serde_json::from_value(GenericKind.import_docker_machine(&machine).unwrap().settings).unwrap();
         assert_eq!(generic, config("10.0.0.5", None));
         let nowhere = serde_json::json!({"SSHUser": "root"});
-        let error =
-            GenericKind.import_docker_machine(&DockerMachineMachine { config: &nowhere, ..machine }).unwrap_err();
+        let error = GenericKind.import_docker_machine(&DockerMachineHost { config: &nowhere, ..machine }).unwrap_err();
         assert!(error.to_string().starts_with("IPAddress: "), "{error}");
     }
 

@@ -77,7 +77,7 @@ pub trait DriverKind: Send + Sync {
 
     /// The settings (what [`DriverKind::open`] reads) of a machine docker-machine made with one
     /// of [`DriverKind::docker_machine_drivers`], from docker-machine's own driver configuration.
-    fn import_docker_machine(&self, machine: &DockerMachineMachine<'_>) -> Result<ImportedSettings, DriverError> {
+    fn import_docker_machine(&self, machine: &DockerMachineHost<'_>) -> Result<ImportedSettings, DriverError> {
         Err(DriverError::unsupported(
             self.name(),
             &format!("take over docker-machine's {} machine '{}'", machine.driver_name, machine.name),
@@ -88,7 +88,7 @@ pub trait DriverKind: Send + Sync {
 
 /// A machine docker-machine made, as `rmachine import` hands it to the kind that takes it over.
 #[derive(Debug, Clone, Copy)]
-pub struct DockerMachineMachine<'a> {
+pub struct DockerMachineHost<'a> {
     /// The machine's name in rmachine's store.
     pub name: &'a str,
     /// docker-machine's driver name: `amazonec2`.

@@ -21,8 +21,8 @@ pub use driver::{Addresses, CreateContext, Driver, DriverFuture, SshEndpoint, tc
 pub use error::DriverError;
 pub use generic::GenericConfig;
 pub use kind::{
-    DockerMachineMachine, DriverEnvironment, DriverKind, DriverLog, DriverOrigin, ImportedSettings, NewMachine,
-    SilentLog, TransferLog, docker_machine_port, docker_machine_string,
+    DockerMachineHost, DriverEnvironment, DriverKind, DriverLog, DriverOrigin, ImportedSettings, NewMachine, SilentLog,
+    TransferLog, docker_machine_port, docker_machine_string,
 };
 pub use none::NoneConfig;
 pub use options::{
@@ -32,6 +32,6 @@ pub use options::{
 pub use power::{PowerOperation, PowerOutcome, REBOOT_COMMAND};
 pub use probe::{ProbeOutcome, probe_tcp, state_from_probe};
 pub use registry::{
-    DOCKER_MACHINE_CONFIG_KEY, PluginFinder, PluginListing, Registry, settings_from_json, settings_to_json,
+    DOCKER_MACHINE_PROTOCOL, PluginFinder, PluginListing, Registry, settings_from_json, settings_to_json,
 };
 pub use state::{MachineState, StateReport};

@@ -6,7 +6,7 @@ use crate::probe::state_from_probe;
 use crate::registry::{settings_from_json, settings_to_json};
 use crate::state::MachineState;
 use crate::{
-    CreateContext, DockerMachineMachine, Driver, DriverEnvironment, DriverError, DriverKind, DriverOptions,
+    CreateContext, DockerMachineHost, Driver, DriverEnvironment, DriverError, DriverKind, DriverOptions,
     ImportedSettings, NewMachine, OptionSpec, SshEndpoint, StateReport, docker_machine_string,
 };
 use serde::{Deserialize, Serialize};
@@ -67,7 +67,7 @@ impl DriverKind for NoneKind {
     }
 
     /// docker-machine's none driver keeps the engine's URL as `URL`.
-    fn import_docker_machine(&self, machine: &DockerMachineMachine<'_>) -> Result<ImportedSettings, DriverError> {
+    fn import_docker_machine(&self, machine: &DockerMachineHost<'_>) -> Result<ImportedSettings, DriverError> {
         let none = NoneConfig { url: docker_machine_string(machine.config, "URL") };
         none.host_and_port().map_err(|error| DriverError::invalid("URL", error.to_string()))?;
         Ok(ImportedSettings { settings: none.settings(), not_imported: Vec::new() })
@@ -165,11 +165,11 @@ mod tests {
     #[test]
     fn docker_machine_none_machines_keep_their_url() {
         let config = serde_json::json!({"IPAddress": "", "MachineName": "n", "URL": "tcp://10.0.0.5:2376"});
-        let machine = DockerMachineMachine { name: "n", driver_name: "none", config: &config, ssh_key: None };
+        let machine = DockerMachineHost { name: "n", driver_name: "none", config: &config, ssh_key: None };
         let imported = NoneKind.import_docker_machine(&machine).unwrap();
         assert_eq!(imported.settings, serde_json::json!({"url": "tcp://10.0.0.5:2376"}));
         let bad = serde_json::json!({"URL": "http://x"});
-        let error = NoneKind.import_docker_machine(&DockerMachineMachine { config: &bad, ..machine }).unwrap_err();
+        let error = NoneKind.import_docker_machine(&DockerMachineHost { config: &bad, ..machine }).unwrap_err();
         assert!(error.to_string().starts_with("URL: "), "{error}");
     }
 

@@ -7,11 +7,11 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-/// The key of a machine's driver settings that holds docker-machine's own driver configuration
-/// (its `config.json` `Driver` object, unchanged): what `rmachine import` records for a machine
-/// whose docker-machine driver rmachine has no built-in equivalent for, to be run by that driver's
-/// docker-machine plugin (`docker-machine-driver-NAME`).
-pub const DOCKER_MACHINE_CONFIG_KEY: &str = "docker_machine_config";
+/// The `protocol` of the driver settings of a machine run by a docker-machine plugin
+/// (`docker-machine-driver-NAME`): `{protocol, machine, config, endpoint}`, `config` being the
+/// plugin's configuration JSON verbatim (GetConfigRaw/SetConfigRaw; for a machine `rmachine
+/// import` took over, the `Driver` object of docker-machine's `config.json`).
+pub const DOCKER_MACHINE_PROTOCOL: &str = "docker-machine/1";
 
 /// Finds external drivers of one protocol (rmachine's own, docker-machine's) by name.
 pub trait PluginFinder: Send + Sync {
@@ -142,7 +142,7 @@ impl Registry {
         match self.kind(name) {
             Ok(kind) => kind.open(&self.environment, settings),
             Err(DriverError::UnknownDriver { name, known, hint })
-                if settings.get(DOCKER_MACHINE_CONFIG_KEY).is_some() =>
+                if settings.get("protocol").and_then(serde_json::Value::as_str) == Some(DOCKER_MACHINE_PROTOCOL) =>
             {
                 let hint = format!(
                     "{hint}; the machine was imported from docker-machine: install its plugin docker-machine-driver-{name} \

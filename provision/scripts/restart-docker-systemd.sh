@@ -41,11 +41,16 @@ if [ "$socket_state" = loaded ]; then
     systemctl start docker.socket >/dev/null 2>&1
 fi
 
-if command -v timeout >/dev/null 2>&1; then
-    timeout "$timeout_seconds" systemctl restart docker.service
-else
-    systemctl restart docker.service
-fi
+# service VERB: systemctl VERB docker.service, for at most TIMEOUT_SECONDS.
+service() {
+    if command -v timeout >/dev/null 2>&1; then
+        timeout "$timeout_seconds" systemctl "$1" docker.service
+    else
+        systemctl "$1" docker.service
+    fi
+}
+
+service restart
 restart_status=$?
 
 # A dockerd that made its own socket (docker-machine's drop-in passes -H unix:///var/run/docker.sock)
@@ -57,11 +62,7 @@ if [ "$socket_state" = loaded ] && [ "$restart_status" = 0 ]; then
     if [ -n "$listen" ] && [ ! -S "$listen" ]; then
         printf 'restart-docker: %s was gone; restarting docker.socket\n' "$listen" >&2
         systemctl restart docker.socket >/dev/null 2>&1
-        if command -v timeout >/dev/null 2>&1; then
-            timeout "$timeout_seconds" systemctl start docker.service
-        else
-            systemctl start docker.service
-        fi
+        service start
         restart_status=$?
     fi
 fi

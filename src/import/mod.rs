@@ -1,8 +1,9 @@
 //! `rmachine import`: machines of a docker-machine store made rmachine machines, the store read
 //! and never written. Each machine becomes a record (version 2) whose driver settings come from
 //! the driver kind that takes over docker-machine's driver (generic, none, amazonec2 → aws), or,
-//! for any other driver, docker-machine's own driver configuration kept verbatim under
-//! [`DOCKER_MACHINE_CONFIG_KEY`] for that driver's docker-machine plugin. Its SSH key and
+//! for any other driver, the settings of a docker-machine plugin's machine
+//! ([`DOCKER_MACHINE_PROTOCOL`]: docker-machine's own driver configuration verbatim, and where the
+//! machine is), for that driver's plugin `docker-machine-driver-NAME`. Its SSH key and
 //! certificates are copied into the store (keys 0600), paths made relative; engine options are
 //! mapped (`engine`); the host key is left unset, so the next SSH connection pins it.
 //!
@@ -22,7 +23,10 @@ use crate::store::{DriverRecord, MachineRecord, ProvisioningStatus, Store, valid
 use anyhow::{Context as _, bail};
 use docker_machine_config::Host;
 use files::SourceStore;
-use rmachine_drivers::{DOCKER_MACHINE_CONFIG_KEY, DockerMachineMachine, DriverError, ImportedSettings};
+use rmachine_drivers::{
+    DOCKER_MACHINE_PROTOCOL, DockerMachineHost, DriverError, ImportedSettings, docker_machine_port,
+    docker_machine_string,
+};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -124,10 +128,7 @@ pub fn import(store: &Store, context: &Context, request: &ImportRequest) -> anyh
                 match skip_reason(store, &source, &source_name, &entry.name) {
                     Some(reason) => Outcome::Skipped(reason),
                     None => import_machine(store, context, &source, &source_name, &host, certificates, &mut entry)
-                        .unwrap_or_else(|error| {
-                            let _ = store.remove(&entry.name);
-                            Outcome::Failed(format!("{error:#}"))
-                        }),
+                        .unwrap_or_else(|error| Outcome::Failed(format!("{error:#}"))),
                 }
             }
         };
@@ -172,7 +173,7 @@ fn skip_reason(store: &Store, source: &SourceStore, source_name: &str, name: &st
     }
 }
 
-/// Makes the record and copies the files of one machine; on error the caller removes its folder.
+/// Claims the machine's name and makes it; a failure after the claim removes what was made.
 fn import_machine(
     store: &Store,
     context: &Context,
@@ -184,9 +185,26 @@ fn import_machine(
 ) -> anyhow::Result<Outcome> {
     validate_machine_name(&entry.name)?;
     store.reserve(&entry.name)?;
+    let made = make_machine(store, context, source, source_name, host, certificates, entry);
+    if made.is_err() {
+        let _ = store.remove(&entry.name);
+    }
+    made
+}
+
+/// Copies the files of one machine and writes its record.
+fn make_machine(
+    store: &Store,
+    context: &Context,
+    source: &SourceStore,
+    source_name: &str,
+    host: &Host,
+    certificates: Certificates,
+    entry: &mut MachineImport,
+) -> anyhow::Result<Outcome> {
     let machine_folder = Store::relative_machine_directory(&entry.name);
     let copied = files::copy_machine_files(store, source, source_name, host, &machine_folder)?;
-    let machine = DockerMachineMachine {
+    let machine = DockerMachineHost {
         name: &entry.name,
         driver_name: &host.driver_name,
         config: &host.driver,
@@ -224,10 +242,7 @@ fn import_machine(
 
 /// The rmachine driver and settings for a docker-machine driver: a built-in kind that takes it
 /// over, else its plugin when installed and able to, else docker-machine's configuration as it is.
-fn driver_settings(
-    context: &Context,
-    machine: &DockerMachineMachine<'_>,
-) -> anyhow::Result<(String, ImportedSettings)> {
+fn driver_settings(context: &Context, machine: &DockerMachineHost<'_>) -> anyhow::Result<(String, ImportedSettings)> {
     let kind = context
         .registry
         .docker_machine_importer(machine.driver_name)
@@ -239,8 +254,7 @@ fn driver_settings(
             Err(error) => bail!("docker-machine's {} configuration: {error}", machine.driver_name),
         }
     }
-    let mut settings = serde_json::Map::new();
-    settings.insert(DOCKER_MACHINE_CONFIG_KEY.into(), machine.config.clone());
+    let settings = plugin_settings(machine);
     let installed = context.registry.kind(machine.driver_name).is_ok();
     let not_imported = if installed {
         Vec::new()
@@ -250,10 +264,30 @@ fn driver_settings(
             machine.driver_name
         )]
     };
-    Ok((
-        machine.driver_name.to_string(),
-        ImportedSettings { settings: serde_json::Value::Object(settings), not_imported },
-    ))
+    Ok((machine.driver_name.to_string(), ImportedSettings { settings, not_imported }))
+}
+
+/// A docker-machine plugin's machine as the plugin driver keeps it: the configuration the plugin
+/// gets back with SetConfigRaw (docker-machine's `Driver` object, verbatim), and the endpoint
+/// docker-machine knew (its address, SSH user and port; the key rmachine copied).
+fn plugin_settings(machine: &DockerMachineHost<'_>) -> serde_json::Value {
+    let ip = docker_machine_string(machine.config, "IPAddress");
+    let user = Some(docker_machine_string(machine.config, "SSHUser")).filter(|user| !user.is_empty());
+    serde_json::json!({
+        "protocol": DOCKER_MACHINE_PROTOCOL,
+        "machine": machine.name,
+        "config": machine.config.to_string(),
+        "endpoint": {
+            "ip": ip,
+            "engine_port": docker_machine_port(machine.config, "EnginePort").unwrap_or(2376),
+            "ssh": {
+                "host": ip,
+                "port": docker_machine_port(machine.config, "SSHPort").unwrap_or(22),
+                "user": user.unwrap_or_else(|| "root".into()),
+                "private_key": machine.ssh_key,
+            },
+        },
+    })
 }
 
 /// What a configuration had that has no place in rmachine: classic Swarm, unknown fields.

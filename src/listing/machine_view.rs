@@ -6,7 +6,7 @@
 //! templates read. A pure function of the machine and the store's root.
 
 use crate::store::{MachineRecord, Store};
-use rmachine_drivers::{DOCKER_MACHINE_CONFIG_KEY, Driver};
+use rmachine_drivers::{DOCKER_MACHINE_PROTOCOL, Driver};
 use rmachine_provision::EngineTransport;
 use serde_json::{Value, json};
 use std::path::Path;
@@ -66,8 +66,14 @@ pub fn docker_machine_view(record: &MachineRecord, driver: Option<&dyn Driver>, 
 /// docker-machine's `Driver`: the BaseDriver fields from what the driver reports, over the
 /// configuration docker-machine kept for a plugin's machine.
 fn driver_view(record: &MachineRecord, driver: Option<&dyn Driver>, store_root: &Path) -> Value {
-    let mut view = match record.driver.settings.get(DOCKER_MACHINE_CONFIG_KEY) {
-        Some(Value::Object(config)) => config.clone(),
+    let settings = &record.driver.settings;
+    let plugin_config = settings
+        .get("config")
+        .and_then(Value::as_str)
+        .filter(|_| settings.get("protocol").and_then(Value::as_str) == Some(DOCKER_MACHINE_PROTOCOL))
+        .and_then(|config| serde_json::from_str::<Value>(config).ok());
+    let mut view = match plugin_config {
+        Some(Value::Object(config)) => config,
         _ => serde_json::Map::new(),
     };
     view.insert("MachineName".into(), json!(record.name));
@@ -199,8 +205,8 @@ mod tests {
         );
         assert_eq!(field(&document, "{{.HostOptions.AuthOptions.CaCertRemotePath}}|"), "|");
 
-        let plugin_settings =
-            json!({DOCKER_MACHINE_CONFIG_KEY: {"IPAddress": "192.0.2.7", "APIToken": "x", "MachineName": "old"}});
+        let config = json!({"IPAddress": "192.0.2.7", "APIToken": "x", "MachineName": "old"}).to_string();
+        let plugin_settings = json!({"protocol": DOCKER_MACHINE_PROTOCOL, "machine": "h", "config": config});
         let record = MachineRecord::new(
             "h",
             DriverRecord { name: "hetzner".into(), settings: plugin_settings },

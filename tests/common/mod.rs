@@ -11,4 +11,5 @@ pub mod testbed;
 pub use cli::*;
 #[allow(unused_imports)]
 pub use docker_machine::*;
+#[allow(unused_imports)]
 pub use testbed::*;

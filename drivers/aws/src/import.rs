@@ -6,9 +6,7 @@
 //! configuration are not copied: rmachine uses the standard AWS chain.
 
 use crate::settings::{AwsConfig, Created, DEFAULT_IMAGE_FAMILY, parse_tags};
-use rmachine_drivers::{
-    DockerMachineMachine, DriverError, ImportedSettings, docker_machine_port, docker_machine_string,
-};
+use rmachine_drivers::{DockerMachineHost, DriverError, ImportedSettings, docker_machine_port, docker_machine_string};
 use serde_json::Value;
 
 fn text(config: &Value, field: &str) -> Option<String> {
@@ -54,7 +52,7 @@ fn zone_name(config: &Value, region: Option<&str>) -> Option<String> {
 }
 
 /// The settings of a docker-machine amazonec2 machine.
-pub fn import(machine: &DockerMachineMachine<'_>) -> Result<ImportedSettings, DriverError> {
+pub fn import(machine: &DockerMachineHost<'_>) -> Result<ImportedSettings, DriverError> {
     let config = machine.config;
     let instance_id = text(config, "InstanceId")
         .ok_or_else(|| DriverError::invalid("InstanceId", "docker-machine's configuration names no instance"))?;
@@ -150,12 +148,13 @@ mod tests {
     use super::*;
     use std::path::Path;
 
-    fn machine<'a>(config: &'a Value, key: Option<&'a Path>) -> DockerMachineMachine<'a> {
-        DockerMachineMachine { name: "web", driver_name: "amazonec2", config, ssh_key: key }
+    fn machine<'a>(config: &'a Value, key: Option<&'a Path>) -> DockerMachineHost<'a> {
+        DockerMachineHost { name: "web", driver_name: "amazonec2", config, ssh_key: key }
     }
 
     fn docker_machine_0_16() -> Value {
-        serde_json::json!({
+        serde_json::from_str(
+            r#"{
             "IPAddress": "54.1.2.3", "MachineName": "web", "SSHUser": "ubuntu", "SSHPort": 22,
             "SSHKeyPath": "/home/u/.docker/machine/machines/web/id_rsa", "StorePath": "/home/u/.docker/machine",
             "Id": "abc", "AccessKey": "AKIA", "SecretKey": "s3cr3t", "SessionToken": "", "Region": "eu-west-1",
@@ -168,7 +167,9 @@ mod tests {
             "BlockDurationMinutes": 0, "PrivateIPOnly": false, "UsePrivateIP": false, "UseEbsOptimizedInstance": false,
             "Monitoring": false, "SSHPrivateKeyPath": "", "RetryCount": 5, "Endpoint": "", "DisableSSL": false,
             "UserDataFile": ""
-        })
+        }"#,
+        )
+        .unwrap()
     }
 
     fn imported(config: &Value, key: Option<&Path>) -> (AwsConfig, Vec<String>) {

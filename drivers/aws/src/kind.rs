@@ -5,9 +5,9 @@
 
 use crate::settings::{AwsConfig, DEFAULT_IMAGE_FAMILY, DEFAULT_SECURITY_GROUP, image_family, parse_tags};
 use rmachine_drivers::{
-    DockerMachineMachine, Driver, DriverEnvironment, DriverError, DriverKind, DriverOptions, ImportedSettings,
-    NewMachine, OptionSpec, OptionValue, bool_option, check_port, int_option, list_option, path_option,
-    settings_from_json, string_option,
+    DockerMachineHost, Driver, DriverEnvironment, DriverError, DriverKind, DriverOptions, ImportedSettings, NewMachine,
+    OptionSpec, OptionValue, bool_option, check_port, int_option, list_option, path_option, settings_from_json,
+    string_option,
 };
 use std::sync::Arc;
 
@@ -161,7 +161,7 @@ impl DriverKind for AwsKind {
         vec!["amazonec2".into()]
     }
 
-    fn import_docker_machine(&self, machine: &DockerMachineMachine<'_>) -> Result<ImportedSettings, DriverError> {
+    fn import_docker_machine(&self, machine: &DockerMachineHost<'_>) -> Result<ImportedSettings, DriverError> {
         crate::import::import(machine)
     }
 }

@@ -33,7 +33,7 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    Create(commands::create::Args),
+    Create(Box<commands::create::Args>),
     Provision(commands::provision::Args),
     Rm(commands::rm::Args),
     Ls(commands::ls::Args),

@@ -3,13 +3,13 @@
 //! a machine with its pinned host key, and a TLS client for its engine.
 
 use crate::context::Context;
-use crate::ssh::{Session, SshTarget};
+use crate::ssh::{self, Session, SshTarget};
 use crate::store::{MachineRecord, Store};
 use crate::tls::{self, DockerClient, PemPair};
-use anyhow::{Context as _, bail};
+use anyhow::{Context as _, anyhow, bail};
 use rmachine_drivers::Driver;
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 pub const CA_CERTIFICATE: &str = "certs/ca.pem";
 pub const CA_KEY: &str = "certs/ca-key.pem";
@@ -141,4 +141,41 @@ pub async fn connect(store: &Store, machine: &Machine, context: &Context) -> any
         }
     }
     Ok(session)
+}
+
+/// Connects until the host answers or `timeout` passes; errors other than an unreachable host
+/// (a refused key, a changed host key) fail at once. On timeout the driver's hint (a boot log,
+/// the likely cause) is part of the error.
+pub async fn wait_for_ssh(target: &SshTarget, timeout: Duration, driver: &dyn Driver) -> anyhow::Result<Session> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        match Session::connect(target).await {
+            Ok(session) => return Ok(session),
+            Err(error) if is_unreachable(&error) && Instant::now() + Duration::from_secs(2) < deadline => {
+                tokio::time::sleep(Duration::from_secs(2)).await;
+            }
+            Err(error) if is_unreachable(&error) => {
+                let hint = driver.unreachable_hint().map(|hint| format!("\n{hint}")).unwrap_or_default();
+                return Err(anyhow!(error)).with_context(|| {
+                    format!(
+                        "{}:{} did not answer SSH within {}s (--ssh-timeout){hint}",
+                        target.host,
+                        target.port,
+                        timeout.as_secs()
+                    )
+                });
+            }
+            Err(error) => return Err(error.into()),
+        }
+    }
+}
+
+/// Whether a failed connect may succeed later (the host is booting), unlike a refused key.
+fn is_unreachable(error: &ssh::SshError) -> bool {
+    matches!(
+        error,
+        ssh::SshError::Unreachable { .. }
+            | ssh::SshError::HandshakeTimedOut { .. }
+            | ssh::SshError::HandshakeFailed { .. }
+    )
 }

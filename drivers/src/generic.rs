@@ -2,6 +2,7 @@
 //! the store; its state is whether its SSH port answers; removing it leaves the host alone.
 
 use crate::driver::DriverFuture;
+use crate::files::{copy_private, with_extension_appended};
 use crate::options::{check_address, check_port, int_option, path_option, string_option};
 use crate::probe::state_from_probe;
 use crate::registry::{settings_from_json, settings_to_json};
@@ -11,7 +12,7 @@ use crate::{
     StateReport, docker_machine_port, docker_machine_string, tcp_url,
 };
 use serde::{Deserialize, Serialize};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -99,7 +100,7 @@ impl DriverKind for GenericKind {
             ip_address,
             ssh_user: ssh_user.unwrap_or_else(|| "root".into()),
             ssh_port: docker_machine_port(config, "SSHPort").unwrap_or(22),
-            ssh_key: machine.ssh_key.map(Path::to_path_buf),
+            ssh_key: machine.ssh_key.map(std::path::Path::to_path_buf),
             engine_port: docker_machine_port(config, "EnginePort").unwrap_or(2376),
         };
         Ok(ImportedSettings { settings: generic.settings(), not_imported: Vec::new() })
@@ -172,9 +173,9 @@ impl Driver for GenericConfig {
             let Some(source) = self.ssh_key.clone() else { return Ok(()) };
             let relative = context.machine_directory.join(KEY_FILE_NAME);
             copy_private(&source, &context.store_root.join(&relative))?;
-            let public_source = append_extension(&source, "pub");
+            let public_source = with_extension_appended(&source, "pub");
             if public_source.exists() {
-                let public_target = context.store_root.join(append_extension(&relative, "pub"));
+                let public_target = context.store_root.join(with_extension_appended(&relative, "pub"));
                 copy_private(&public_source, &public_target)?;
             }
             self.ssh_key = Some(relative);
@@ -236,30 +237,11 @@ impl Driver for GenericConfig {
     }
 }
 
-fn append_extension(path: &Path, extension: &str) -> PathBuf {
-    let mut text = path.as_os_str().to_owned();
-    text.push(".");
-    text.push(extension);
-    PathBuf::from(text)
-}
-
-/// Copies a file so that only its owner can read the copy.
-fn copy_private(source: &Path, target: &Path) -> Result<(), DriverError> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let contents = std::fs::read(source)
-        .map_err(|source_error| DriverError::KeyUnreadable { path: source.into(), source: source_error })?;
-    let write_error = |error| DriverError::Write { path: target.into(), source: error };
-    let mut file =
-        std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(target).map_err(write_error)?;
-    file.write_all(&contents).map_err(write_error)?;
-    file.sync_all().map_err(write_error)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::os::unix::fs::PermissionsExt;
+    use std::path::Path;
 
     #[test]
     fn docker_machine_generic_machines_keep_their_settings() {

@@ -8,6 +8,7 @@
 
 mod driver;
 mod error;
+pub mod files;
 pub mod generic;
 mod kind;
 pub mod none;

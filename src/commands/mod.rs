@@ -59,7 +59,7 @@ pub fn finish(outcomes: &[Outcome], verb: &str) -> anyhow::Result<ExitCode> {
 
 pub async fn run(command: Command, context: &Context) -> anyhow::Result<ExitCode> {
     match command {
-        Command::Create(args) => create::run(args, context).await,
+        Command::Create(args) => create::run(*args, context).await,
         Command::Provision(args) => provision::run(args, context).await,
         Command::Rm(args) => rm::run(args, context).await,
         Command::Ls(args) => ls::run(args, context).await,

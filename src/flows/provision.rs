@@ -158,7 +158,18 @@ pub async fn reprovision_and_record(
     progress: &Progress,
 ) -> anyhow::Result<ProvisionReport> {
     let session = connect(store, machine, context).await?;
-    // Pinned on disk by `connect` on first use: the record saved below keeps it.
+    provision_session_and_record(store, machine, session, engine_timeout, progress).await
+}
+
+/// Provisions a machine over `session` (closed afterwards) and records the outcome.
+pub async fn provision_session_and_record(
+    store: &Store,
+    machine: &mut Machine,
+    session: Session,
+    engine_timeout: Duration,
+    progress: &Progress,
+) -> anyhow::Result<ProvisionReport> {
+    // Pinned on disk by `connect` on first use (an imported machine): the record saved below keeps it.
     machine.record.host_key.get_or_insert_with(|| session.host_key().to_string());
     let result = provision_machine(store, machine, &session, engine_timeout, progress).await;
     session.close().await;

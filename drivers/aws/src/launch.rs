@@ -14,8 +14,8 @@ use aws_sdk_ec2::types::{
     InstanceNetworkInterfaceSpecification, InstanceStateName, InstanceType, MarketType, ResourceType, SpotInstanceType,
     SpotMarketOptions, Tag, TagSpecification, VolumeType,
 };
+use rmachine_drivers::files::{copy_private, generate_ed25519_key};
 use rmachine_drivers::{CreateContext, DriverError};
-use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 /// The machine's generated key inside its folder.
@@ -213,39 +213,4 @@ pub async fn wait_until_running(ec2: &Ec2, config: &mut AwsConfig) -> Result<(),
         }
         tokio::time::sleep(POLL_INTERVAL).await;
     }
-}
-
-/// Generates an ed25519 key pair at `path` (0600) and `path.pub`; returns the OpenSSH public line.
-fn generate_ed25519_key(path: &Path, comment: &str) -> Result<String, DriverError> {
-    use russh::keys::ssh_key::{Algorithm, LineEnding, PrivateKey};
-    let failed = |reason: String| DriverError::Failed {
-        operation: format!("generating the SSH key {}", path.display()),
-        reason,
-    };
-    let mut random = russh::keys::key::safe_rng();
-    let mut key = PrivateKey::random(&mut random, Algorithm::Ed25519).map_err(|error| failed(error.to_string()))?;
-    key.set_comment(comment);
-    let private = key.to_openssh(LineEnding::LF).map_err(|error| failed(error.to_string()))?;
-    let public = key.public_key().to_openssh().map_err(|error| failed(error.to_string()))?;
-    write_private(path, private.as_bytes())?;
-    let public_path = PathBuf::from(format!("{}.pub", path.display()));
-    std::fs::write(&public_path, format!("{public}\n"))
-        .map_err(|source| DriverError::Write { path: public_path, source })?;
-    Ok(public)
-}
-
-fn copy_private(source: &Path, target: &Path) -> Result<(), DriverError> {
-    let contents =
-        std::fs::read(source).map_err(|error| DriverError::KeyUnreadable { path: source.into(), source: error })?;
-    write_private(target, &contents)
-}
-
-fn write_private(path: &Path, contents: &[u8]) -> Result<(), DriverError> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let write_error = |source| DriverError::Write { path: path.into(), source };
-    let mut file =
-        std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path).map_err(write_error)?;
-    file.write_all(contents).map_err(write_error)?;
-    file.sync_all().map_err(write_error)
 }

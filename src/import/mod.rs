@@ -127,8 +127,12 @@ pub fn import(store: &Store, context: &Context, request: &ImportRequest) -> anyh
                 entry.driver = host.driver_name.clone();
                 match skip_reason(store, &source, &source_name, &entry.name) {
                     Some(reason) => Outcome::Skipped(reason),
-                    None => import_machine(store, context, &source, &source_name, &host, certificates, &mut entry)
-                        .unwrap_or_else(|error| Outcome::Failed(format!("{error:#}"))),
+                    None => {
+                        let candidate =
+                            Candidate { source: &source, source_name: &source_name, host: &host, certificates };
+                        import_machine(store, context, &candidate, &mut entry)
+                            .unwrap_or_else(|error| Outcome::Failed(format!("{error:#}")))
+                    }
                 }
             }
         };
@@ -173,19 +177,25 @@ fn skip_reason(store: &Store, source: &SourceStore, source_name: &str, name: &st
     }
 }
 
+/// One docker-machine machine to import, with what the import found for the whole store.
+#[derive(Clone, Copy)]
+struct Candidate<'a> {
+    source: &'a SourceStore,
+    source_name: &'a str,
+    host: &'a Host,
+    certificates: Certificates,
+}
+
 /// Claims the machine's name and makes it; a failure after the claim removes what was made.
 fn import_machine(
     store: &Store,
     context: &Context,
-    source: &SourceStore,
-    source_name: &str,
-    host: &Host,
-    certificates: Certificates,
+    candidate: &Candidate<'_>,
     entry: &mut MachineImport,
 ) -> anyhow::Result<Outcome> {
     validate_machine_name(&entry.name)?;
     store.reserve(&entry.name)?;
-    let made = make_machine(store, context, source, source_name, host, certificates, entry);
+    let made = make_machine(store, context, candidate, entry);
     if made.is_err() {
         let _ = store.remove(&entry.name);
     }
@@ -196,12 +206,10 @@ fn import_machine(
 fn make_machine(
     store: &Store,
     context: &Context,
-    source: &SourceStore,
-    source_name: &str,
-    host: &Host,
-    certificates: Certificates,
+    candidate: &Candidate<'_>,
     entry: &mut MachineImport,
 ) -> anyhow::Result<Outcome> {
+    let Candidate { source, source_name, host, certificates } = *candidate;
     let machine_folder = Store::relative_machine_directory(&entry.name);
     let copied = files::copy_machine_files(store, source, source_name, host, &machine_folder)?;
     let machine = DockerMachineHost {

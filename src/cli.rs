@@ -46,6 +46,7 @@ pub enum Command {
     Rm(commands::rm::Args),
     Ls(commands::ls::Args),
     Inspect(commands::inspect::Args),
+    Import(commands::import::Args),
     Status(commands::status::Args),
     Ip(commands::ip::Args),
     Url(commands::url::Args),

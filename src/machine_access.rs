@@ -175,10 +175,19 @@ pub fn ssh_target(
     })
 }
 
-/// Opens an SSH session to a machine, refusing a host key other than the pinned one.
+/// Opens an SSH session to a machine, refusing a host key other than the pinned one. A machine
+/// with no pinned key yet (one `rmachine import` made) has the key it meets pinned in its record.
 pub async fn connect(store: &Store, machine: &Machine, context: &Context) -> anyhow::Result<Session> {
     let target = ssh_target(store, machine, context, Duration::from_secs(15), Duration::from_secs(900))?;
-    Session::connect(&target).await.with_context(|| format!("cannot open SSH to machine '{}'", machine.name()))
+    let session =
+        Session::connect(&target).await.with_context(|| format!("cannot open SSH to machine '{}'", machine.name()))?;
+    if target.pinned_host_key.is_none() {
+        let mut pinned = open_machine(store, context, machine.name())?;
+        if pinned.record.host_key.is_none() {
+            crate::known_hosts::pin(store, &mut pinned, session.host_key())?;
+        }
+    }
+    Ok(session)
 }
 
 /// Connects until the host answers or `timeout` passes; errors other than an unreachable host

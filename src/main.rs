@@ -15,6 +15,7 @@ mod driver_registry;
 mod engine_check;
 mod exit;
 mod flows;
+mod import;
 mod known_hosts;
 mod listing;
 mod machine_access;

@@ -9,6 +9,7 @@ pub mod create;
 pub mod destroy;
 pub mod drivers;
 pub mod env;
+pub mod import;
 pub mod inspect;
 pub mod ip;
 pub mod kill;
@@ -64,6 +65,7 @@ pub async fn run(command: Command, context: &Context) -> anyhow::Result<ExitCode
         Command::Rm(args) => rm::run(args, context).await,
         Command::Ls(args) => ls::run(args, context).await,
         Command::Inspect(args) => inspect::run(args, context),
+        Command::Import(args) => import::run(args, context),
         Command::Status(args) => status::run(args, context).await,
         Command::Ip(args) => ip::run(args, context),
         Command::Url(args) => url::run(args, context).await,

@@ -4,9 +4,12 @@
 #![allow(dead_code)]
 
 pub mod cli;
+pub mod docker_machine;
 pub mod testbed;
 
 #[allow(unused_imports)]
 pub use cli::*;
+#[allow(unused_imports)]
+pub use docker_machine::*;
 #[allow(unused_imports)]
 pub use testbed::*;

@@ -9,8 +9,9 @@ use crate::settings::{
     AwsConfig, DEFAULT_IMAGE_FAMILY, DEFAULT_SECURITY_GROUP, image_family, parse_tag_pairs, parse_tags,
 };
 use rmachine_drivers::{
-    Driver, DriverEnvironment, DriverError, DriverKind, DriverOptions, NewMachine, OptionKind, OptionSpec, OptionValue,
-    bool_option, check_port, int_option, list_option, path_option, settings_from_json, string_option,
+    DockerMachineHost, Driver, DriverEnvironment, DriverError, DriverKind, DriverOptions, ImportedSettings, NewMachine,
+    OptionKind, OptionSpec, OptionValue, bool_option, check_port, int_option, list_option, path_option,
+    settings_from_json, string_option,
 };
 use std::sync::Arc;
 
@@ -194,6 +195,14 @@ impl DriverKind for AwsKind {
         settings: &serde_json::Value,
     ) -> Result<Box<dyn Driver>, DriverError> {
         Ok(Box::new(settings_from_json::<AwsConfig>(NAME, settings)?))
+    }
+
+    fn docker_machine_drivers(&self) -> Vec<String> {
+        vec!["amazonec2".into()]
+    }
+
+    fn import_docker_machine(&self, machine: &DockerMachineHost<'_>) -> Result<ImportedSettings, DriverError> {
+        crate::import::import(machine)
     }
 }
 

@@ -6,6 +6,7 @@
 
 mod client;
 mod image;
+mod import;
 mod kind;
 mod launch;
 mod lifecycle;

@@ -62,7 +62,9 @@ fn commands_without_a_name_use_the_machine_named_default() {
     let folder = tempfile::tempdir().unwrap();
     let store = folder.path().join("store");
     create_none(&store, "web1", "tcp://127.0.0.1:1");
-    for args in [&["env"][..], &["url"], &["ip"], &["config"], &["status"], &["ssh"], &["start"], &["provision"]] {
+    for args in
+        [&["env"][..], &["url"], &["ip"], &["config"], &["inspect"], &["status"], &["ssh"], &["start"], &["provision"]]
+    {
         let error = exits(1, rmachine(&store, args));
         assert!(error.contains("no machine named 'default' exists"), "{args:?}: {error}");
     }
@@ -72,6 +74,7 @@ fn commands_without_a_name_use_the_machine_named_default() {
     assert!(succeeds(rmachine(&store, &["env"])).contains("export DOCKER_MACHINE_NAME=\"default\""));
     assert!(succeeds(rmachine(&store, &["config"])).contains("-H=tcp://127.0.0.1:2"));
     assert_eq!(succeeds(rmachine(&store, &["status"])), "Stopped\n");
+    assert_eq!(succeeds(rmachine(&store, &["inspect", "-f", "{{.Name}}"])), "default\n");
     // The default machine is the one acted on: here its driver says it cannot.
     for verb in ["start", "stop", "restart", "kill"] {
         let error = exits(1, rmachine(&store, &[verb]));

@@ -4,7 +4,7 @@
 use crate::context::Context;
 use crate::listing::machine_view::inspect_document;
 use crate::listing::{Template, render_template};
-use crate::machine_access::{Machine, open_store};
+use crate::machine_access::{Machine, names_or_default, open_store};
 use crate::output;
 use clap::Parser;
 use std::process::ExitCode;
@@ -12,8 +12,8 @@ use std::process::ExitCode;
 /// Show machines as JSON: rmachine's record and docker-machine's fields (Name, Driver, HostOptions)
 #[derive(Debug, Parser)]
 pub struct Args {
-    /// Machines to inspect
-    #[arg(required = true, add = clap_complete::ArgValueCandidates::new(crate::completion_candidates::machine_names))]
+    /// Machines to inspect [default: the machine named `default`]
+    #[arg(add = clap_complete::ArgValueCandidates::new(crate::completion_candidates::machine_names))]
     pub names: Vec<String>,
 
     /// A Go template applied to each machine, one line each: '{{.Driver.IPAddress}}',
@@ -27,7 +27,7 @@ pub fn run(args: Args, context: &Context) -> anyhow::Result<ExitCode> {
     let store = open_store(context)?;
     let template = args.format.as_deref().filter(|text| *text != "json").map(Template::parse).transpose()?;
     let mut documents = Vec::new();
-    for name in &args.names {
+    for name in &names_or_default(&store, &args.names)? {
         let record = store.load(name)?;
         let driver = Machine::from_record(record.clone(), context).ok().map(|machine| machine.driver);
         documents.push(inspect_document(&record, driver.as_deref(), store.root()));

@@ -27,17 +27,26 @@ pub struct Cli {
     #[arg(short = 'D', long, env = "RMACHINE_DEBUG", global = true)]
     pub debug: bool,
 
+    /// Accepted for docker-machine's scripts: rmachine's own SSH client is native anyway
+    /// ('rmachine ssh --external-ssh' runs the system ssh instead)
+    #[arg(long, global = true)]
+    pub native_ssh: bool,
+
+    #[command(flatten)]
+    pub docker_machine: crate::docker_machine_flags::GlobalFlags,
+
     #[command(subcommand)]
     pub command: Command,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    Create(commands::create::Args),
+    Create(Box<commands::create::Args>),
     Provision(commands::provision::Args),
     Rm(commands::rm::Args),
     Ls(commands::ls::Args),
     Inspect(commands::inspect::Args),
+    Import(commands::import::Args),
     Status(commands::status::Args),
     Ip(commands::ip::Args),
     Url(commands::url::Args),
@@ -54,6 +63,7 @@ pub enum Command {
     Restart(commands::restart::Args),
     Kill(commands::kill::Args),
     Scp(commands::scp::Args),
+    Mount(commands::mount::Args),
     Active(commands::active::Args),
     Use(commands::use_context::Args),
     Drivers(commands::drivers::Args),

@@ -24,6 +24,9 @@ pub struct Context {
     pub no_proxy: Option<(String, String)>,
     /// `$HOME`, for `~` in paths in cluster files and ~/.ssh/known_hosts (SSH transport).
     pub home: Option<PathBuf>,
+    /// docker-machine's store, which `rmachine import` reads: `$MACHINE_STORAGE_PATH`, else
+    /// `~/.docker/machine`; `None` without either.
+    pub docker_machine_store: Option<PathBuf>,
     /// The command line as typed, for the hint `env` prints.
     pub invocation: Vec<String>,
     pub stdin_is_terminal: bool,
@@ -63,6 +66,7 @@ impl Context {
         variables: BTreeMap<String, String>,
         registry: Registry,
     ) -> anyhow::Result<Context> {
+        cli.docker_machine.check()?;
         let variable = |name: &str| variables.get(name).filter(|value| !value.is_empty()).cloned();
         let storage_path = match &cli.storage_path {
             Some(path) => path.clone(),
@@ -93,6 +97,9 @@ impl Context {
             ssh_agent_socket: variable("SSH_AUTH_SOCK").map(PathBuf::from),
             no_proxy,
             home: variable("HOME").map(PathBuf::from),
+            docker_machine_store: variable("MACHINE_STORAGE_PATH")
+                .map(PathBuf::from)
+                .or_else(|| variable("HOME").map(|home| PathBuf::from(home).join(".docker/machine"))),
             invocation: std::env::args().collect(),
             stdin_is_terminal: std::io::stdin().is_terminal(),
             stderr_is_terminal,

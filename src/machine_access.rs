@@ -1,15 +1,16 @@
-//! Reaching machines from commands: opening the store, a machine (its record and the driver built
-//! from it, the one source of truth for where it is), the store's certificates, an SSH session to
-//! a machine with its pinned host key, and a TLS client for its engine.
+//! Reaching machines from commands: opening the store, which machine a command means when none
+//! is named (docker-machine's `default`), a machine (its record and the driver built from it, the
+//! one source of truth for where it is) and whether it runs, the store's certificates, an SSH
+//! session to a machine with its pinned host key, and a TLS client for its engine.
 
 use crate::context::Context;
-use crate::ssh::{Session, SshTarget};
+use crate::ssh::{self, Session, SshTarget};
 use crate::store::{MachineRecord, Store};
 use crate::tls::{self, DockerClient, PemPair};
-use anyhow::{Context as _, bail};
-use rmachine_drivers::Driver;
+use anyhow::{Context as _, anyhow, bail};
+use rmachine_drivers::{Driver, MachineState};
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 pub const CA_CERTIFICATE: &str = "certs/ca.pem";
 pub const CA_KEY: &str = "certs/ca-key.pem";
@@ -61,6 +62,52 @@ impl Machine {
 pub fn open_machine(store: &Store, context: &Context, name: &str) -> anyhow::Result<Machine> {
     Machine::from_record(store.load(name)?, context)
 }
+
+/// The machine commands use when no name is given (docker-machine's rule).
+pub const DEFAULT_MACHINE: &str = "default";
+
+/// `names`, or, when there are none, the machine named `default` if it exists.
+pub fn names_or_default(store: &Store, names: &[String]) -> anyhow::Result<Vec<String>> {
+    if !names.is_empty() {
+        return Ok(names.to_vec());
+    }
+    if store.exists(DEFAULT_MACHINE) {
+        return Ok(vec![DEFAULT_MACHINE.to_string()]);
+    }
+    bail!(
+        "no machine name given, and no machine named '{DEFAULT_MACHINE}' exists to use instead: name a machine ('rmachine ls' lists them)"
+    )
+}
+
+/// `name`, or the machine named `default` if it exists.
+pub fn name_or_default(store: &Store, name: Option<&str>) -> anyhow::Result<String> {
+    let names: Vec<String> = name.map(str::to_string).into_iter().collect();
+    Ok(names_or_default(store, &names)?.remove(0))
+}
+
+/// Fails unless the machine runs, as docker-machine checks before it hands out connection
+/// settings (env, url, config, version) or opens SSH. Machines of drivers rmachine does not reach
+/// over SSH (none: an engine rmachine does not manage) are not asked.
+pub async fn require_running(machine: &Machine, timeout: Duration) -> anyhow::Result<()> {
+    if !machine.over_ssh() {
+        return Ok(());
+    }
+    let report = machine.driver.state(timeout).await;
+    if report.state == MachineState::Running {
+        return Ok(());
+    }
+    let name = machine.name();
+    let why = report.reason.map(|reason| format!(" ({reason})")).unwrap_or_default();
+    let state = match report.state {
+        MachineState::Stopped => "stopped".to_string(),
+        MachineState::Timeout => format!("not answering within {}s", timeout.as_secs()),
+        other => format!("not running (state {other})"),
+    };
+    bail!("machine '{name}' is {state}{why}: start it ('rmachine start {name}', or bring the host up) and try again")
+}
+
+/// How long commands wait for a driver to say whether a machine runs.
+pub const STATE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The store's CA and client certificate, made the first time they are needed.
 pub struct StoreCertificates {
@@ -128,8 +175,54 @@ pub fn ssh_target(
     })
 }
 
-/// Opens an SSH session to a machine, refusing a host key other than the pinned one.
+/// Opens an SSH session to a machine, refusing a host key other than the pinned one. A machine
+/// with no pinned key yet (one `rmachine import` made) has the key it meets pinned in its record.
 pub async fn connect(store: &Store, machine: &Machine, context: &Context) -> anyhow::Result<Session> {
     let target = ssh_target(store, machine, context, Duration::from_secs(15), Duration::from_secs(900))?;
-    Session::connect(&target).await.with_context(|| format!("cannot open SSH to machine '{}'", machine.name()))
+    let session =
+        Session::connect(&target).await.with_context(|| format!("cannot open SSH to machine '{}'", machine.name()))?;
+    if target.pinned_host_key.is_none() {
+        let mut pinned = open_machine(store, context, machine.name())?;
+        if pinned.record.host_key.is_none() {
+            crate::known_hosts::pin(store, &mut pinned, session.host_key())?;
+        }
+    }
+    Ok(session)
+}
+
+/// Connects until the host answers or `timeout` passes; errors other than an unreachable host
+/// (a refused key, a changed host key) fail at once. On timeout the driver's hint (a boot log,
+/// the likely cause) is part of the error.
+pub async fn wait_for_ssh(target: &SshTarget, timeout: Duration, driver: &dyn Driver) -> anyhow::Result<Session> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        match Session::connect(target).await {
+            Ok(session) => return Ok(session),
+            Err(error) if is_unreachable(&error) && Instant::now() + Duration::from_secs(2) < deadline => {
+                tokio::time::sleep(Duration::from_secs(2)).await;
+            }
+            Err(error) if is_unreachable(&error) => {
+                let hint = driver.unreachable_hint().map(|hint| format!("\n{hint}")).unwrap_or_default();
+                return Err(anyhow!(error)).with_context(|| {
+                    format!(
+                        "{}:{} did not answer SSH within {}s (--ssh-timeout){hint}",
+                        target.host,
+                        target.port,
+                        timeout.as_secs()
+                    )
+                });
+            }
+            Err(error) => return Err(error.into()),
+        }
+    }
+}
+
+/// Whether a failed connect may succeed later (the host is booting), unlike a refused key.
+fn is_unreachable(error: &ssh::SshError) -> bool {
+    matches!(
+        error,
+        ssh::SshError::Unreachable { .. }
+            | ssh::SshError::HandshakeTimedOut { .. }
+            | ssh::SshError::HandshakeFailed { .. }
+    )
 }

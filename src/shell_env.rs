@@ -8,7 +8,7 @@ pub enum Shell {
     Bash,
     Zsh,
     Fish,
-    PowerShell,
+    Powershell,
     Cmd,
     Tcsh,
     Emacs,
@@ -23,7 +23,7 @@ impl Shell {
             "bash" | "sh" | "dash" | "ksh" | "ash" => Shell::Bash,
             "zsh" => Shell::Zsh,
             "fish" => Shell::Fish,
-            "powershell" | "pwsh" | "powershell.exe" | "pwsh.exe" => Shell::PowerShell,
+            "powershell" | "pwsh" | "powershell.exe" | "pwsh.exe" => Shell::Powershell,
             "cmd" | "cmd.exe" => Shell::Cmd,
             "tcsh" | "csh" => Shell::Tcsh,
             "emacs" => Shell::Emacs,
@@ -49,8 +49,8 @@ pub fn render(shell: Shell, assignments: &[(&str, Option<String>)], command: &st
             (Shell::Bash | Shell::Zsh, None) => format!("unset {name}"),
             (Shell::Fish, Some(value)) => format!("set -gx {name} \"{}\";", escape_fish(value)),
             (Shell::Fish, None) => format!("set -e {name};"),
-            (Shell::PowerShell, Some(value)) => format!("$Env:{name} = \"{}\"", escape_powershell(value)),
-            (Shell::PowerShell, None) => format!("Remove-Item Env:\\\\{name}"),
+            (Shell::Powershell, Some(value)) => format!("$Env:{name} = \"{}\"", escape_powershell(value)),
+            (Shell::Powershell, None) => format!("Remove-Item Env:\\\\{name}"),
             (Shell::Cmd, Some(value)) => format!("SET {name}={value}"),
             (Shell::Cmd, None) => format!("SET {name}="),
             (Shell::Tcsh, Some(value)) => format!("setenv {name} \"{}\";", escape_tcsh(value)),
@@ -64,7 +64,7 @@ pub fn render(shell: Shell, assignments: &[(&str, Option<String>)], command: &st
     let hint = match shell {
         Shell::Bash | Shell::Zsh => format!("# Run this command to configure your shell:\n# eval \"$({command})\""),
         Shell::Fish => format!("# Run this command to configure your shell:\n# eval ({command})"),
-        Shell::PowerShell => format!("# Run this command to configure your shell:\n# & {command} | Invoke-Expression"),
+        Shell::Powershell => format!("# Run this command to configure your shell:\n# & {command} | Invoke-Expression"),
         Shell::Cmd => format!(
             "REM Run this command to configure your shell:\nREM \t@FOR /f \"tokens=*\" %i IN ('{command}') DO @%i"
         ),
@@ -159,7 +159,7 @@ mod tests {
 
     #[test]
     fn powershell() {
-        let output = render(Shell::PowerShell, &sample(), "rmachine env node1");
+        let output = render(Shell::Powershell, &sample(), "rmachine env node1");
         assert!(output.starts_with("$Env:DOCKER_TLS_VERIFY = \"1\"\n$Env:DOCKER_HOST = \"tcp://10.0.0.5:2376\"\n"));
         assert!(output.ends_with("# & rmachine env node1 | Invoke-Expression\n"));
     }
@@ -193,7 +193,7 @@ mod tests {
         let cases = [
             (Shell::Bash, "unset DOCKER_HOST\n"),
             (Shell::Fish, "set -e DOCKER_HOST;\n"),
-            (Shell::PowerShell, "Remove-Item Env:\\\\DOCKER_HOST\n"),
+            (Shell::Powershell, "Remove-Item Env:\\\\DOCKER_HOST\n"),
             (Shell::Cmd, "SET DOCKER_HOST=\n"),
             (Shell::Tcsh, "unsetenv DOCKER_HOST;\n"),
             (Shell::Emacs, "(setenv \"DOCKER_HOST\" nil)\n"),
@@ -208,7 +208,7 @@ mod tests {
         let tricky = [("DOCKER_CERT_PATH", Some("/tmp/a \"b\" $c".to_string()))];
         assert!(render(Shell::Bash, &tricky, "x").starts_with("export DOCKER_CERT_PATH=\"/tmp/a \\\"b\\\" \\$c\"\n"));
         assert!(
-            render(Shell::PowerShell, &tricky, "x").starts_with("$Env:DOCKER_CERT_PATH = \"/tmp/a `\"b`\" `$c\"\n")
+            render(Shell::Powershell, &tricky, "x").starts_with("$Env:DOCKER_CERT_PATH = \"/tmp/a `\"b`\" `$c\"\n")
         );
     }
 
@@ -218,7 +218,7 @@ mod tests {
         assert_eq!(Shell::detect(Some("/bin/zsh")), Shell::Zsh);
         assert_eq!(
             Shell::detect(Some("C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe")),
-            Shell::PowerShell
+            Shell::Powershell
         );
         assert_eq!(Shell::detect(None), Shell::Bash);
         assert_eq!(Shell::detect(Some("/usr/bin/unknown")), Shell::Bash);

@@ -427,3 +427,108 @@ fn an_existing_key_pair_is_used_and_rm_leaves_it_alone() {
     assert!(live_instances(&ec2).is_empty());
     assert_eq!(key_pair_names(&ec2), vec!["mine".to_string()]);
 }
+
+/// Makes `ip` (an EC2 public address moto gave the instance) reach `host`: an address of the host
+/// and a route to it over the test bridge.
+fn route_public_address(host: &TestHost, ip: &str) {
+    let added = host.exec(&["ip", "addr", "add", &format!("{ip}/32"), "dev", "eth0"]);
+    assert!(added.status.success(), "ip addr add {ip}: {}", text(&added.stderr));
+    let routed = Command::new("ip").args(["route", "replace", &format!("{ip}/32"), "dev", "rmtest0"]).output().unwrap();
+    assert!(routed.status.success(), "ip route {ip}: {}", text(&routed.stderr));
+}
+
+fn unroute_public_address(host: &TestHost, ip: &str) {
+    host.exec(&["ip", "addr", "del", &format!("{ip}/32"), "dev", "eth0"]);
+    let _ = Command::new("ip").args(["route", "del", &format!("{ip}/32")]).output();
+}
+
+fn public_ip(moto: &MotoServer, instance_id: &str) -> Option<String> {
+    let instance =
+        instances(&moto.ec2()).into_iter().find(|instance| instance.instance_id() == Some(instance_id)).unwrap();
+    instance.public_ip_address().map(str::to_string)
+}
+
+#[test]
+fn a_start_that_changes_the_public_address_moves_ssh_env_and_the_certificate_along() {
+    let moto = MotoServer::start();
+    let ec2 = moto.ec2();
+    let (_, subnet_id) = bridge_subnet(&ec2, "10.211.0.144/29");
+    block_on(
+        ec2.modify_subnet_attribute()
+            .subnet_id(&subnet_id)
+            .map_public_ip_on_launch(aws_sdk_ec2::types::AttributeBooleanValue::builder().value(true).build())
+            .send(),
+    )
+    .unwrap();
+    common::net_up();
+    let folder = tempfile::tempdir().unwrap();
+    let store = folder.path().join("store");
+    let name = "a4-public";
+    let mut create = rmachine_command(
+        &moto,
+        &store,
+        &[
+            "create",
+            "--driver",
+            "aws",
+            "--aws-subnet-id",
+            &subnet_id,
+            "--aws-image-family",
+            "al2023",
+            "--aws-ssh-user",
+            "root",
+            "--ssh-timeout",
+            "300",
+            name,
+        ],
+    )
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    let (instance_id, private_ip) = wait_for_launch(&moto, &store, name, &mut create);
+    let first = public_ip(&moto, &instance_id).expect("moto gives the instance a public address");
+    let host = TestHost::start(name, &private_ip, &store.join(format!("machines/{name}/id_ed25519.pub")), true);
+    route_public_address(&host, &first);
+    succeeds("create", create.wait_with_output().unwrap());
+    assert_eq!(succeeds("ip", rmachine(&moto, &store, &["ip", name])).trim(), first);
+
+    // stop, then start: EC2 gives the instance a new public address.
+    succeeds("stop", rmachine(&moto, &store, &["stop", name]));
+    unroute_public_address(&host, &first);
+    let start = rmachine_command(&moto, &store, &["start", name]).stderr(Stdio::piped()).spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let second = loop {
+        if let Some(ip) = public_ip(&moto, &instance_id).filter(|ip| *ip != first) {
+            break ip;
+        }
+        assert!(Instant::now() < deadline, "moto gave no new public address");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    route_public_address(&host, &second);
+    let started = succeeds("start", start.wait_with_output().unwrap());
+    eprintln!("{started}");
+
+    // Everything follows the driver's new address: ip, ssh, env (and the engine's certificate).
+    assert_eq!(succeeds("ip", rmachine(&moto, &store, &["ip", name])).trim(), second);
+    let via_ssh =
+        succeeds("ssh", rmachine(&moto, &store, &["ssh", name, "--", "ip", "-4", "-o", "addr", "show", "eth0"]));
+    assert!(via_ssh.contains(&second), "{via_ssh}");
+    let env = rmachine(&moto, &store, &["env", "--shell", "bash", name]);
+    let printed = succeeds("env", env.clone());
+    assert!(printed.contains(&format!("DOCKER_HOST=\"tcp://{second}:2376\"")), "{printed}");
+    assert!(!text(&env.stderr).contains("regenerate-certs"), "the certificate was renewed: {}", text(&env.stderr));
+    let info = Command::new("bash")
+        .arg("-c")
+        .arg(format!("set -e; {printed}\ndocker info --format '{{{{.Name}}}}'"))
+        .env_remove("DOCKER_HOST")
+        .output()
+        .unwrap();
+    assert_eq!(succeeds("docker info at the new address", info).trim(), name);
+    let known_hosts = std::fs::read_to_string(store.join(format!("machines/{name}/known_hosts"))).unwrap();
+    assert!(known_hosts.starts_with(&second), "{known_hosts}");
+
+    succeeds("rm", rmachine(&moto, &store, &["rm", "-y", name]));
+    unroute_public_address(&host, &second);
+    host.stop();
+}

@@ -42,12 +42,17 @@ if ! getent passwd "$user" >/dev/null 2>&1; then
 fi
 
 # add_range FILE NAME: appends NAME:START:COUNT unless FILE has a range for NAME.
+# add_range FILE NAME: appends NAME's range to FILE (/etc/subuid) unless it has one, through a
+# copy FILE.rmachine-new renamed over FILE, so a killed run leaves FILE whole.
 add_range() {
     touch "$1" || return 1
-    if ! grep -q "^$2:" "$1"; then
-        printf '%s:%s:%s\n' "$2" "$start" "$count" >>"$1" || return 1
-        printf 'added %s:%s:%s to %s\n' "$2" "$start" "$count" "$1"
+    grep -q "^$2:" "$1" && return 0
+    staged="$1.rmachine-new"
+    if ! { cp -p "$1" "$staged" && printf '%s:%s:%s\n' "$2" "$start" "$count" >>"$staged" && mv -f "$staged" "$1"; }; then
+        rm -f "$staged"
+        return 1
     fi
+    printf 'added %s:%s:%s to %s\n' "$2" "$start" "$count" "$1"
 }
 add_range /etc/subuid "$user" || exit 1
 add_range /etc/subgid "$group" || exit 1

@@ -154,6 +154,41 @@ if [ -c /dev/fuse ]; then
     show fuse-device printf yes
 fi
 
+# Package manager runs in progress (another apt, unattended-upgrades, or an earlier rmachine run
+# killed while its apt went on): "PID LOCK COMMAND" for each process that holds a lock of dpkg,
+# apt, rpm or apk (POSIX/OFD locks, matched in /proc/locks by inode) or zypper's pid file.
+section package-manager-holders
+seen_holders=' '
+for lock in /var/lib/dpkg/lock-frontend /var/lib/dpkg/lock /var/lib/apt/lists/lock /var/cache/apt/archives/lock \
+    /var/lib/rpm/.rpm.lock /usr/lib/sysimage/rpm/.rpm.lock /lib/apk/db/lock /run/zypp.pid; do
+    [ -e "$lock" ] || continue
+    if [ "$lock" = /run/zypp.pid ]; then
+        holders=$(cat "$lock" 2>/dev/null)
+    else
+        file_id=$(stat -c '%d %i' "$lock" 2>/dev/null) || continue
+        # "N: [-> ]POSIX ADVISORY WRITE PID MAJ:MIN:INODE START END" (hex device numbers, from
+        # the kernel's encoding of st_dev); an OFD lock's PID is -1
+        holders=$(awk -v device="${file_id% *}" -v inode="${file_id#* }" '
+            BEGIN { id = sprintf("%02x:%02x:%s", int(device / 256) % 4096, device % 256 + int(device / 1048576) * 256, inode) }
+            $(NF - 2) == id && $(NF - 3) > 0 { print $(NF - 3) }' /proc/locks 2>/dev/null)
+    fi
+    for pid in $holders; do
+        case $seen_holders in *" $pid "*) continue ;; esac
+        [ -r "/proc/$pid/cmdline" ] || continue
+        seen_holders="$seen_holders$pid "
+        printf '%s %s %s\n' "$pid" "$lock" "$(tr '\0' ' ' <"/proc/$pid/cmdline" | cut -c 1-160)"
+    done
+done
+end_section
+# Packages a killed dpkg left half-done ("iU docker.io": unpacked, half-configured, triggers
+# pending, reinstall required): what `dpkg --audit` complains about.
+if command -v dpkg-query >/dev/null 2>&1; then
+    section packages-interrupted
+    dpkg-query -W -f='${db:Status-Abbrev} ${binary:Package}\n' 2>/dev/null |
+        awk '{ state = substr($0, 2, 1); flag = substr($0, 3, 1); if (state ~ /[HUFWt]/ || flag == "R") print $1 " " $NF }'
+    end_section
+fi
+
 for managed_file in "$@"; do
     if [ -e "$managed_file" ]; then
         section "file-state $managed_file"

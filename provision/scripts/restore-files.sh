@@ -13,6 +13,8 @@
 PATH="${PATH:-/usr/bin:/bin}:/usr/local/sbin:/usr/sbin:/sbin"
 LC_ALL=C
 export PATH LC_ALL
+# Runs to its end even when the SSH connection drops (rmachine killed): no half-restored set.
+trap '' HUP PIPE
 
 if [ "$#" -lt 2 ]; then
     printf 'restore-files: usage: MARKER RUN_ID [DEST]...\n' >&2
@@ -23,7 +25,7 @@ run_id=$2
 shift 2
 
 for destination in "$@"; do
-    rm -f "$destination.rmachine-new"
+    rm -f "$destination.rmachine-new" "$destination.rmachine-bak-new"
 done
 
 if [ "$(cat "$marker" 2>/dev/null)" != "$run_id" ]; then
@@ -35,13 +37,13 @@ status=0
 for destination in "$@"; do
     if [ -e "$destination.rmachine-bak" ]; then
         if mv -f "$destination.rmachine-bak" "$destination"; then
-            printf 'restored %s\n' "$destination"
+            printf 'restored %s\n' "$destination" 2>/dev/null
         else
             status=1
         fi
     elif [ -e "$destination" ]; then
         if rm -f "$destination"; then
-            printf 'removed %s (it did not exist before)\n' "$destination"
+            printf 'removed %s (it did not exist before)\n' "$destination" 2>/dev/null
         else
             status=1
         fi

@@ -12,6 +12,10 @@
 # the current file to DEST.rmachine-bak, or remove a stale DEST.rmachine-bak when DEST does not
 # exist; (3) write RUN_ID to MARKER; (4) rename every DEST.rmachine-new over its DEST.
 #
+# Every file it leaves at a DEST (or a backup, or MARKER) got there by a rename, so a killed run
+# never leaves one half-written; SIGHUP and SIGPIPE are ignored, so an SSH connection that drops
+# (rmachine killed) does not stop it between two renames: it finishes, or stops before the first.
+#
 # Exit status: 0 when every file was written; 10 when it failed before any DEST was replaced
 # (nothing changed on the host); any other failure happened while replacing files: run
 # restore-files.sh with the same MARKER and RUN_ID.
@@ -20,6 +24,7 @@ PATH="${PATH:-/usr/bin:/bin}:/usr/local/sbin:/usr/sbin:/sbin"
 LC_ALL=C
 export PATH LC_ALL
 umask 077
+trap '' HUP PIPE
 
 # fail_unchanged MESSAGE [DEST MODE LENGTH]...: gives up before anything was replaced, removing
 # the staged files of the DESTs.
@@ -85,14 +90,16 @@ stage() {
 
 back_up() {
     if [ -e "$1" ]; then
-        cp -p "$1" "$1.rmachine-bak"
+        cp -p "$1" "$1.rmachine-bak-new" && mv -f "$1.rmachine-bak-new" "$1.rmachine-bak"
     else
         rm -f "$1.rmachine-bak"
     fi
 }
 
+# (the report line may fail to reach a dropped connection: that does not fail the replacement)
 replace() {
-    mv -f "$1.rmachine-new" "$1" && printf 'wrote %s\n' "$1"
+    mv -f "$1.rmachine-new" "$1" || return 1
+    printf 'wrote %s\n' "$1" 2>/dev/null || true
 }
 
 total=$(wc -c <"$input" | tr -d ' ')

@@ -88,9 +88,15 @@ pub struct EngineOptions {
     #[arg(long = "engine-runtime-sha256", value_name = "HEX")]
     pub runtime_sha256: Option<String>,
 
-    /// Register the runtime even when a container under it does not run with seccomp
+    /// Register the runtime even when the check cannot prove its containers run with seccomp
+    /// (a warning instead; implies --engine-runtime-accept-exec-without-seccomp)
     #[arg(long = "engine-runtime-accept-unverified")]
     pub runtime_accept_unverified: bool,
+
+    /// Register the runtime although processes started with `docker exec` under it run without
+    /// the container's seccomp filter (youki 0.7.0 applies it to a container's first process only)
+    #[arg(long = "engine-runtime-accept-exec-without-seccomp")]
+    pub runtime_accept_exec_without_seccomp: bool,
 
     /// How docker reaches the engine: tls (TCP port with TLS client certificates, as
     /// docker-machine) or ssh (no TCP port; DOCKER_HOST=ssh://USER@IP)
@@ -172,6 +178,7 @@ impl Default for EngineOptions {
             runtime_url: None,
             runtime_sha256: None,
             runtime_accept_unverified: false,
+            runtime_accept_exec_without_seccomp: false,
         }
     }
 }

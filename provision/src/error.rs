@@ -87,6 +87,18 @@ pub enum ProvisionError {
     )]
     ConflictingEngineFlags { host: String, path: String, setting: String },
 
+    /// Another package manager run did not finish within rmachine's wait.
+    #[error(
+        "another package manager run on {host} still holds its lock after {waited_seconds} s: {holders}; let it finish (or stop it), then run `rmachine provision` for this machine again"
+    )]
+    PackageManagerBusy { host: String, waited_seconds: u64, holders: String },
+
+    /// Packages a killed run left half-done are still half-done after `dpkg --configure -a`.
+    #[error(
+        "an interrupted package install left {packages} half-done on {host}, and dpkg --configure -a did not finish them; run `dpkg --configure -a` and `apt-get install -f` on the host and read what they say"
+    )]
+    PackagesInterrupted { host: String, packages: String },
+
     /// The engine could not be installed or upgraded as asked.
     #[error("cannot install the engine on {host} as asked: {reason}")]
     InstallRefused { host: String, reason: String },

@@ -28,6 +28,17 @@ pub(crate) struct FileState {
     pub mode: String,
 }
 
+/// A process that holds a package manager's lock (another apt run, unattended-upgrades, or the
+/// apt of an earlier, killed rmachine run, which goes on by itself).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct LockHolder {
+    pub pid: u32,
+    /// The lock file: /var/lib/dpkg/lock-frontend.
+    pub lock: String,
+    /// Its command line (cut to 160 characters).
+    pub command: String,
+}
+
 /// docker.service as systemd sees it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct ServiceFacts {
@@ -78,6 +89,10 @@ pub(crate) struct HostFacts {
     pub init_script: Option<String>,
     /// The running engine's storage driver (`docker info`), when it runs.
     pub storage_driver_in_use: Option<String>,
+    /// Processes holding a package manager's lock right now.
+    pub package_manager_holders: Vec<LockHolder>,
+    /// Packages dpkg left half-done, as "STATE PACKAGE" ("iU docker.io").
+    pub interrupted_packages: Vec<String>,
 }
 
 impl HostFacts {
@@ -150,6 +165,12 @@ impl HostFacts {
             init_script: single("init-script").filter(|path| !path.is_empty()),
             dockerd_version: single("dockerd-version").filter(|text| !text.is_empty()),
             storage_driver_in_use: single("docker-storage-driver").filter(|name| !name.is_empty()),
+            package_manager_holders: sections
+                .get("package-manager-holders")
+                .map_or_else(Vec::new, |body| lock_holders(body)),
+            interrupted_packages: sections.get("packages-interrupted").map_or_else(Vec::new, |body| {
+                body.lines().map(str::trim).filter(|line| !line.is_empty()).map(str::to_string).collect()
+            }),
         })
     }
 
@@ -219,6 +240,18 @@ fn split_sections(output: &str) -> Result<BTreeMap<String, String>, String> {
     }
     finish(current.take());
     Ok(sections)
+}
+
+/// "PID LOCK COMMAND" lines of the package-manager-holders section.
+fn lock_holders(text: &str) -> Vec<LockHolder> {
+    text.lines()
+        .filter_map(|line| {
+            let mut words = line.trim().splitn(3, ' ');
+            let pid = words.next()?.parse().ok()?;
+            let lock = words.next()?.to_string();
+            Some(LockHolder { pid, lock, command: words.next().unwrap_or_default().trim().to_string() })
+        })
+        .collect()
 }
 
 /// `KEY=value` lines of `systemctl show`.

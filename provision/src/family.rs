@@ -14,6 +14,8 @@ pub(crate) struct PackageManager {
     pub install_arguments: &'static [&'static str],
     /// How a pinned package is written: "{package}={version}" (apt), "{package}-{version}" (dnf).
     pub pin_format: &'static str,
+    /// Whether rmachine finishes what a killed run left half-done (`dpkg --configure -a`).
+    pub repairs_interrupted_runs: bool,
 }
 
 pub(crate) static APT: PackageManager = PackageManager {
@@ -21,30 +23,35 @@ pub(crate) static APT: PackageManager = PackageManager {
     install_script: INSTALL_PACKAGES_APT,
     install_arguments: &[],
     pin_format: "{package}={version}",
+    repairs_interrupted_runs: true,
 };
 pub(crate) static DNF: PackageManager = PackageManager {
     name: "dnf",
     install_script: PACKAGES,
     install_arguments: &["dnf", "install"],
     pin_format: "{package}-{version}",
+    repairs_interrupted_runs: false,
 };
 pub(crate) static APK: PackageManager = PackageManager {
     name: "apk",
     install_script: PACKAGES,
     install_arguments: &["apk", "install"],
     pin_format: "{package}={version}",
+    repairs_interrupted_runs: false,
 };
 pub(crate) static PACMAN: PackageManager = PackageManager {
     name: "pacman",
     install_script: PACKAGES,
     install_arguments: &["pacman", "install"],
     pin_format: "{package}={version}",
+    repairs_interrupted_runs: false,
 };
 pub(crate) static ZYPPER: PackageManager = PackageManager {
     name: "zypper",
     install_script: PACKAGES,
     install_arguments: &["zypper", "install"],
     pin_format: "{package}={version}",
+    repairs_interrupted_runs: false,
 };
 
 /// Where a family's engine comes from.

@@ -22,6 +22,7 @@ mod init;
 mod install;
 mod managed_files;
 mod os_release;
+mod package_manager;
 mod pipeline;
 mod plan;
 mod remote;

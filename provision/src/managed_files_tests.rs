@@ -164,3 +164,50 @@ fn restore_of_another_run_touches_nothing() {
     assert!(stdout.contains("nothing to restore"), "{stdout}");
     assert_eq!(read(&existing), b"current");
 }
+
+#[test]
+fn files_are_renamed_into_place_and_a_dropped_connection_does_not_stop_the_renames() {
+    use std::io::Read;
+    use std::os::unix::fs::MetadataExt;
+    let scratch = Scratch::new("write-dropped");
+    let first = scratch.path("daemon.json");
+    let second = scratch.path("server-key.pem");
+    std::fs::write(&first, "old daemon.json").unwrap();
+    std::fs::write(&second, "old key").unwrap();
+    let mut opened_before = std::fs::File::open(&first).unwrap();
+    let inode_before = std::fs::metadata(&first).unwrap().ino();
+    let files = [ManagedFile::new(&first, 0o644, "new daemon.json"), ManagedFile::new(&second, 0o600, "new key")];
+    let (mut arguments, input) = write_files_input("run-3", &files.iter().collect::<Vec<_>>());
+    arguments[0] = scratch.path(".rmachine-write");
+
+    // rmachine killed: the SSH channel is gone, so the script's "wrote …" lines hit a closed pipe.
+    let mut child = Command::new("sh")
+        .arg("-c")
+        .arg(WRITE_FILES.text)
+        .arg(WRITE_FILES.name)
+        .args(&arguments)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    child.stdin.take().unwrap().write_all(&input).unwrap();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "write-files.sh died with the connection ({status}): the files are half replaced");
+    assert_eq!(read(&first), b"new daemon.json");
+    assert_eq!(read(&second), b"new key");
+    assert_eq!(read(&arguments[0]), b"run-3\n");
+    assert_eq!(read(&format!("{second}.rmachine-bak")), b"old key");
+    // Renamed, not rewritten: the old file is whole for whoever had it open.
+    assert_ne!(std::fs::metadata(&first).unwrap().ino(), inode_before);
+    let mut old = String::new();
+    opened_before.read_to_string(&mut old).unwrap();
+    assert_eq!(old, "old daemon.json");
+    let leftovers: Vec<_> = std::fs::read_dir(&scratch.0)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+        .filter(|name| name.ends_with("-new"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}

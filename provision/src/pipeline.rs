@@ -11,6 +11,7 @@ use crate::family::{self, OsFamily};
 use crate::init::{InitSystem, ServiceManager, ServiceProblem};
 use crate::install;
 use crate::managed_files::{self, DAEMON_JSON_PATH, ManagedFile};
+use crate::package_manager;
 use crate::plan;
 use crate::remote::{EngineCheck, ProvisionReport, ProvisionRequest, Remote};
 use crate::render;
@@ -46,6 +47,11 @@ pub async fn provision<R: Remote, C: EngineCheck>(
     if let Some(driver) = &request.engine.storage_driver {
         check_storage_driver(driver, &facts, &session.host)?;
     }
+    // Another package manager run (or the apt of a killed earlier run) must finish first, and
+    // what a killed one left half-done be finished, before "is dockerd installed" means anything.
+    let (settled, package_warnings) =
+        package_manager::settle(&mut session, &managed_paths, facts, family, on_phase).await?;
+    facts = settled;
 
     if needs_hostname(&facts, request.hostname) {
         on_phase(&format!("setting the hostname to {}", request.hostname));
@@ -76,6 +82,18 @@ pub async fn provision<R: Remote, C: EngineCheck>(
             reason: "the install finished, but `command -v dockerd` still finds nothing".into(),
         });
     };
+    // Only now is the engine's version known (a fresh install included): a removed driver is
+    // refused by the engines that removed it, and deprecated on the others.
+    let deprecation = match &request.engine.storage_driver {
+        Some(driver) => storage::check_engine_has(driver, facts.dockerd_version.as_deref()).map_err(|reason| {
+            ProvisionError::StorageDriverUnavailable {
+                host: session.host.clone(),
+                driver: driver.clone(),
+                reason: format!("{reason}; nothing was configured"),
+            }
+        })?,
+        None => None,
+    };
 
     let service = (service_manager.configure)(&facts, dockerd, &request.engine.env)
         .map_err(|problem| service_error(problem, &session.host, dockerd))?;
@@ -101,8 +119,10 @@ pub async fn provision<R: Remote, C: EngineCheck>(
         changed: false,
         engine_version: String::new(),
         remote_commands: 0,
-        warnings: service.warnings,
+        warnings: package_warnings,
     };
+    report.warnings.extend(service.warnings);
+    report.warnings.extend(deprecation);
     if changed_files.iter().any(|file| file.path == DAEMON_JSON_PATH) {
         report.warnings.extend(warnings::configuration_warnings(
             facts.file(DAEMON_JSON_PATH),

@@ -6,8 +6,8 @@ use crate::family::PackageManager;
 use crate::init::ServiceManager;
 use crate::managed_files::{self, ManagedFile, WRITE_MARKER_PATH};
 use crate::shell::{
-    self, DOWNLOAD_RUNTIME, ENSURE_REMAP_USER, FACTS, INSTALL_FROM_URL, PACKAGES, Privilege, RESTORE_FILES,
-    SET_HOSTNAME, Script, VERIFY_ENGINE, WRITE_FILES,
+    self, DOWNLOAD_RUNTIME, ENSURE_REMAP_USER, FACTS, INSTALL_FROM_URL, PACKAGE_MANAGER, PACKAGES, Privilege,
+    RESTORE_FILES, SET_HOSTNAME, Script, VERIFY_ENGINE, WRITE_FILES,
 };
 
 /// One command to run on the host.
@@ -59,6 +59,30 @@ pub(crate) fn packages(package_manager: &PackageManager, action: &str, arguments
     let mut all = vec![package_manager.name.to_string(), action.to_string()];
     all.extend(arguments.iter().map(|argument| argument.to_string()));
     RemoteCommand::new(format!("{} {action} {}", package_manager.name, arguments.join(" ")), PACKAGES, all, true)
+}
+
+/// Waits up to `seconds` for the processes `pids` (another package manager run) to end.
+pub(crate) fn wait_for_processes(pids: &[u32], seconds: u64) -> RemoteCommand {
+    let mut arguments = vec!["wait".to_string(), seconds.to_string()];
+    arguments.extend(pids.iter().map(u32::to_string));
+    let listed: Vec<String> = pids.iter().map(u32::to_string).collect();
+    RemoteCommand::new(
+        format!("waiting for the package manager run (PID {}) to finish", listed.join(", ")),
+        PACKAGE_MANAGER,
+        arguments,
+        false,
+    )
+}
+
+/// Finishes what a killed package manager run left half-done (`dpkg --configure -a`, then
+/// `apt-get install -f -y`).
+pub(crate) fn repair_packages(package_manager: &PackageManager) -> RemoteCommand {
+    RemoteCommand::new(
+        "dpkg --configure -a and apt-get install -f (finishing an interrupted install)",
+        PACKAGE_MANAGER,
+        vec!["repair".to_string(), package_manager.name.to_string()],
+        true,
+    )
 }
 
 /// The install script at `url`, with VERSION=`pin` when pinned.

@@ -48,9 +48,11 @@ pub(crate) fn option_problems(options: &EngineOptions) -> Vec<String> {
         problems.push(format!("default runtime {default:?} must be runc or the runtime given with --engine-runtime"));
     }
     let source_given = options.runtime_binary.is_some() || options.runtime_url.is_some();
-    if options.runtime.is_none() && (source_given || options.runtime_accept_unverified) {
+    let accepts = options.runtime_accept_unverified || options.runtime_accept_exec_without_seccomp;
+    if options.runtime.is_none() && (source_given || accepts) {
         problems.push(
-            "--engine-runtime-binary, --engine-runtime-url and --engine-runtime-accept-unverified need --engine-runtime"
+            "--engine-runtime-binary, --engine-runtime-url, --engine-runtime-accept-unverified and \
+             --engine-runtime-accept-exec-without-seccomp need --engine-runtime"
                 .to_string(),
         );
     }

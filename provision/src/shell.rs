@@ -23,6 +23,8 @@ pub(crate) const RESTORE_FILES: Script =
 pub(crate) const RESTART_DOCKER_SYSTEMD: Script =
     Script { name: "rmachine-restart-docker", text: include_str!("../scripts/restart-docker-systemd.sh") };
 pub(crate) const PACKAGES: Script = Script { name: "rmachine-packages", text: include_str!("../scripts/packages.sh") };
+pub(crate) const PACKAGE_MANAGER: Script =
+    Script { name: "rmachine-package-manager", text: include_str!("../scripts/package-manager.sh") };
 pub(crate) const ENSURE_REMAP_USER: Script =
     Script { name: "rmachine-ensure-remap-user", text: include_str!("../scripts/ensure-remap-user.sh") };
 pub(crate) const VERIFY_ENGINE: Script =
@@ -162,3 +164,7 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "shell_writes_tests.rs"]
+mod writes_tests;

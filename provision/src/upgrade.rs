@@ -6,6 +6,7 @@ use crate::engine_options::{EngineOptions, NO_INSTALL};
 use crate::engine_setup;
 use crate::error::ProvisionError;
 use crate::install;
+use crate::package_manager;
 use crate::pipeline;
 use crate::plan;
 use crate::remote::{EngineCheck, Remote};
@@ -32,10 +33,14 @@ pub async fn upgrade<R: Remote, C: EngineCheck>(
 ) -> Result<UpgradeReport, ProvisionError> {
     let mut session = Session::new(remote);
     on_phase("detecting the OS");
-    let facts = session.detect(&pipeline::managed_paths(&[], &EngineOptions::default())).await?;
+    let managed_paths = pipeline::managed_paths(&[], &EngineOptions::default());
+    let facts = session.detect(&managed_paths).await?;
     let family = pipeline::choose_family(&facts, &session.host)?;
     let service_manager = pipeline::service_manager(&facts, &session.host)?;
     session.privilege = pipeline::privilege(&facts, &session.host)?;
+    // An upgrade must not start while another package manager run goes on, nor on top of a
+    // half-done one.
+    let (facts, _) = package_manager::settle(&mut session, &managed_paths, facts, family, on_phase).await?;
     if facts.program("dockerd").is_none() {
         return Err(ProvisionError::EngineMissing {
             host: session.host.clone(),

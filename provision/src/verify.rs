@@ -1,6 +1,7 @@
 //! Checking the running engine after a configuration change: what it must show
-//! ([`Expectations`]: storage driver, userns-remap, runtimes, a smoke container's uid_map and
-//! seccomp mode), the `scripts/verify-engine.sh` command that reports it, and the comparison.
+//! ([`Expectations`]: storage driver, userns-remap, runtimes, and the uid_map and seccomp mode of
+//! a smoke container's first process and of a process `docker exec` starts in it), the
+//! `scripts/verify-engine.sh` command that reports it, and the comparison.
 
 use std::collections::BTreeMap;
 
@@ -20,6 +21,19 @@ pub(crate) struct Expectations {
     pub default_runtime: Option<String>,
     /// A smoke container that fails to show seccomp under the runtime is only a warning.
     pub accept_unverified_runtime: bool,
+    /// An exec'd process without seccomp under the runtime is only a warning.
+    pub accept_exec_without_seccomp: bool,
+}
+
+/// What the smoke container showed wrong, by who may accept it.
+#[derive(Debug, Default)]
+struct SmokeProblems {
+    /// Wrong whatever the runtime flags say (the uid_map under userns-remap).
+    always: Vec<String>,
+    /// The runtime is unproven (it failed to run the container, or shows no seccomp).
+    runtime: Vec<String>,
+    /// Processes `docker exec` starts run without the container's seccomp filter.
+    exec_seccomp: Vec<String>,
 }
 
 impl Expectations {
@@ -31,6 +45,7 @@ impl Expectations {
             runtime: options.runtime.clone(),
             default_runtime: options.default_runtime.clone(),
             accept_unverified_runtime: options.runtime_accept_unverified,
+            accept_exec_without_seccomp: options.runtime_accept_exec_without_seccomp,
         }
     }
 
@@ -97,55 +112,105 @@ impl Expectations {
             problems.push(format!("the default runtime is {:?}, not {default:?}", value("default-runtime")));
         }
         if self.needs_smoke() {
-            match self.check_smoke(&report) {
-                Ok(()) => {}
-                Err(problem) if self.accept_unverified_runtime && self.runtime.is_some() => {
-                    warnings.push(format!("the runtime was registered without proof, as asked: {problem}"))
+            let smoke = self.check_smoke(&report);
+            problems.extend(smoke.always);
+            let accepted_unverified = self.accept_unverified_runtime && self.runtime.is_some();
+            for problem in smoke.runtime {
+                if accepted_unverified {
+                    warnings.push(format!("the runtime was registered without proof, as asked: {problem}"));
+                } else {
+                    problems.push(problem);
                 }
-                Err(problem) => problems.push(problem),
+            }
+            for problem in smoke.exec_seccomp {
+                if accepted_unverified || self.accept_exec_without_seccomp {
+                    warnings.push(format!("the runtime was registered as asked, although {problem}"));
+                } else {
+                    problems.push(format!(
+                        "{problem}; pass --engine-runtime-accept-exec-without-seccomp to register it all the same"
+                    ));
+                }
             }
         }
         if problems.is_empty() { Ok(warnings) } else { Err(problems.join("; ")) }
     }
 
-    fn check_smoke(&self, report: &BTreeMap<&str, &str>) -> Result<(), String> {
+    fn check_smoke(&self, report: &BTreeMap<&str, &str>) -> SmokeProblems {
         let value = |key: &str| report.get(key).copied().unwrap_or("");
+        let runtime_log = || match report.get("runtime-log").filter(|log| !log.is_empty()) {
+            Some(log) => format!("; the runtime's own error: {log}"),
+            None => String::new(),
+        };
+        let mut problems = SmokeProblems::default();
         if let Some(error) = report.get("smoke-error") {
-            let mut problem = format!("a smoke container failed to run: {error}");
-            if let Some(log) = report.get("runtime-log").filter(|log| !log.is_empty()) {
-                problem.push_str(&format!("; the runtime's own error: {log}"));
-            }
-            return Err(problem);
+            problems.runtime.push(format!("a smoke container failed to run: {error}{}", runtime_log()));
+            return problems;
         }
-        let mut problems = Vec::new();
         if let Some(user) = &self.remap_user {
-            let range = userns::first_range(&value("subuid").replace(' ', ""), user);
-            let uid_map: Vec<&str> = value("uid-map").split_whitespace().collect();
-            let expected = range.map(|(start, count)| vec!["0".to_string(), start.to_string(), count.to_string()]);
-            match expected {
-                None => problems.push(format!("/etc/subuid has no range for {user}")),
-                Some(expected) if uid_map != expected => problems.push(format!(
-                    "a container's /proc/self/uid_map reads {:?}, not \"{}\" (the range of {user} in /etc/subuid)",
-                    value("uid-map"),
-                    expected.join(" ")
-                )),
-                Some(_) => {}
-            }
+            problems.always.extend(uid_map_problem(
+                value("uid-map"),
+                value("subuid"),
+                user,
+                "a container's first process",
+            ));
         }
         if let Some(runtime) = &self.runtime {
             if value("container-runtime") != runtime {
-                problems.push(format!("the smoke container ran under {:?}, not {runtime}", value("container-runtime")));
+                problems
+                    .runtime
+                    .push(format!("the smoke container ran under {:?}, not {runtime}", value("container-runtime")));
             }
             if value("seccomp") != "2" {
-                problems.push(format!(
+                problems.runtime.push(format!(
                     "a container under {runtime} shows Seccomp: {:?} in /proc/self/status, not 2: \
                      this {runtime} was built without seccomp (build it with --features v1,v2,seccomp,systemd)",
                     value("seccomp")
                 ));
             }
         }
-        if problems.is_empty() { Ok(()) } else { Err(problems.join("; ")) }
+        if let Some(error) = report.get("exec-error") {
+            problems.runtime.push(format!("`docker exec` in the smoke container failed: {error}{}", runtime_log()));
+            return problems;
+        }
+        if let Some(user) = &self.remap_user {
+            let problem =
+                uid_map_problem(value("exec-uid-map"), value("subuid"), user, "a process started with `docker exec`");
+            let exec_differs_from_first = value("uid-map") != value("exec-uid-map");
+            problems.always.extend(problem.map(|problem| match &self.runtime {
+                Some(runtime) if exec_differs_from_first => format!(
+                    "{problem}, while the container's first process is remapped: {runtime} runs exec'd processes outside \
+                     the container's user namespace, as the host's root (youki 0.7.0 does); use runc with userns-remap"
+                ),
+                _ => problem,
+            }));
+            problems.always.dedup();
+        }
+        if let Some(runtime) = &self.runtime
+            && value("seccomp") == "2"
+            && value("exec-seccomp") != "2"
+        {
+            problems.exec_seccomp.push(format!(
+                "a process started with `docker exec` in a container under {runtime} shows Seccomp: {:?}, not 2, \
+                 while the container's first process shows 2: this {runtime} does not apply the container's \
+                 seccomp filter to exec'd processes (youki 0.7.0 does not)",
+                value("exec-seccomp")
+            ));
+        }
+        problems
     }
+}
+
+/// The problem with a process's /proc/self/uid_map `uid_map` under userns-remap for `user`,
+/// whose ranges `subuid` (its /etc/subuid line) gives; `whose` names the process.
+fn uid_map_problem(uid_map: &str, subuid: &str, user: &str, whose: &str) -> Option<String> {
+    let Some((start, count)) = userns::first_range(&subuid.replace(' ', ""), user) else {
+        return Some(format!("/etc/subuid has no range for {user}"));
+    };
+    let expected = format!("0 {start} {count}");
+    let actual: Vec<&str> = uid_map.split_whitespace().collect();
+    (actual.join(" ") != expected).then(|| {
+        format!("the /proc/self/uid_map of {whose} reads {uid_map:?}, not \"{expected}\" (the range of {user} in /etc/subuid)")
+    })
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 
 use crate::context::Context;
 use crate::flows::provision::certificate_notice;
-use crate::machine_access::{open_machine, open_store};
+use crate::machine_access::{STATE_TIMEOUT, name_or_default, open_machine, open_store, require_running};
 use crate::output;
 use crate::shell_env::{self, SHELL_NAMES, Shell};
 use crate::store::ProvisioningStatus;
@@ -13,8 +13,8 @@ use std::process::ExitCode;
 /// Print the commands that point docker at a machine: eval "$(rmachine env NAME)"
 #[derive(Debug, Parser)]
 pub struct Args {
-    /// Machine (not with --unset)
-    #[arg(required_unless_present = "unset", conflicts_with = "unset", add = clap_complete::ArgValueCandidates::new(crate::completion_candidates::machine_names))]
+    /// Machine (not with --unset) [default: the machine named 'default']
+    #[arg(add = clap_complete::ArgValueCandidates::new(crate::completion_candidates::machine_names))]
     pub name: Option<String>,
 
     /// Shell syntax: bash, zsh, fish, powershell, cmd, tcsh or emacs [default: from $SHELL]
@@ -33,11 +33,18 @@ pub struct Args {
     /// machine's pinned host key added to ~/.ssh/known_hosts [default: the machine's engine transport]
     #[arg(long, value_parser = ["tls", "ssh"])]
     pub transport: Option<String>,
+
+    #[command(flatten)]
+    pub swarm: crate::docker_machine_flags::ClassicSwarmFlag,
 }
 
 const VARIABLES: [&str; 4] = ["DOCKER_TLS_VERIFY", "DOCKER_HOST", "DOCKER_CERT_PATH", "DOCKER_MACHINE_NAME"];
 
-pub fn run(args: Args, context: &Context) -> anyhow::Result<ExitCode> {
+pub async fn run(args: Args, context: &Context) -> anyhow::Result<ExitCode> {
+    args.swarm.check()?;
+    if args.unset && args.name.is_some() {
+        bail!("--unset takes no machine name (it undoes whichever machine's settings are set): rmachine env --unset");
+    }
     let shell = match &args.shell {
         Some(name) => {
             Shell::from_name(name).ok_or_else(|| anyhow!("unknown shell '{name}'; choose one of {SHELL_NAMES}"))?
@@ -53,8 +60,8 @@ pub fn run(args: Args, context: &Context) -> anyhow::Result<ExitCode> {
         }
         unset
     } else {
-        let name = args.name.as_deref().expect("clap requires a name without --unset");
         let store = open_store(context)?;
+        let name = &name_or_default(&store, args.name.as_deref())?;
         let machine = open_machine(&store, context, name)?;
         let record = &machine.record;
         match record.status {
@@ -67,6 +74,7 @@ pub fn run(args: Args, context: &Context) -> anyhow::Result<ExitCode> {
                 record.last_error.as_deref().unwrap_or("no error recorded")
             ),
         }
+        require_running(&machine, STATE_TIMEOUT).await?;
         if let Some(notice) = certificate_notice(&store, &machine) {
             output::warning(&notice);
         }

@@ -117,7 +117,8 @@ pub async fn run_plan(
         None => None,
     };
     if let Some(client) = &client {
-        bring_swarm_in_line(&store, spec, plan, observed, client, &group, &mut outcomes, context).await;
+        let surroundings = Surroundings { store: &store, group: &group, context };
+        bring_swarm_in_line(&surroundings, spec, plan, observed, client, &mut outcomes).await;
     }
     for removal in &plan.removals {
         let outcome = remove(&store, removal, spec, observed, client.as_ref(), &group, context).await;
@@ -178,18 +179,25 @@ fn engine<'a>(
     Ok((Engine { client, url: machine.engine_url(), machine: name.to_string() }, machine))
 }
 
+/// What the swarm steps work with: the store, the progress lines and the run's context.
+#[derive(Clone, Copy)]
+struct Surroundings<'a> {
+    store: &'a Store,
+    group: &'a ProgressGroup,
+    context: &'a Context,
+}
+
 /// Init, joins and node updates, in file order, managers before workers; a machine that failed
 /// before is skipped.
 async fn bring_swarm_in_line(
-    store: &Store,
+    surroundings: &Surroundings<'_>,
     spec: &ClusterSpec,
     plan: &Plan,
     observed: &Observed,
     client: &DockerClient,
-    group: &ProgressGroup,
     outcomes: &mut BTreeMap<String, Outcome>,
-    context: &Context,
 ) {
+    let Surroundings { store, group, context } = *surroundings;
     let advertise = spec.swarm.as_ref().map(|swarm| swarm.advertise.clone()).unwrap_or(Advertise::Private);
     let initialising = plan
         .machines

@@ -12,11 +12,10 @@ use crate::context::Context;
 use crate::exit::{EXIT_PRECREATE_CHECK, ExitStatus};
 use crate::flows::provision::{provision_machine, write_client_material};
 use crate::flows::remove::remove_machine;
-use crate::machine_access::{Machine, open_store, ssh_target, store_certificates};
+use crate::machine_access::{Machine, open_store, ssh_target, store_certificates, wait_for_ssh};
 use crate::output::{self, MachineDriverLog, Progress};
-use crate::ssh::{self, Session, SshTarget};
 use crate::store::{DriverRecord, MachineRecord, ProvisioningStatus, Store, validate_machine_name};
-use anyhow::{Context as _, anyhow};
+use anyhow::anyhow;
 use rmachine_drivers::{CreateContext, Driver};
 use rmachine_provision::EngineOptions;
 use std::time::{Duration, Instant};
@@ -149,43 +148,6 @@ async fn build(
         machine.engine_url(),
         if report.engine_installed { ", freshly installed" } else { "" },
     ))
-}
-
-/// Connects until the host answers or `timeout` passes; errors other than an unreachable host
-/// (a refused key, a changed host key) fail at once. On timeout the driver's hint (a boot log,
-/// the likely cause) is part of the error.
-async fn wait_for_ssh(target: &SshTarget, timeout: Duration, driver: &dyn Driver) -> anyhow::Result<Session> {
-    let deadline = Instant::now() + timeout;
-    loop {
-        match Session::connect(target).await {
-            Ok(session) => return Ok(session),
-            Err(error) if is_unreachable(&error) && Instant::now() + Duration::from_secs(2) < deadline => {
-                tokio::time::sleep(Duration::from_secs(2)).await;
-            }
-            Err(error) if is_unreachable(&error) => {
-                let hint = driver.unreachable_hint().map(|hint| format!("\n{hint}")).unwrap_or_default();
-                return Err(anyhow!(error)).with_context(|| {
-                    format!(
-                        "{}:{} did not answer SSH within {}s (--ssh-timeout){hint}",
-                        target.host,
-                        target.port,
-                        timeout.as_secs()
-                    )
-                });
-            }
-            Err(error) => return Err(error.into()),
-        }
-    }
-}
-
-/// Whether a failed connect may succeed later (the host is booting), unlike a refused key.
-fn is_unreachable(error: &ssh::SshError) -> bool {
-    matches!(
-        error,
-        ssh::SshError::Unreachable { .. }
-            | ssh::SshError::HandshakeTimedOut { .. }
-            | ssh::SshError::HandshakeFailed { .. }
-    )
 }
 
 /// Undoes a failed create as far as is safe, and returns the error to report.

@@ -7,7 +7,10 @@
 use crate::context::Context;
 use crate::engine_check::{SshEngineCheck, TlsEngineCheck};
 use crate::flows::fanout::{self, Outcome};
-use crate::machine_access::{Machine, connect, docker_client, open_machine, open_store};
+use crate::flows::provision::{certificate_notice, provision_session_and_record};
+use crate::machine_access::{
+    Machine, connect, docker_client, names_or_default, open_machine, open_store, ssh_target, wait_for_ssh,
+};
 use crate::output;
 use crate::store::Store;
 use anyhow::{Context as _, anyhow, bail};
@@ -17,7 +20,8 @@ use std::time::{Duration, Instant};
 /// How long a rebooting host may keep answering before it goes down.
 const GOING_DOWN_DEADLINE: Duration = Duration::from_secs(60);
 
-/// Runs `operation` on every machine in `names`, `parallel` at a time, and reports each.
+/// Runs `operation` on every machine in `names` (none: the machine named `default`), `parallel`
+/// at a time, and reports each.
 pub async fn run(
     operation: PowerOperation,
     names: &[String],
@@ -26,6 +30,7 @@ pub async fn run(
     context: &Context,
 ) -> anyhow::Result<Vec<Outcome>> {
     let store = open_store(context)?;
+    let names = &names_or_default(&store, names)?;
     for name in names {
         open_machine(&store, context, name)?;
     }
@@ -66,17 +71,26 @@ async fn one_machine(
     }
     let new_ip = machine.driver.ip();
     let mut done = vec![past_tense(operation).to_string()];
-    if new_ip != old_ip {
+    if new_ip != old_ip && !new_ip.is_empty() {
         crate::known_hosts::write_machine_file(store, &machine)?;
-        output::warning(&format!(
-            "({name}) the IP changed from {old_ip} to {new_ip}: run 'rmachine env {name}' again, and 'rmachine regenerate-certs {name}' if the engine's certificate must name the new address"
-        ));
+        let change = if old_ip.is_empty() { String::new() } else { format!(" (it was at {old_ip})") };
+        output::warning(&format!("({name}) the machine is now at {new_ip}{change}: run 'rmachine env {name}' again"));
         done.push(format!("now at {new_ip}"));
     }
     match operation {
         PowerOperation::Start | PowerOperation::Restart => {
             if operation == PowerOperation::Restart && matches!(outcome, PowerOutcome::RunOverSsh(_)) {
                 wait_until_down(&machine, GOING_DOWN_DEADLINE).await;
+            }
+            let tls = machine.record.engine.transport == rmachine_provision::EngineTransport::Tls;
+            if tls && certificate_notice(store, &machine).is_some() {
+                // The engine's certificate names the old address: renew it over SSH at the new one.
+                output::status(&format!("({name}) renewing the engine's certificate for {new_ip}"));
+                let progress = output::Progress::new(name, context.stderr_is_terminal);
+                let target = ssh_target(store, &machine, context, Duration::from_secs(15), Duration::from_secs(900))?;
+                let session = wait_for_ssh(&target, wait, machine.driver.as_ref()).await?;
+                provision_session_and_record(store, &mut machine, session, wait, &progress).await?;
+                done.push(format!("certificate renewed for {new_ip}"));
             }
             let version = wait_for_engine(store, &machine, context, wait).await?;
             output::status(&format!("({name}) engine v{version} answers"));

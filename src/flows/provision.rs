@@ -10,7 +10,7 @@ use crate::store::{ProvisioningStatus, Store};
 use crate::tls::{self, DockerClient, PemPair};
 use anyhow::Context as _;
 use rmachine_provision::{EngineCertificates, ProvisionReport, ProvisionRequest};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub const SERVER_CERTIFICATE: &str = "server.pem";
@@ -44,7 +44,9 @@ pub fn ensure_server_certificate(
     let (certificate_path, key_path) = (machine_file(machine, SERVER_CERTIFICATE), machine_file(machine, SERVER_KEY));
     if let (Ok(cert_pem), Ok(key_pem)) = (store.read_file(&certificate_path), store.read_file(&key_path)) {
         let covers_all = names.iter().all(|name| tls::certificate_covers(&cert_pem, name).unwrap_or(false));
-        if covers_all {
+        // One another CA issued (an imported machine's) moves to the store's.
+        let ours = tls::issued_by(&cert_pem, &certificates.ca.cert_pem).unwrap_or(false);
+        if covers_all && ours {
             return Ok(PemPair { cert_pem, key_pem });
         }
     }
@@ -66,15 +68,21 @@ pub fn issue_server_certificate(
     Ok(server)
 }
 
-/// When the machine's IP is no longer in its engine certificate: what to tell the user
-/// (`env`, `ls` and `config` say it).
+/// When the machine's IP is no longer in its engine certificate, or its engine still trusts the
+/// CA it was imported with: what to tell the user (`env`, `ls` and `config` say it).
 pub fn certificate_notice(store: &Store, machine: &Machine) -> Option<String> {
     let ip = machine.driver.ip();
     if ip.is_empty() || !machine.over_ssh() {
         return None;
     }
-    let certificate = store.read_file(&machine_file(machine, SERVER_CERTIFICATE)).ok()?;
     let name = machine.name();
+    let store_ca = store.read_file(Path::new(crate::machine_access::CA_CERTIFICATE)).ok()?;
+    if store.read_file(&machine_file(machine, "ca.pem")).is_ok_and(|machine_ca| machine_ca != store_ca) {
+        return Some(format!(
+            "machine '{name}' still uses the certificate authority it was imported with, not rmachine's: 'rmachine provision {name}' moves it over"
+        ));
+    }
+    let certificate = store.read_file(&machine_file(machine, SERVER_CERTIFICATE)).ok()?;
     match tls::certificate_covers(&certificate, &ip) {
         Ok(true) | Err(_) => None,
         Ok(false) => Some(format!(
@@ -150,6 +158,19 @@ pub async fn reprovision_and_record(
     progress: &Progress,
 ) -> anyhow::Result<ProvisionReport> {
     let session = connect(store, machine, context).await?;
+    provision_session_and_record(store, machine, session, engine_timeout, progress).await
+}
+
+/// Provisions a machine over `session` (closed afterwards) and records the outcome.
+pub async fn provision_session_and_record(
+    store: &Store,
+    machine: &mut Machine,
+    session: Session,
+    engine_timeout: Duration,
+    progress: &Progress,
+) -> anyhow::Result<ProvisionReport> {
+    // Pinned on disk by `connect` on first use (an imported machine): the record saved below keeps it.
+    machine.record.host_key.get_or_insert_with(|| session.host_key().to_string());
     let result = provision_machine(store, machine, &session, engine_timeout, progress).await;
     session.close().await;
     match &result {

@@ -45,18 +45,12 @@ pub enum SshError {
     #[error("cannot load SSH private key {}: {reason}", path.display())]
     PrivateKeyUnreadable { path: PathBuf, reason: String },
 
-    #[error("cannot write SSH key file {}: {reason}", path.display())]
-    KeyFileWrite { path: PathBuf, reason: String },
-
-    #[error("cannot generate an SSH key for {}: {reason}", path.display())]
-    KeyGeneration { path: PathBuf, reason: String },
-
     #[error("no SSH credentials for {target}: neither a private key file nor an ssh-agent socket was given")]
     NoCredentials { target: String },
 
     #[error(
-        "SSH authentication failed for {target}: the server refused {tried}; check \
-         --generic-ssh-key and that the public key is in ~{user}/.ssh/authorized_keys"
+        "SSH authentication failed for {target}: the server refused {tried}; check the machine's SSH \
+         key (the driver's key option) and that the public key is in ~{user}/.ssh/authorized_keys"
     )]
     AuthenticationFailed { target: String, user: String, tried: String },
 

@@ -12,6 +12,7 @@ use super::SshError;
 
 /// The SHA-256 fingerprint of an OpenSSH public key line ("ssh-ed25519 AAAA... comment"), in the
 /// form `ssh-keygen -l` prints: "SHA256:...".
+#[cfg(test)]
 pub fn fingerprint(openssh_public_key_line: &str) -> Result<String, SshError> {
     let key = parse_public_key_line(openssh_public_key_line)?;
     Ok(key.fingerprint(HashAlg::Sha256).to_string())

@@ -136,7 +136,7 @@ async fn refused_key_message_names_the_key_and_the_agent_identities() {
     let message = Session::connect(&sshd.target(Some(wrong_key.clone()))).await.err().unwrap().to_string();
     let expected = format!(
         "SSH authentication failed for {user}@127.0.0.1:{port}: the server refused key {path} (ssh-ed25519 {fingerprint}) \
-         and 0 ssh-agent identities; check --generic-ssh-key and that the public key is in ~{user}/.ssh/authorized_keys",
+         and 0 ssh-agent identities; check the machine's SSH key (the driver's key option) and that the public key is in ~{user}/.ssh/authorized_keys",
         user = sshd.user,
         port = sshd.port,
         path = wrong_key.display(),

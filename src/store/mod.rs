@@ -54,6 +54,9 @@ fn io_error(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) ->
     move |source| StoreError::Io { action, path, source }
 }
 
+/// Every machine folder's name with its record, or why the record cannot be read.
+pub type Listing = Vec<(String, Result<MachineRecord, StoreError>)>;
+
 pub struct Store {
     root: PathBuf,
 }
@@ -166,7 +169,7 @@ impl Store {
     }
 
     /// Every machine folder's name in natural order, with its record or why it can't be read.
-    pub fn list(&self) -> Result<Vec<(String, Result<MachineRecord, StoreError>)>, StoreError> {
+    pub fn list(&self) -> Result<Listing, StoreError> {
         let folder = self.root.join("machines");
         let entries = std::fs::read_dir(&folder).map_err(io_error("cannot list", &folder))?;
         let mut names: Vec<String> = entries

@@ -151,3 +151,32 @@ fn concurrent_saves_of_one_record_always_leave_valid_json() {
     }
     store.load("node1").unwrap();
 }
+
+/// The version-1 records kept as fixtures, one per driver (tests/fixtures/records-v1).
+const VERSION_1_RECORDS: &[(&str, &str)] = &[
+    ("v1-generic", include_str!("../../tests/fixtures/records-v1/generic.json")),
+    ("v1-none", include_str!("../../tests/fixtures/records-v1/none.json")),
+    ("v1-aws", include_str!("../../tests/fixtures/records-v1/aws.json")),
+];
+
+#[test]
+fn version_1_records_load_and_are_rewritten_as_version_2_only_when_saved() {
+    let folder = tempfile::tempdir().unwrap();
+    let store = Store::open(folder.path()).unwrap();
+    for (name, text) in VERSION_1_RECORDS {
+        let path = store.machine_directory(name).join(RECORD_FILE_NAME);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, text).unwrap();
+        let mut loaded = store.load(name).unwrap();
+        assert_eq!(loaded.version, RECORD_VERSION, "{name}");
+        let original: serde_json::Value = serde_json::from_str(text).unwrap();
+        assert_eq!(loaded.driver.settings, original["driver"]["settings"], "{name}: the driver's settings are kept");
+        assert_eq!(loaded.host_key.as_ref(), original["ssh"]["host_key"].as_str().map(str::to_string).as_ref());
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), *text, "{name}: loading does not rewrite it");
+        store.save(&mut loaded).unwrap();
+        let saved: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        assert_eq!(saved["version"], 2, "{name}");
+        assert!(saved.get("ssh").is_none() && saved["engine"].get("port").is_none(), "{name}: {saved}");
+        assert_eq!(store.load(name).unwrap(), loaded, "{name}: version 2 reads back the same");
+    }
+}

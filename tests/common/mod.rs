@@ -4,11 +4,14 @@
 #![allow(dead_code)]
 
 pub mod cli;
+pub mod docker_machine;
 pub mod plugins;
 pub mod testbed;
 
 #[allow(unused_imports)]
 pub use cli::*;
+#[allow(unused_imports)]
+pub use docker_machine::*;
 #[allow(unused_imports)]
 pub use plugins::*;
 #[allow(unused_imports)]

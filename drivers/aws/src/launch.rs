@@ -5,7 +5,7 @@
 
 use crate::client::{Ec2, api_error, connect, error_code};
 use crate::image::{ChosenImage, choose_image};
-use crate::network::{Placement, ensure_security_group, machine_tag, placement};
+use crate::network::{Placement, ensure_security_groups, machine_tag, placement};
 use crate::settings::AwsConfig;
 use aws_sdk_ec2::primitives::Blob;
 use aws_sdk_ec2::types::{
@@ -14,8 +14,8 @@ use aws_sdk_ec2::types::{
     InstanceNetworkInterfaceSpecification, InstanceStateName, InstanceType, MarketType, ResourceType, SpotInstanceType,
     SpotMarketOptions, Tag, TagSpecification, VolumeType,
 };
+use rmachine_drivers::files::{copy_private, generate_ed25519_key};
 use rmachine_drivers::{CreateContext, DriverError};
-use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 /// The machine's generated key inside its folder.
@@ -46,14 +46,15 @@ pub async fn create(config: &mut AwsConfig, context: &CreateContext<'_>) -> Resu
 
     config.created.requested = true;
     let key_name = key_pair(&ec2, config, context).await?;
-    let (mut group_id, _) = ensure_security_group(&ec2, config, &placement.vpc_id).await?;
-    config.created.security_group_id = Some(group_id.clone());
-    let mut launched = run_instance(&ec2, config, &placement, &image, &key_name, &group_id, user_data.as_deref()).await;
+    let mut group_ids = ensure_security_groups(&ec2, config, &placement.vpc_id).await?;
+    record_groups(config, &group_ids);
+    let mut launched =
+        run_instance(&ec2, config, &placement, &image, &key_name, &group_ids, user_data.as_deref()).await;
     if let Err(Some("InvalidGroup.NotFound")) = launched.as_ref().map_err(|error| error_code(error)) {
-        // A parallel `rm` deleted the shared group between our check and the launch: make it again.
-        group_id = ensure_security_group(&ec2, config, &placement.vpc_id).await?.0;
-        config.created.security_group_id = Some(group_id.clone());
-        launched = run_instance(&ec2, config, &placement, &image, &key_name, &group_id, user_data.as_deref()).await;
+        // A parallel `rm` deleted a shared group between our check and the launch: make it again.
+        group_ids = ensure_security_groups(&ec2, config, &placement.vpc_id).await?;
+        record_groups(config, &group_ids);
+        launched = run_instance(&ec2, config, &placement, &image, &key_name, &group_ids, user_data.as_deref()).await;
     }
     let output = launched.map_err(|error| api_error("RunInstances", error))?;
     let instance_id = output.instances().first().and_then(|instance| instance.instance_id()).ok_or_else(|| {
@@ -61,6 +62,12 @@ pub async fn create(config: &mut AwsConfig, context: &CreateContext<'_>) -> Resu
     })?;
     config.created.instance_id = Some(instance_id.to_string());
     wait_until_running(&ec2, config).await
+}
+
+/// Records the ids of the machine's groups (the first one is `--aws-security-group`'s first).
+fn record_groups(config: &mut AwsConfig, group_ids: &[String]) {
+    config.created.security_group_id = group_ids.first().cloned();
+    config.created.extra_security_group_ids = group_ids.iter().skip(1).cloned().collect();
 }
 
 /// The user's key pair (its private key copied into the machine's folder), or a fresh ed25519
@@ -107,7 +114,7 @@ async fn run_instance(
     placement: &Placement,
     image: &ChosenImage,
     key_name: &str,
-    group_id: &str,
+    group_ids: &[String],
     user_data: Option<&str>,
 ) -> Result<
     aws_sdk_ec2::operation::run_instances::RunInstancesOutput,
@@ -137,13 +144,13 @@ async fn run_instance(
         let interface = InstanceNetworkInterfaceSpecification::builder()
             .device_index(0)
             .subnet_id(&placement.subnet_id)
-            .groups(group_id)
+            .set_groups(Some(group_ids.to_vec()))
             .associate_public_ip_address(false)
             .delete_on_termination(true)
             .build();
         request = request.network_interfaces(interface);
     } else {
-        request = request.subnet_id(&placement.subnet_id).security_group_ids(group_id);
+        request = request.subnet_id(&placement.subnet_id).set_security_group_ids(Some(group_ids.to_vec()));
     }
     if config.root_size.is_some() || config.volume_type.is_some() {
         let device = image.root_device_name.clone().unwrap_or_else(|| "/dev/xvda".into());
@@ -213,39 +220,4 @@ pub async fn wait_until_running(ec2: &Ec2, config: &mut AwsConfig) -> Result<(),
         }
         tokio::time::sleep(POLL_INTERVAL).await;
     }
-}
-
-/// Generates an ed25519 key pair at `path` (0600) and `path.pub`; returns the OpenSSH public line.
-fn generate_ed25519_key(path: &Path, comment: &str) -> Result<String, DriverError> {
-    use russh::keys::ssh_key::{Algorithm, LineEnding, PrivateKey};
-    let failed = |reason: String| DriverError::Failed {
-        operation: format!("generating the SSH key {}", path.display()),
-        reason,
-    };
-    let mut random = russh::keys::key::safe_rng();
-    let mut key = PrivateKey::random(&mut random, Algorithm::Ed25519).map_err(|error| failed(error.to_string()))?;
-    key.set_comment(comment);
-    let private = key.to_openssh(LineEnding::LF).map_err(|error| failed(error.to_string()))?;
-    let public = key.public_key().to_openssh().map_err(|error| failed(error.to_string()))?;
-    write_private(path, private.as_bytes())?;
-    let public_path = PathBuf::from(format!("{}.pub", path.display()));
-    std::fs::write(&public_path, format!("{public}\n"))
-        .map_err(|source| DriverError::Write { path: public_path, source })?;
-    Ok(public)
-}
-
-fn copy_private(source: &Path, target: &Path) -> Result<(), DriverError> {
-    let contents =
-        std::fs::read(source).map_err(|error| DriverError::KeyUnreadable { path: source.into(), source: error })?;
-    write_private(target, &contents)
-}
-
-fn write_private(path: &Path, contents: &[u8]) -> Result<(), DriverError> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let write_error = |source| DriverError::Write { path: path.into(), source };
-    let mut file =
-        std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path).map_err(write_error)?;
-    file.write_all(contents).map_err(write_error)?;
-    file.sync_all().map_err(write_error)
 }

@@ -48,6 +48,17 @@ pub struct HostState {
     pub write_exit_status: Option<u32>,
     pub journal: String,
     pub commands: Vec<Recorded>,
+    /// facts.sh's package-manager-holders lines: "PID LOCK COMMAND".
+    pub lock_holders: Vec<String>,
+    /// facts.sh's packages-interrupted lines: "iU docker.io".
+    pub interrupted_packages: Vec<String>,
+    /// What happens when package-manager.sh has waited for the holders: they are gone then,
+    /// and this runs (the orphaned apt finished its install, or failed).
+    pub when_holders_finish: Box<dyn Fn(&mut HostState) + Send>,
+    /// Whether the holders outlast package-manager.sh's wait (it exits 3).
+    pub holders_outlast_the_wait: bool,
+    /// Whether `dpkg --configure -a` finishes the interrupted packages.
+    pub repair_works: bool,
 }
 
 pub struct FakeHost {
@@ -75,6 +86,11 @@ impl FakeHost {
                 write_exit_status: None,
                 journal: "dockerd[812]: time=\"...\" level=info msg=\"API listen on /run/docker.sock\"\n".into(),
                 commands: Vec::new(),
+                lock_holders: Vec::new(),
+                interrupted_packages: Vec::new(),
+                when_holders_finish: Box::new(|_| {}),
+                holders_outlast_the_wait: false,
+                repair_works: true,
             }),
         }
     }
@@ -199,6 +215,7 @@ impl HostState {
                 }
             }
             "rmachine-journal" => output(0, self.journal.clone(), ""),
+            "rmachine-package-manager" => self.package_manager(&arguments),
             "rmachine-verify-engine" => output(0, self.verify_engine(&arguments), ""),
             "rmachine-ensure-remap-user" => {
                 let (user, group, start, count) = (&arguments[0], &arguments[1], &arguments[2], &arguments[3]);
@@ -215,6 +232,29 @@ impl HostState {
             }
             other => panic!("unexpected script {other}"),
         })
+    }
+
+    /// package-manager.sh: `wait SECONDS PID...` or `repair apt`.
+    fn package_manager(&mut self, arguments: &[String]) -> CommandOutput {
+        match arguments[0].as_str() {
+            "wait" if self.holders_outlast_the_wait => {
+                output(3, "", format!("package-manager: still running after {} s: 251\n", arguments[1]))
+            }
+            "wait" => {
+                self.lock_holders.clear();
+                let finish = std::mem::replace(&mut self.when_holders_finish, Box::new(|_| {}));
+                finish(self);
+                output(0, "waited 12 s\n", "")
+            }
+            "repair" if self.repair_works => {
+                self.interrupted_packages.clear();
+                self.dockerd = Some("/usr/sbin/dockerd".into());
+                self.docker_active = true;
+                output(0, "Setting up docker.io (20.10.24+dfsg1-1+deb12u1+b6) ...\n", "")
+            }
+            "repair" => output(0, "", ""),
+            other => panic!("package-manager.sh has no action {other}"),
+        }
     }
 
     /// What verify-engine.sh reports: the engine does what daemon.json says.
@@ -244,6 +284,8 @@ impl HostState {
             lines.push(format!("uid-map=0 {} {}", fields[1], fields[2]));
             lines.push("seccomp=2".into());
             lines.push("container-runtime=runc".into());
+            lines.push(format!("exec-uid-map=0 {} {}", fields[1], fields[2]));
+            lines.push("exec-seccomp=2".into());
         }
         lines.join("\n") + "\n"
     }
@@ -308,6 +350,8 @@ impl HostState {
                 sections.push((format!("file {path}"), self.text(path)));
             }
         }
+        sections.push(("package-manager-holders".into(), self.lock_holders.join("\n")));
+        sections.push(("packages-interrupted".into(), self.interrupted_packages.join("\n")));
         sections.push(("docker-root-filesystem".into(), "ext2/ext3".into()));
         sections.push(("overlay-filesystem".into(), "yes".into()));
         for path in managed_paths {

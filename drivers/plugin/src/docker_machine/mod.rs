@@ -20,7 +20,7 @@ use std::sync::Arc;
 use tokio::sync::mpsc::UnboundedSender;
 
 /// The protocol's name in `rmachine drivers` and records.
-pub const PROTOCOL: &str = "docker-machine/1";
+pub const PROTOCOL: &str = rmachine_drivers::DOCKER_MACHINE_PROTOCOL;
 /// The executables' prefix.
 pub const PREFIX: &str = "docker-machine-driver-";
 

@@ -3,8 +3,9 @@
 //! garbage, answer with the wrong id, fail their handshake or leak a secret) and the Go fake
 //! docker-machine plugin. `rmachine drivers`, a plugin's options as create flags and cluster-file
 //! keys, clear errors that name the plugin while the records stay intact, `ls` within its
-//! timeout with the others unaffected, no plugin process left behind, and Ctrl-C cancelling a
-//! create. Needs python3 and the Go fake (`.ci/run` builds it).
+//! timeout with the others unaffected, no plugin process left behind, Ctrl-C cancelling a
+//! create, and a machine `rmachine import` took from docker-machine driven by its plugin. Needs
+//! python3 and the Go fake (`.ci/run` builds it).
 
 mod common;
 
@@ -316,4 +317,42 @@ fn ctrl_c_cancels_a_plugins_create_and_the_clean_up_removes_what_it_made() {
     );
     assert!(bench.machines().is_empty());
     assert_gone(&bench.plugin_pids());
+}
+
+#[test]
+fn a_machine_imported_from_docker_machine_is_driven_by_its_plugin_once_installed() {
+    let bench = Bench::new();
+    let folder = bench.store.parent().unwrap().to_path_buf();
+    let source = common::docker_machine_store(&folder, "127.0.0.1");
+    // The Go fake, installed under the name of the fixture's driver (hetzner).
+    let plugins = folder.join("plugins");
+    std::fs::create_dir_all(&plugins).unwrap();
+    std::os::unix::fs::symlink(
+        go_fake_plugin_folder().join("docker-machine-driver-fake"),
+        plugins.join("docker-machine-driver-hetzner"),
+    )
+    .unwrap();
+    let calls = folder.join("calls.log");
+    let command = |args: &[&str]| {
+        let mut command = rmachine_command(&bench.store);
+        command.env("RMACHINE_DRIVER_PATH", &plugins).env("FAKE_CALL_LOG", &calls).args(args);
+        command.output().unwrap()
+    };
+    let imported = command(&["import", "--from", source.to_str().unwrap(), "hetzner3"]);
+    succeeds("import hetzner3", imported);
+    assert!(!bench.record("hetzner3").is_empty());
+    let config = std::fs::read_to_string(source.join("machines/hetzner3/config.json")).unwrap();
+    let blob: serde_json::Value = serde_json::from_str::<serde_json::Value>(&config).unwrap()["Driver"].clone();
+    let listing = succeeds("ls", command(&["ls", "--filter", "name=hetzner3"]));
+    // The fixture's config has no fake State: the plugin answers None, rmachine says so.
+    assert!(
+        row(&listing, "hetzner3").contains("hetzner   Error") && listing.contains("the plugin reports no state"),
+        "{listing}"
+    );
+    let log = std::fs::read_to_string(&calls).unwrap();
+    let handed: serde_json::Value =
+        serde_json::from_str(log.lines().filter_map(|line| line.strip_prefix("SetConfigRaw ")).last().unwrap())
+            .unwrap();
+    assert_eq!(handed, blob, "docker-machine's driver config goes back to the plugin as it was");
+    assert!(log.lines().any(|line| line == "GetState"), "{log}");
 }

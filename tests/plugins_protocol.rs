@@ -351,8 +351,7 @@ fn a_machine_imported_from_docker_machine_is_driven_by_its_plugin_once_installed
     );
     let log = std::fs::read_to_string(&calls).unwrap();
     let handed: serde_json::Value =
-        serde_json::from_str(log.lines().filter_map(|line| line.strip_prefix("SetConfigRaw ")).last().unwrap())
-            .unwrap();
+        serde_json::from_str(log.lines().rev().find_map(|line| line.strip_prefix("SetConfigRaw ")).unwrap()).unwrap();
     assert_eq!(handed, blob, "docker-machine's driver config goes back to the plugin as it was");
     assert!(log.lines().any(|line| line == "GetState"), "{log}");
 }

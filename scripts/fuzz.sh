@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs one cargo-fuzz target for a bounded time and prints "figure: fuzz TARGET executions N":
+# fuzz/ (the binary's parsers of user input: template, docker_machine_config),
 # drivers/docker-machine/fuzz (gob_decode, reply_stream, flags_roundtrip) or drivers/plugin/fuzz
-# (jsonrpc_lines).
+# (jsonrpc_lines). Inputs are at most 4 KiB.
 #   scripts/fuzz.sh TARGET SECONDS
 #   scripts/fuzz.sh --list                the targets, one a line
 # The stable toolchain runs cargo-fuzz with RUSTC_BOOTSTRAP=1 (it passes -Z flags for the
@@ -11,7 +12,7 @@
 # names the artifact; turn it into a unit test.
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
-fuzz_crates=("$repo/drivers/docker-machine/fuzz" "$repo/drivers/plugin/fuzz")
+fuzz_crates=("$repo/fuzz" "$repo/drivers/docker-machine/fuzz" "$repo/drivers/plugin/fuzz")
 if [ "${1:-}" = "--list" ]; then
     for crate in "${fuzz_crates[@]}"; do
         for file in "$crate"/fuzz_targets/*.rs; do basename "$file" .rs; done
@@ -35,7 +36,7 @@ log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
 status=0
 RUSTC_BOOTSTRAP=1 cargo fuzz run --target-dir "$cache/fuzz/target" "$target" "$corpus" "seeds/$target" -- \
-    -max_total_time="$seconds" -artifact_prefix="$artifacts/" -print_final_stats=1 >"$log" 2>&1 || status=$?
+    -max_total_time="$seconds" -max_len=4096 -artifact_prefix="$artifacts/" -print_final_stats=1 >"$log" 2>&1 || status=$?
 grep -E "^(INFO: seed corpus|#[0-9]+ +DONE|Done [0-9]+ runs)|ERROR|panicked|SUMMARY|artifact" "$log" || true
 runs="$(grep -oE "^stat::number_of_executed_units: *[0-9]+" "$log" | grep -oE "[0-9]+$" || true)"
 echo "figure: fuzz $target executions ${runs:-0}"

@@ -1,7 +1,7 @@
 //! `rmachine env`: the shell commands that point the docker CLI at a machine.
 
 use crate::context::Context;
-use crate::flows::provision::certificate_notice;
+use crate::flows::provision::{certificate_notice, check_client_key};
 use crate::machine_access::{open_machine, open_store};
 use crate::output;
 use crate::shell_env::{self, SHELL_NAMES, Shell};
@@ -83,6 +83,7 @@ pub fn run(args: Args, context: &Context) -> anyhow::Result<ExitCode> {
                 ("DOCKER_MACHINE_NAME", Some(name.to_string())),
             ]
         } else {
+            check_client_key(&store, &machine)?;
             vec![
                 ("DOCKER_TLS_VERIFY", Some("1".to_string())),
                 ("DOCKER_HOST", Some(machine.engine_url())),

@@ -162,7 +162,7 @@ fn env_output_evaluated_by_bash_dash_zsh_and_fish_gives_back_every_value() {
     let folder = tempfile::tempdir().unwrap();
     let scripts = folder.path().join("scripts");
     std::fs::create_dir(&scripts).unwrap();
-    let mut generator = Generator(0x5eed_13);
+    let mut generator = Generator(0x005e_ed13);
 
     let store = folder.path().join("store");
     create_none(&store, "node1");

@@ -30,8 +30,7 @@ fn noticed(path: &Path) -> Vec<String> {
 fn a_machine_folder_that_is_a_symbolic_link_is_never_followed() {
     let folder = tempfile::tempdir().unwrap();
     let store = Store::open(&folder.path().join("store"), ignore).unwrap();
-    store.reserve("real").unwrap();
-    store.save(&mut record("real")).unwrap();
+    store.add(&mut record("real")).unwrap();
     let outside = folder.path().join("outside");
     std::fs::create_dir(&outside).unwrap();
     let json = serde_json::to_string(&record("linked")).unwrap();
@@ -50,7 +49,7 @@ fn a_machine_folder_that_is_a_symbolic_link_is_never_followed() {
     refused(store.save(&mut record("linked")).unwrap_err());
     refused(store.write_file(Path::new("machines/linked/key.pem"), b"KEY", 0o600).unwrap_err());
     refused(store.read_file(Path::new("machines/linked/precious")).unwrap_err());
-    assert!(matches!(store.reserve("linked"), Err(StoreError::AlreadyExists(_))));
+    assert!(matches!(store.add(&mut record("linked")), Err(StoreError::AlreadyExists(_))));
     let listed = store.list().unwrap();
     let names: Vec<&str> = listed.iter().map(|(name, _)| name.as_str()).collect();
     assert_eq!(names, vec!["linked", "real"], "the link is listed, with its error");
@@ -68,8 +67,7 @@ fn a_store_folder_others_can_enter_is_made_private_again_with_a_notice() {
     let folder = tempfile::tempdir().unwrap();
     let root = folder.path().join("store");
     let store = Store::open(&root, remember).unwrap();
-    store.reserve("node1").unwrap();
-    store.save(&mut record("node1")).unwrap();
+    store.add(&mut record("node1")).unwrap();
     let machine = store.machine_directory("node1");
     for path in [&root, &root.join("machines"), &root.join("certs"), &machine] {
         chmod(path, 0o755);

@@ -82,6 +82,13 @@ fn io_error(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) ->
     }
 }
 
+/// A record as its file holds it: pretty JSON and a final newline.
+fn record_json(record: &MachineRecord) -> Vec<u8> {
+    let mut json = serde_json::to_vec_pretty(record).expect("a record always serialises");
+    json.push(b'\n');
+    json
+}
+
 /// Every machine folder's name with its record, or why the record cannot be read.
 pub type Listing = Vec<(String, Result<MachineRecord, StoreError>)>;
 
@@ -157,18 +164,31 @@ impl Store {
         Ok((folder, exists))
     }
 
-    /// Claims `name` by creating its folder; fails when the machine exists.
-    pub fn reserve(&self, name: &str) -> Result<(), StoreError> {
-        validate_machine_name(name)?;
+    /// Adds a new machine with its first record, stamping `updated_at`; fails when the machine
+    /// exists. The folder is made under a temporary name (which listings skip) with the record in
+    /// it, then renamed: no listing ever sees a machine folder without its record.
+    pub fn add(&self, record: &mut MachineRecord) -> Result<(), StoreError> {
+        validate_machine_name(&record.name)?;
         let _lock = self.lock()?;
-        let folder = self.machine_directory(name);
-        match DirBuilder::new().mode(0o700).create(&folder) {
-            Ok(()) => Ok(()),
-            Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {
-                Err(StoreError::AlreadyExists(name.to_string()))
-            }
-            Err(error) => Err(io_error("cannot create machine folder", &folder)(error)),
+        let folder = self.machine_directory(&record.name);
+        if std::fs::symlink_metadata(&folder).is_ok() {
+            return Err(StoreError::AlreadyExists(record.name.clone()));
         }
+        let machines = self.root.join("machines");
+        let staging = tempfile::Builder::new()
+            .prefix(".new-")
+            .tempdir_in(&machines)
+            .map_err(io_error("cannot create machine folder", &folder))?;
+        record.updated_at = now_rfc3339();
+        let path = staging.path().join(RECORD_FILE_NAME);
+        write_atomically(&path, &record_json(record), 0o600)
+            .map_err(io_error("cannot write machine record", &folder.join(RECORD_FILE_NAME)))?;
+        let staged = staging.keep();
+        if let Err(error) = std::fs::rename(&staged, &folder) {
+            let _ = std::fs::remove_dir_all(&staged);
+            return Err(io_error("cannot create machine folder", &folder)(error));
+        }
+        File::open(&machines).and_then(|folder| folder.sync_all()).map_err(io_error("cannot sync", &machines))
     }
 
     /// Writes the record atomically, stamping `updated_at`.
@@ -179,10 +199,8 @@ impl Store {
         }
         record.updated_at = now_rfc3339();
         let path = folder.join(RECORD_FILE_NAME);
-        let mut json = serde_json::to_vec_pretty(record).expect("a record always serialises");
-        json.push(b'\n');
         let _lock = self.lock()?;
-        write_atomically(&path, &json, 0o600).map_err(io_error("cannot write machine record", &path))
+        write_atomically(&path, &record_json(record), 0o600).map_err(io_error("cannot write machine record", &path))
     }
 
     pub fn exists(&self, name: &str) -> bool {
@@ -228,17 +246,20 @@ impl Store {
             .filter(|name| !name.starts_with('.'))
             .collect();
         names.sort_by(|a, b| natural_cmp(a, b));
+        // A machine removed since the folder was read is left out, not listed as missing.
         Ok(names
             .into_iter()
             .map(|name| {
                 let record = self.load(&name);
                 (name, record)
             })
+            .filter(|(_, record)| !matches!(record, Err(StoreError::NotFound { .. })))
             .collect())
     }
 
     /// Deletes the machine's folder and everything in it; a folder that is a symbolic link loses
-    /// only the link, never what it points to.
+    /// only the link, never what it points to. What a killed `add` or `remove` left is deleted
+    /// by the next removal.
     pub fn remove(&self, name: &str) -> Result<(), StoreError> {
         validate_machine_name(name)?;
         let _lock = self.lock()?;
@@ -246,12 +267,31 @@ impl Store {
         if std::fs::symlink_metadata(&folder).is_ok_and(|metadata| metadata.file_type().is_symlink()) {
             return std::fs::remove_file(&folder).map_err(io_error("cannot remove the link", &folder));
         }
-        match std::fs::remove_dir_all(&folder) {
-            Ok(()) => Ok(()),
+        // Renamed first (listings skip names starting with '.'), so that no listing sees the
+        // machine half deleted, then deleted.
+        let removing = self.root.join("machines").join(format!(".removing-{name}-{}", std::process::id()));
+        match std::fs::rename(&folder, &removing) {
+            Ok(()) => {}
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-                Err(StoreError::NotFound { name: name.to_string(), store: self.root.clone() })
+                return Err(StoreError::NotFound { name: name.to_string(), store: self.root.clone() });
             }
-            Err(error) => Err(io_error("cannot remove", &folder)(error)),
+            Err(error) => return Err(io_error("cannot remove", &folder)(error)),
+        }
+        std::fs::remove_dir_all(&removing).map_err(io_error("cannot remove", &removing))?;
+        self.remove_leftovers();
+        Ok(())
+    }
+
+    /// Deletes what a killed `add` or `remove` left (`.new-*`, `.removing-*`); called with the
+    /// lock held, when no other `add` or `remove` runs.
+    fn remove_leftovers(&self) {
+        let Ok(entries) = std::fs::read_dir(self.root.join("machines")) else { return };
+        for entry in entries.filter_map(|entry| entry.ok()) {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let is_folder = entry.file_type().is_ok_and(|kind| kind.is_dir());
+            if is_folder && (name.starts_with(".new-") || name.starts_with(".removing-")) {
+                let _ = std::fs::remove_dir_all(entry.path());
+            }
         }
     }
 

@@ -28,8 +28,9 @@ fn mode(path: &Path) -> u32 {
 fn records_round_trip_with_private_permissions() {
     let folder = tempfile::tempdir().unwrap();
     let store = Store::open(&folder.path().join("store"), ignore).unwrap();
-    store.reserve("node1").unwrap();
     let mut saved = record("node1");
+    store.add(&mut saved).unwrap();
+    assert_eq!(store.load("node1").unwrap(), saved);
     store.save(&mut saved).unwrap();
     assert_eq!(store.load("node1").unwrap(), saved);
     assert_eq!(mode(store.root()), 0o700);
@@ -38,12 +39,18 @@ fn records_round_trip_with_private_permissions() {
 }
 
 #[test]
-fn a_name_can_be_reserved_once() {
+fn a_machine_is_added_once_with_its_record_and_no_temporary_folder() {
     let folder = tempfile::tempdir().unwrap();
     let store = Store::open(folder.path(), ignore).unwrap();
-    store.reserve("node1").unwrap();
-    let error = store.reserve("node1").unwrap_err().to_string();
+    store.add(&mut record("node1")).unwrap();
+    let mut second = record("node1");
+    second.last_error = Some("the second".into());
+    let error = store.add(&mut second).unwrap_err().to_string();
     assert!(error.contains("already exists"), "{error}");
+    assert_eq!(store.load("node1").unwrap().last_error, None, "the first record is kept");
+    let names: Vec<_> =
+        std::fs::read_dir(folder.path().join("machines")).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(names, vec![std::ffi::OsString::from("node1")]);
 }
 
 #[test]
@@ -51,7 +58,9 @@ fn invalid_names_never_touch_disk() {
     let folder = tempfile::tempdir().unwrap();
     let store = Store::open(folder.path(), ignore).unwrap();
     for name in ["..", "../escape", "", "a/b"] {
-        assert!(matches!(store.reserve(name), Err(StoreError::InvalidName(_))), "{name:?}");
+        let mut invalid = record("node1");
+        invalid.name = name.to_string();
+        assert!(matches!(store.add(&mut invalid), Err(StoreError::InvalidName(_))), "{name:?}");
     }
     assert!(!folder.path().join("escape").exists());
     assert_eq!(std::fs::read_dir(folder.path().join("machines")).unwrap().count(), 0);
@@ -62,8 +71,7 @@ fn a_moved_store_still_resolves_its_paths() {
     let folder = tempfile::tempdir().unwrap();
     let first = folder.path().join("first");
     let store = Store::open(&first, ignore).unwrap();
-    store.reserve("node1").unwrap();
-    store.save(&mut record("node1")).unwrap();
+    store.add(&mut record("node1")).unwrap();
     store.write_file(Path::new("machines/node1/id_ssh"), b"KEY", 0o600).unwrap();
     let second = folder.path().join("second");
     std::fs::rename(&first, &second).unwrap();
@@ -79,10 +87,10 @@ fn a_moved_store_still_resolves_its_paths() {
 fn corrupt_and_future_records_are_listed_with_their_error() {
     let folder = tempfile::tempdir().unwrap();
     let store = Store::open(folder.path(), ignore).unwrap();
-    for name in ["good", "broken", "future", "empty"] {
-        store.reserve(name).unwrap();
+    store.add(&mut record("good")).unwrap();
+    for name in ["broken", "future", "empty"] {
+        std::fs::create_dir(store.machine_directory(name)).unwrap();
     }
-    store.save(&mut record("good")).unwrap();
     std::fs::write(store.machine_directory("broken").join(RECORD_FILE_NAME), "{ not json").unwrap();
     let mut future = serde_json::to_value(record("future")).unwrap();
     future["version"] = 99.into();
@@ -133,8 +141,7 @@ fn concurrent_saves_of_one_record_always_leave_valid_json() {
     let folder = tempfile::tempdir().unwrap();
     let root = folder.path().to_path_buf();
     let store = Store::open(&root, ignore).unwrap();
-    store.reserve("node1").unwrap();
-    store.save(&mut record("node1")).unwrap();
+    store.add(&mut record("node1")).unwrap();
     let writers: Vec<_> = (0..4)
         .map(|writer| {
             let root = root.clone();
@@ -182,4 +189,23 @@ fn version_1_records_load_and_are_rewritten_as_version_2_only_when_saved() {
         assert!(saved.get("ssh").is_none() && saved["engine"].get("port").is_none(), "{name}: {saved}");
         assert_eq!(store.load(name).unwrap(), loaded, "{name}: version 2 reads back the same");
     }
+}
+
+#[test]
+fn removal_is_never_seen_half_done_and_cleans_what_killed_runs_left() {
+    let folder = tempfile::tempdir().unwrap();
+    let store = Store::open(folder.path(), ignore).unwrap();
+    store.add(&mut record("keep")).unwrap();
+    store.add(&mut record("gone")).unwrap();
+    let machines = folder.path().join("machines");
+    std::fs::create_dir(machines.join(".new-killed")).unwrap();
+    std::fs::create_dir(machines.join(".removing-killed-1")).unwrap();
+    let names = |store: &Store| store.list().unwrap().into_iter().map(|(name, _)| name).collect::<Vec<_>>();
+    assert_eq!(names(&store), vec!["gone", "keep"], "leftovers are never listed");
+    store.remove("gone").unwrap();
+    assert_eq!(names(&store), vec!["keep"]);
+    let mut left: Vec<_> = std::fs::read_dir(&machines).unwrap().map(|entry| entry.unwrap().file_name()).collect();
+    left.sort();
+    assert_eq!(left, vec![std::ffi::OsString::from("keep")]);
+    assert!(matches!(store.remove("gone"), Err(StoreError::NotFound { .. })));
 }

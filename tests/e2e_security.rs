@@ -1,0 +1,289 @@
+//! The engine endpoint rmachine provisions is locked, checked from outside with curl and openssl
+//! against a real engine on a test host (Debian 12, docker.io preinstalled, 10.211.0.100):
+//! - it refuses a client without a certificate, a client certificate from another CA, and plain
+//!   HTTP; it answers the client certificate from the store;
+//! - its certificate verifies only for the machine's names (its IP, its name, what --tls-san
+//!   added), not for any other name;
+//! - every private key in the store is 0600 and `/etc/docker/server-key.pem` on the host is 0600
+//!   (and no store key but the engine's reached the host);
+//! - no credential appears in any file of the store: an aws create against moto with unique
+//!   AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN values leaves none of them.
+//!
+//! Prints `figure: engine_lock ...`. Needs root (test hosts), curl, openssl and .ci/run's moto.
+
+mod common;
+#[cfg(feature = "aws")]
+mod moto;
+
+use common::{TestHost, rmachine, ssh_keypair, succeeds, text};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const IP: &str = "10.211.0.100";
+
+fn curl(args: &[&str]) -> Output {
+    Command::new("curl")
+        .args(["--silent", "--show-error", "--max-time", "10", "--output", "-", "--write-out", "\n%{http_code}"])
+        .args(args)
+        .output()
+        .expect("curl runs (apt-get install curl)")
+}
+
+/// The answer was the engine's API: HTTP 200 with an ApiVersion.
+fn engine_answered(output: &Output) -> bool {
+    let body = text(&output.stdout);
+    output.status.success() && body.ends_with("\n200") && body.contains("ApiVersion")
+}
+
+/// A CA and a client certificate it signed, made with openssl: (certificate, key).
+fn foreign_client_certificate(folder: &Path) -> (PathBuf, PathBuf) {
+    let run = |args: &[&str]| {
+        let output = Command::new("openssl").args(args).current_dir(folder).output().expect("openssl runs");
+        assert!(output.status.success(), "openssl {args:?}: {}", text(&output.stderr));
+    };
+    run(&[
+        "req",
+        "-x509",
+        "-new",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=other CA",
+        "-keyout",
+        "other-ca-key.pem",
+        "-out",
+        "other-ca.pem",
+    ]);
+    run(&[
+        "req",
+        "-new",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-subj",
+        "/CN=intruder",
+        "-keyout",
+        "intruder-key.pem",
+        "-out",
+        "intruder.csr",
+    ]);
+    std::fs::write(folder.join("client.ext"), "extendedKeyUsage = clientAuth\n").unwrap();
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        "intruder.csr",
+        "-CA",
+        "other-ca.pem",
+        "-CAkey",
+        "other-ca-key.pem",
+        "-CAcreateserial",
+        "-days",
+        "2",
+        "-extfile",
+        "client.ext",
+        "-out",
+        "intruder.pem",
+    ]);
+    (folder.join("intruder.pem"), folder.join("intruder-key.pem"))
+}
+
+/// Every file under `root`, recursively.
+fn files_under(root: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    let mut folders = vec![root.to_path_buf()];
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(&folder).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() { folders.push(path) } else { files.push(path) }
+        }
+    }
+    files
+}
+
+fn mode(path: &Path) -> u32 {
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+#[test]
+fn the_provisioned_engine_is_locked_to_the_store_s_client_and_its_names() {
+    let folder = tempfile::tempdir().unwrap();
+    let store = folder.path().join("store");
+    let (key, public_key) = ssh_keypair(&folder.path().join("ssh"));
+    let host = TestHost::start("h-security", IP, &public_key, true);
+    let create = rmachine(
+        &store,
+        &[
+            "create",
+            "-d",
+            "generic",
+            "--generic-ip-address",
+            IP,
+            "--generic-ssh-key",
+            key.to_str().unwrap(),
+            "--tls-san",
+            "engine.rmachine.test",
+            "locked",
+        ],
+    );
+    succeeds("create", create);
+    let machine = store.join("machines/locked");
+    let file = |name: &str| machine.join(name).display().to_string();
+    let (ca, cert, client_key) = (file("ca.pem"), file("cert.pem"), file("key.pem"));
+    let url = format!("https://{IP}:2376/version");
+    let mut refusals = 0;
+
+    // The store's client certificate is answered: the checks below are refusals of this engine.
+    let answered = curl(&["--cacert", &ca, "--cert", &cert, "--key", &client_key, &url]);
+    assert!(engine_answered(&answered), "the store's client is refused: {}", text(&answered.stderr));
+
+    let anonymous = curl(&["--cacert", &ca, &url]);
+    assert!(!engine_answered(&anonymous), "a client without a certificate got an answer");
+    refusals += 1;
+
+    let (intruder, intruder_key) = foreign_client_certificate(folder.path());
+    let foreign =
+        curl(&["--cacert", &ca, "--cert", intruder.to_str().unwrap(), "--key", intruder_key.to_str().unwrap(), &url]);
+    assert!(!engine_answered(&foreign), "a client certificate from another CA got an answer");
+    refusals += 1;
+
+    let plain = curl(&[&format!("http://{IP}:2376/version")]);
+    assert!(!engine_answered(&plain), "plain HTTP got an answer: {}", text(&plain.stdout));
+    refusals += 1;
+
+    // The server certificate verifies for the machine's names only.
+    let mut names_checked = 0;
+    for (name, valid) in [
+        (IP, true),
+        ("locked", true),
+        ("engine.rmachine.test", true),
+        ("other.rmachine.test", false),
+        ("10.211.0.101", false),
+    ] {
+        let resolve = format!("{name}:2376:{IP}");
+        let output = if name.parse::<std::net::Ipv4Addr>().is_ok() && name != IP {
+            // Another address: ask the engine's IP while checking the certificate against `name`.
+            let output = Command::new("openssl")
+                .args(["s_client", "-connect", &format!("{IP}:2376"), "-CAfile", &ca, "-cert", &cert, "-key"])
+                .arg(&client_key)
+                .args(["-verify_ip", name, "-verify_return_error", "-brief"])
+                .stdin(std::process::Stdio::null())
+                .output()
+                .unwrap();
+            assert_eq!(output.status.success(), valid, "openssl -verify_ip {name}: {}", text(&output.stderr));
+            names_checked += 1;
+            continue;
+        } else {
+            curl(&[
+                "--cacert",
+                &ca,
+                "--cert",
+                &cert,
+                "--key",
+                &client_key,
+                "--resolve",
+                &resolve,
+                &format!("https://{name}:2376/version"),
+            ])
+        };
+        assert_eq!(engine_answered(&output), valid, "{name}: {}{}", text(&output.stdout), text(&output.stderr));
+        names_checked += 1;
+        if !valid {
+            refusals += 1;
+        }
+    }
+    let hostname = Command::new("openssl")
+        .args(["s_client", "-connect", &format!("{IP}:2376"), "-CAfile", &ca, "-cert", &cert, "-key"])
+        .arg(&client_key)
+        .args(["-verify_hostname", "other.rmachine.test", "-verify_return_error", "-brief"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!hostname.status.success(), "openssl verified the engine for another name");
+    refusals += 1;
+
+    // Private keys: 0600 in the store and on the host; only the engine's key is on the host.
+    let keys: Vec<PathBuf> = files_under(&store)
+        .into_iter()
+        .filter(|path| {
+            let name = path.file_name().unwrap().to_string_lossy();
+            name.ends_with("key.pem") || name == "id_ssh" || name == "id_ed25519"
+        })
+        .collect();
+    assert!(keys.len() >= 5, "{keys:?}");
+    for key in &keys {
+        assert_eq!(mode(key), 0o600, "{}", key.display());
+    }
+    let on_host = host.ssh_ok(&key, "root", "stat -c '%n %a %U' /etc/docker/*.pem");
+    assert!(on_host.contains("/etc/docker/server-key.pem 600 root"), "{on_host}");
+    assert!(!on_host.contains("ca-key") && !on_host.contains("/etc/docker/key.pem"), "{on_host}");
+    println!("figure: engine_lock refusals {refusals} refusals");
+    println!("figure: engine_lock names_checked {names_checked} names");
+    println!("figure: engine_lock private_keys_0600 {} keys", keys.len() + 1);
+    host.stop();
+}
+
+/// No credential in any file of the store: an aws create against moto, with unique credential
+/// values in the environment, kept on failure (`--aws-keep-on-failure`, no host answers at the
+/// instance's address) so that every file it wrote is there to search.
+#[cfg(feature = "aws")]
+#[test]
+fn no_cloud_credential_reaches_any_file_of_the_store() {
+    let server = moto::MotoServer::start();
+    // The instance gets an address in a subnet of the test bridge (10.211.0.112/28, this test's
+    // range) and is reached at its private address: no traffic leaves this machine.
+    common::net_up();
+    let (_, subnet) = moto::bridge_subnet(&server.ec2(), "10.211.0.112/28");
+    let folder = tempfile::tempdir().unwrap();
+    let store = folder.path().join("store");
+    let secrets = [
+        ("AWS_ACCESS_KEY_ID", "AKIARMACHINE7Q3XZ9WD"),
+        ("AWS_SECRET_ACCESS_KEY", "rm+SecretAccess/Key9f3b2c1d0e8a7b6c5d4e3f2a1b0c9d8e"),
+        ("AWS_SESSION_TOKEN", "rmSessionToken-2b7e151628aed2a6abf7158809cf4f3c"),
+    ];
+    let mut command = common::rmachine_command(&store);
+    for (name, value) in server.aws_env() {
+        command.env(name, value);
+    }
+    for (name, value) in secrets {
+        command.env(name, value);
+    }
+    let output = command
+        .args(["create", "-d", "aws", "--aws-subnet-id", &subnet, "--aws-use-private-address"])
+        .args(["--aws-keep-on-failure", "--ssh-timeout", "3", "cloud1"])
+        .output()
+        .unwrap();
+    assert!(!output.status.success(), "no host answers SSH at moto's address, yet create succeeded");
+    let files = files_under(&store);
+    assert!(files.iter().any(|path| path.ends_with("machines/cloud1/machine.json")), "kept on failure: {files:?}");
+    let mut searched = 0;
+    for path in &files {
+        let contents = std::fs::read(path).unwrap();
+        for (name, value) in secrets {
+            let found = contents.windows(value.len()).any(|window| window == value.as_bytes());
+            assert!(!found, "{name} is in {}", path.display());
+        }
+        searched += 1;
+    }
+    let inspected = text(&rmachine(&store, &["inspect", "cloud1"]).stdout);
+    for (name, value) in secrets {
+        assert!(!inspected.contains(value), "inspect shows {name}");
+    }
+    let removed = {
+        let mut command = common::rmachine_command(&store);
+        for (name, value) in server.aws_env() {
+            command.env(name, value);
+        }
+        command.args(["rm", "-f", "-y", "cloud1"]).output().unwrap()
+    };
+    assert!(removed.status.success(), "rm: {}", text(&removed.stderr));
+    println!("figure: engine_lock store_files_searched_for_credentials {searched} files");
+}

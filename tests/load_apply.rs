@@ -61,18 +61,23 @@ fn memory_in_use() -> u64 {
     field("MemTotal:") - field("MemAvailable:")
 }
 
-/// Each row of the summary table: (machine, result, what was done).
+/// Each row of the summary table: (machine, result, what was done); a failure's error is on
+/// indented lines below its row and is added to what was done.
 fn summary_rows(summary: &str) -> Vec<(String, String, String)> {
-    summary
-        .lines()
-        .skip(1)
-        .filter_map(|line| {
-            let mut parts = line.split_whitespace();
-            let name = parts.next()?.to_string();
-            let result = parts.next()?.to_string();
-            Some((name, result, parts.collect::<Vec<_>>().join(" ")))
-        })
-        .collect()
+    let mut rows: Vec<(String, String, String)> = Vec::new();
+    for line in summary.lines().skip(1) {
+        if line.starts_with(' ') {
+            if let Some(row) = rows.last_mut() {
+                row.2.push(' ');
+                row.2.push_str(line.trim());
+            }
+            continue;
+        }
+        let mut parts = line.split_whitespace();
+        let (Some(name), Some(result)) = (parts.next(), parts.next()) else { continue };
+        rows.push((name.to_string(), result.to_string(), parts.collect::<Vec<_>>().join(" ")));
+    }
+    rows
 }
 
 #[test]

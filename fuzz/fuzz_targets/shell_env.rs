@@ -1,7 +1,8 @@
 //! The shell-env quoting property with the real shells: what `rmachine env` renders for any
 //! bytes (a value and the command line of the hint), evaluated by bash, dash, zsh and fish as
 //! the hint says (`eval "$(...)"`, fish `eval (...)`), sets exactly that value; a value with a NUL
-//! is refused instead. The shells run once each, as coprocesses fed one evaluation per input,
+//! is refused instead. The shells run once each, as coprocesses fed one evaluation per input
+//! (fish through a `read -z` loop, as it reads a whole piped script before running it),
 //! with a PATH holding only `cat` and `printenv` (whatever the output ran could do little).
 #![no_main]
 
@@ -35,7 +36,13 @@ fn start() -> Shells {
     let coprocesses = [("bash", Shell::Bash), ("dash", Shell::Bash), ("zsh", Shell::Zsh), ("fish", Shell::Fish)]
         .into_iter()
         .map(|(name, shell)| {
-            let mut child = Command::new(format!("/usr/bin/{name}"))
+            let mut command = Command::new(format!("/usr/bin/{name}"));
+            if name == "fish" {
+                // fish reads a whole script from a pipe before it runs any of it: run a loop that
+                // reads one NUL-terminated command at a time instead.
+                command.args(["-c", "while read -lz command; eval $command; end"]);
+            }
+            let mut child = command
                 .env_clear()
                 .env("PATH", &bin)
                 .env("LANG", "C.UTF-8")
@@ -81,7 +88,8 @@ fuzz_target!(|data: &[u8]| {
             _ => "eval \"$(cat output)\"",
         };
         // The value as a child process sees it, then a NUL (which no value holds) to end it.
-        writeln!(coprocess.input, "{eval}; printenv RMACHINE_FUZZ; printf '\\000'").unwrap();
+        let end = if coprocess.shell == Shell::Fish { "\0" } else { "\n" };
+        write!(coprocess.input, "{eval}; printenv RMACHINE_FUZZ; printf '\\000'{end}").unwrap();
         coprocess.input.flush().unwrap();
         let mut seen = Vec::new();
         let read = coprocess.output.read_until(0, &mut seen).unwrap();

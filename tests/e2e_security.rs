@@ -42,39 +42,11 @@ fn foreign_client_certificate(folder: &Path) -> (PathBuf, PathBuf) {
         let output = Command::new("openssl").args(args).current_dir(folder).output().expect("openssl runs");
         assert!(output.status.success(), "openssl {args:?}: {}", text(&output.stderr));
     };
-    run(&[
-        "req",
-        "-x509",
-        "-new",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-nodes",
-        "-days",
-        "2",
-        "-subj",
-        "/CN=other CA",
-        "-keyout",
-        "other-ca-key.pem",
-        "-out",
-        "other-ca.pem",
-    ]);
-    run(&[
-        "req",
-        "-new",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-nodes",
-        "-subj",
-        "/CN=intruder",
-        "-keyout",
-        "intruder-key.pem",
-        "-out",
-        "intruder.csr",
-    ]);
+    const NEW_EC_KEY: [&str; 7] = ["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
+    let ca = ["-x509", "-days", "2", "-subj", "/CN=other CA", "-keyout", "other-ca-key.pem", "-out", "other-ca.pem"];
+    run(&[&NEW_EC_KEY[..], &ca].concat());
+    let request = ["-subj", "/CN=intruder", "-keyout", "intruder-key.pem", "-out", "intruder.csr"];
+    run(&[&NEW_EC_KEY[..], &request].concat());
     std::fs::write(folder.join("client.ext"), "extendedKeyUsage = clientAuth\n").unwrap();
     run(&[
         "x509",
@@ -137,81 +109,78 @@ fn the_provisioned_engine_is_locked_to_the_store_s_client_and_its_names() {
     succeeds("create", create);
     let machine = store.join("machines/locked");
     let file = |name: &str| machine.join(name).display().to_string();
-    let (ca, cert, client_key) = (file("ca.pem"), file("cert.pem"), file("key.pem"));
+    let client = Client { ca: file("ca.pem"), cert: file("cert.pem"), key: file("key.pem") };
+    let mut refusals = refused_clients(&client, folder.path());
+    let (names_checked, wrong_names) = check_names(&client);
+    refusals += wrong_names;
+    let keys = check_key_modes(&store, &host, &key);
+    println!("figure: engine_lock refusals {refusals} refusals");
+    println!("figure: engine_lock names_checked {names_checked} names");
+    println!("figure: engine_lock private_keys_0600 {keys} keys");
+    host.stop();
+}
+
+/// The store's TLS client material for the machine.
+struct Client {
+    ca: String,
+    cert: String,
+    key: String,
+}
+
+impl Client {
+    /// curl with the CA and the client certificate.
+    fn curl(&self, args: &[&str]) -> Output {
+        curl(&[&["--cacert", &self.ca, "--cert", &self.cert, "--key", &self.key][..], args].concat())
+    }
+
+    /// Whether openssl verifies the engine's certificate for `name` (`-verify_hostname`/`-verify_ip`).
+    fn verifies_as(&self, option: &str, name: &str) -> bool {
+        Command::new("openssl")
+            .args(["s_client", "-connect", &format!("{IP}:2376"), "-CAfile", &self.ca, "-cert", &self.cert])
+            .args(["-key", &self.key, option, name, "-verify_return_error", "-brief"])
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap()
+            .status
+            .success()
+    }
+}
+
+/// The store's client is answered; no client certificate, another CA's and plain HTTP are not.
+fn refused_clients(client: &Client, folder: &Path) -> usize {
     let url = format!("https://{IP}:2376/version");
-    let mut refusals = 0;
-
-    // The store's client certificate is answered: the checks below are refusals of this engine.
-    let answered = curl(&["--cacert", &ca, "--cert", &cert, "--key", &client_key, &url]);
+    let answered = client.curl(&[&url]);
     assert!(engine_answered(&answered), "the store's client is refused: {}", text(&answered.stderr));
-
-    let anonymous = curl(&["--cacert", &ca, &url]);
+    let anonymous = curl(&["--cacert", &client.ca, &url]);
     assert!(!engine_answered(&anonymous), "a client without a certificate got an answer");
-    refusals += 1;
-
-    let (intruder, intruder_key) = foreign_client_certificate(folder.path());
-    let foreign =
-        curl(&["--cacert", &ca, "--cert", intruder.to_str().unwrap(), "--key", intruder_key.to_str().unwrap(), &url]);
+    let (intruder, intruder_key) = foreign_client_certificate(folder);
+    let (intruder, intruder_key) = (intruder.to_str().unwrap(), intruder_key.to_str().unwrap());
+    let foreign = curl(&["--cacert", &client.ca, "--cert", intruder, "--key", intruder_key, &url]);
     assert!(!engine_answered(&foreign), "a client certificate from another CA got an answer");
-    refusals += 1;
-
     let plain = curl(&[&format!("http://{IP}:2376/version")]);
     assert!(!engine_answered(&plain), "plain HTTP got an answer: {}", text(&plain.stdout));
-    refusals += 1;
+    3
+}
 
-    // The server certificate verifies for the machine's names only.
-    let mut names_checked = 0;
-    for (name, valid) in [
-        (IP, true),
-        ("locked", true),
-        ("engine.rmachine.test", true),
-        ("other.rmachine.test", false),
-        ("10.211.0.101", false),
-    ] {
+/// The server certificate verifies for the machine's names only: (names checked, wrong names
+/// refused).
+fn check_names(client: &Client) -> (usize, usize) {
+    let names = [(IP, true), ("locked", true), ("engine.rmachine.test", true), ("other.rmachine.test", false)];
+    for (name, valid) in names {
         let resolve = format!("{name}:2376:{IP}");
-        let output = if name.parse::<std::net::Ipv4Addr>().is_ok() && name != IP {
-            // Another address: ask the engine's IP while checking the certificate against `name`.
-            let output = Command::new("openssl")
-                .args(["s_client", "-connect", &format!("{IP}:2376"), "-CAfile", &ca, "-cert", &cert, "-key"])
-                .arg(&client_key)
-                .args(["-verify_ip", name, "-verify_return_error", "-brief"])
-                .stdin(std::process::Stdio::null())
-                .output()
-                .unwrap();
-            assert_eq!(output.status.success(), valid, "openssl -verify_ip {name}: {}", text(&output.stderr));
-            names_checked += 1;
-            continue;
-        } else {
-            curl(&[
-                "--cacert",
-                &ca,
-                "--cert",
-                &cert,
-                "--key",
-                &client_key,
-                "--resolve",
-                &resolve,
-                &format!("https://{name}:2376/version"),
-            ])
-        };
+        let output = client.curl(&["--resolve", &resolve, &format!("https://{name}:2376/version")]);
         assert_eq!(engine_answered(&output), valid, "{name}: {}{}", text(&output.stdout), text(&output.stderr));
-        names_checked += 1;
-        if !valid {
-            refusals += 1;
-        }
     }
-    let hostname = Command::new("openssl")
-        .args(["s_client", "-connect", &format!("{IP}:2376"), "-CAfile", &ca, "-cert", &cert, "-key"])
-        .arg(&client_key)
-        .args(["-verify_hostname", "other.rmachine.test", "-verify_return_error", "-brief"])
-        .stdin(std::process::Stdio::null())
-        .output()
-        .unwrap();
-    assert!(!hostname.status.success(), "openssl verified the engine for another name");
-    refusals += 1;
+    assert!(client.verifies_as("-verify_ip", IP), "openssl does not verify the engine for its IP");
+    assert!(!client.verifies_as("-verify_ip", "10.211.0.101"), "openssl verified the engine for another IP");
+    assert!(!client.verifies_as("-verify_hostname", "other.rmachine.test"), "openssl verified another name");
+    (names.len() + 3, 3)
+}
 
-    // Private keys: 0600 in the store and on the host; only the engine's key is on the host.
-    let keys: Vec<PathBuf> = files_under(&store)
+/// Private keys are 0600 in the store and on the host, and only the engine's key is on the
+/// host; how many keys were checked.
+fn check_key_modes(store: &Path, host: &TestHost, ssh_key: &Path) -> usize {
+    let keys: Vec<PathBuf> = files_under(store)
         .into_iter()
         .filter(|path| {
             let name = path.file_name().unwrap().to_string_lossy();
@@ -222,13 +191,10 @@ fn the_provisioned_engine_is_locked_to_the_store_s_client_and_its_names() {
     for key in &keys {
         assert_eq!(mode(key), 0o600, "{}", key.display());
     }
-    let on_host = host.ssh_ok(&key, "root", "stat -c '%n %a %U' /etc/docker/*.pem");
+    let on_host = host.ssh_ok(ssh_key, "root", "stat -c '%n %a %U' /etc/docker/*.pem");
     assert!(on_host.contains("/etc/docker/server-key.pem 600 root"), "{on_host}");
     assert!(!on_host.contains("ca-key") && !on_host.contains("/etc/docker/key.pem"), "{on_host}");
-    println!("figure: engine_lock refusals {refusals} refusals");
-    println!("figure: engine_lock names_checked {names_checked} names");
-    println!("figure: engine_lock private_keys_0600 {} keys", keys.len() + 1);
-    host.stop();
+    keys.len() + 1
 }
 
 /// No credential in any file of the store: an aws create against moto, with unique credential

@@ -162,7 +162,9 @@ pub fn align(lines: &[String]) -> String {
             if index + 1 == row.len() {
                 line.push_str(cell);
             } else {
-                line.push_str(&format!("{cell:<width$}   ", width = widths[index]));
+                // Padded by hand: `format!`'s width is at most 65535 and panics beyond.
+                line.push_str(cell);
+                line.extend(std::iter::repeat_n(' ', widths[index] - cell.chars().count() + 3));
             }
         }
         text.push_str(line.trim_end());
@@ -174,6 +176,17 @@ pub fn align(lines: &[String]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    // Found by the ls_template fuzz target: a cell wider than 65535 characters made `format!`'s
+    // padding panic ("Formatting argument out of range").
+    #[test]
+    fn columns_wider_than_any_format_width_are_aligned() {
+        let wide = "w".repeat(70_000);
+        let text = align(&[format!("{wide}\tend"), "x\ty".to_string()]);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], format!("{wide}   end"));
+        assert_eq!(lines[1], format!("x{}   y", " ".repeat(69_999)));
+    }
     use serde_json::json;
 
     fn upper(field: &str) -> String {

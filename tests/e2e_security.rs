@@ -223,13 +223,25 @@ fn no_cloud_credential_reaches_any_file_of_the_store() {
         command.env(name, value);
     }
     let output = command
-        .args(["create", "-d", "aws", "--aws-subnet-id", &subnet, "--aws-use-private-address"])
+        .args([
+            "create",
+            "-d",
+            "aws",
+            "--aws-subnet-id",
+            &subnet,
+            "--aws-use-private-address",
+            "--aws-image-family",
+            "al2023",
+        ])
         .args(["--aws-keep-on-failure", "--ssh-timeout", "3", "cloud1"])
         .output()
         .unwrap();
     assert!(!output.status.success(), "no host answers SSH at moto's address, yet create succeeded");
     let files = files_under(&store);
-    assert!(files.iter().any(|path| path.ends_with("machines/cloud1/machine.json")), "kept on failure: {files:?}");
+    let record = std::fs::read_to_string(store.join("machines/cloud1/machine.json")).expect("kept on failure");
+    let record: serde_json::Value = serde_json::from_str(&record).unwrap();
+    let instance = record["driver"]["settings"]["created"]["instance_id"].as_str().unwrap_or_default();
+    assert!(instance.starts_with("i-"), "the credentials were used to launch an instance: {record}");
     let mut searched = 0;
     for path in &files {
         let contents = std::fs::read(path).unwrap();

@@ -36,17 +36,22 @@ mod tests {
         assert!(message.starts_with("cannot load SSH private key /nonexistent/id_rsa:"), "{message}");
     }
 
+    /// `ssh-keygen -t ed25519` at `path` with `passphrase`.
+    fn generate_key(path: &Path, passphrase: &str) {
+        let status = std::process::Command::new("ssh-keygen")
+            .args(["-q", "-t", "ed25519", "-N", passphrase, "-f"])
+            .arg(path)
+            .status()
+            .expect("ssh-keygen runs (install openssh-client)");
+        assert!(status.success());
+    }
+
     #[test]
     fn a_key_others_can_read_is_refused_with_a_chmod_hint() {
         use std::os::unix::fs::PermissionsExt;
         let directory = tempfile::tempdir().unwrap();
         let path = directory.path().join("id_ed25519");
-        let status = std::process::Command::new("ssh-keygen")
-            .args(["-q", "-t", "ed25519", "-N", "", "-f"])
-            .arg(&path)
-            .status()
-            .expect("ssh-keygen runs (install openssh-client)");
-        assert!(status.success());
+        generate_key(&path, "");
         load_private_key(&path).expect("a 0600 key loads");
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
         let message = load_private_key(&path).unwrap_err().to_string();
@@ -60,12 +65,7 @@ mod tests {
     fn encrypted_key_says_to_use_the_agent() {
         let directory = tempfile::tempdir().unwrap();
         let private_path = directory.path().join("id_ed25519");
-        let status = std::process::Command::new("ssh-keygen")
-            .args(["-q", "-t", "ed25519", "-N", "secret", "-f"])
-            .arg(&private_path)
-            .status()
-            .expect("ssh-keygen runs (install openssh-client)");
-        assert!(status.success());
+        generate_key(&private_path, "secret");
         let message = load_private_key(&private_path).unwrap_err().to_string();
         assert!(message.contains("passphrase"), "{message}");
     }

@@ -20,8 +20,8 @@ pub struct Context {
     pub docker_host: Option<String>,
     /// `$SSH_AUTH_SOCK`, the ssh-agent.
     pub ssh_agent_socket: Option<PathBuf>,
-    /// The no-proxy variable in force: `NO_PROXY` or `no_proxy`, and its value.
-    pub no_proxy: Option<(String, String)>,
+    /// The no-proxy variable in force: `NO_PROXY` or `no_proxy`, and its value (any bytes).
+    pub no_proxy: Option<(String, std::ffi::OsString)>,
     /// `$HOME`, for `~` in paths in cluster files and ~/.ssh/known_hosts (SSH transport).
     pub home: Option<PathBuf>,
     /// docker-machine's store, which `rmachine import` reads: `$MACHINE_STORAGE_PATH`, else
@@ -78,7 +78,7 @@ impl Context {
         let storage_path = if storage_path.is_relative() { current_folder()?.join(storage_path) } else { storage_path };
         let no_proxy = ["NO_PROXY", "no_proxy"]
             .iter()
-            .find_map(|name| variables.get(*name).map(|value| (name.to_string(), value.clone())));
+            .find_map(|name| std::env::var_os(name).map(|value| (name.to_string(), value)));
         let stderr_is_terminal = std::io::stderr().is_terminal();
         let environment = DriverEnvironment {
             store_root: storage_path.clone(),
@@ -100,7 +100,7 @@ impl Context {
             docker_machine_store: variable("MACHINE_STORAGE_PATH")
                 .map(PathBuf::from)
                 .or_else(|| variable("HOME").map(|home| PathBuf::from(home).join(".docker/machine"))),
-            invocation: std::env::args().collect(),
+            invocation: std::env::args_os().map(|word| word.to_string_lossy().into_owned()).collect(),
             stdin_is_terminal: std::io::stdin().is_terminal(),
             stderr_is_terminal,
             debug: cli.debug,

@@ -5,7 +5,7 @@
 
 use crate::context::Context;
 use crate::ssh::{self, Session, SshTarget};
-use crate::store::{MachineRecord, Store};
+use crate::store::{MachineRecord, Store, StoreError};
 use crate::tls::{self, DockerClient, PemPair};
 use anyhow::{Context as _, anyhow, bail};
 use rmachine_drivers::{Driver, MachineState};
@@ -18,7 +18,7 @@ pub const CLIENT_CERTIFICATE: &str = "certs/cert.pem";
 pub const CLIENT_KEY: &str = "certs/key.pem";
 
 pub fn open_store(context: &Context) -> anyhow::Result<Store> {
-    Ok(Store::open(&context.storage_path)?)
+    Ok(Store::open(&context.storage_path, crate::output::warning)?)
 }
 
 /// A machine: its record and its driver, built from the record's driver settings.
@@ -116,29 +116,53 @@ pub struct StoreCertificates {
 }
 
 pub fn store_certificates(store: &Store) -> anyhow::Result<StoreCertificates> {
+    if let Some(certificates) = existing_store_certificates(store)? {
+        return Ok(certificates);
+    }
+    let _lock = store.lock()?;
+    if let Some(certificates) = existing_store_certificates(store)? {
+        return Ok(certificates);
+    }
+    let certificates = new_store_certificates()?;
+    write_store_certificates(store, &certificates)?;
+    Ok(certificates)
+}
+
+/// The store's CA and client certificate when all four files are there; a private key others
+/// can read is an error.
+fn existing_store_certificates(store: &Store) -> anyhow::Result<Option<StoreCertificates>> {
     let read = |relative: &str| store.read_file(Path::new(relative));
-    let existing = || match (read(CA_CERTIFICATE), read(CA_KEY), read(CLIENT_CERTIFICATE), read(CLIENT_KEY)) {
-        (Ok(ca_cert), Ok(ca_key), Ok(client_cert), Ok(client_key)) => Some(StoreCertificates {
+    let read_key = |relative: &str| match store.read_private(Path::new(relative)) {
+        Err(error @ StoreError::ExposedKey { .. }) => Err(error),
+        other => Ok(other.ok()),
+    };
+    let (ca_key, client_key) = (read_key(CA_KEY)?, read_key(CLIENT_KEY)?);
+    Ok(match (read(CA_CERTIFICATE), ca_key, read(CLIENT_CERTIFICATE), client_key) {
+        (Ok(ca_cert), Some(ca_key), Ok(client_cert), Some(client_key)) => Some(StoreCertificates {
             ca: PemPair { cert_pem: ca_cert, key_pem: ca_key },
             client: PemPair { cert_pem: client_cert, key_pem: client_key },
         }),
         _ => None,
-    };
-    if let Some(certificates) = existing() {
-        return Ok(certificates);
-    }
-    let _lock = store.lock()?;
-    if let Some(certificates) = existing() {
-        return Ok(certificates);
-    }
+    })
+}
+
+/// A new CA and a client certificate it signed.
+pub fn new_store_certificates() -> anyhow::Result<StoreCertificates> {
     let ca = tls::generate_ca("rmachine").context("cannot create the store's certificate authority")?;
     let client =
         tls::issue_client_certificate(&ca, "rmachine client").context("cannot create the client certificate")?;
-    store.write_file(Path::new(CA_KEY), ca.key_pem.as_bytes(), 0o600)?;
-    store.write_file(Path::new(CA_CERTIFICATE), ca.cert_pem.as_bytes(), 0o644)?;
-    store.write_file(Path::new(CLIENT_KEY), client.key_pem.as_bytes(), 0o600)?;
-    store.write_file(Path::new(CLIENT_CERTIFICATE), client.cert_pem.as_bytes(), 0o644)?;
     Ok(StoreCertificates { ca, client })
+}
+
+/// Writes the CA and client certificate together: all four files or, on failure, none.
+pub fn write_store_certificates(store: &Store, certificates: &StoreCertificates) -> anyhow::Result<()> {
+    let (ca, client) = (&certificates.ca, &certificates.client);
+    Ok(store.write_files(&[
+        (Path::new(CA_KEY), ca.key_pem.as_bytes(), 0o600),
+        (Path::new(CA_CERTIFICATE), ca.cert_pem.as_bytes(), 0o644),
+        (Path::new(CLIENT_KEY), client.key_pem.as_bytes(), 0o600),
+        (Path::new(CLIENT_CERTIFICATE), client.cert_pem.as_bytes(), 0o644),
+    ])?)
 }
 
 /// A TLS client for engines whose certificates this store issued.

@@ -1,7 +1,7 @@
 //! `rmachine config`: the docker CLI flags that reach a machine's engine over TLS.
 
 use crate::context::Context;
-use crate::flows::provision::certificate_notice;
+use crate::flows::provision::{certificate_notice, check_client_key};
 use crate::machine_access::{STATE_TIMEOUT, name_or_default, open_machine, open_store, require_running};
 use crate::output;
 use clap::Parser;
@@ -26,6 +26,7 @@ pub async fn run(args: Args, context: &Context) -> anyhow::Result<ExitCode> {
     if let Some(notice) = certificate_notice(&store, &machine) {
         output::warning(&notice);
     }
+    check_client_key(&store, &machine)?;
     let folder = store.machine_directory(machine.name());
     let file = |name: &str| folder.join(name).display().to_string();
     output::data(&format!(

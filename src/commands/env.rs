@@ -1,13 +1,14 @@
 //! `rmachine env`: the shell commands that point the docker CLI at a machine.
 
 use crate::context::Context;
-use crate::flows::provision::certificate_notice;
+use crate::flows::provision::{certificate_notice, check_client_key};
 use crate::machine_access::{STATE_TIMEOUT, name_or_default, open_machine, open_store, require_running};
 use crate::output;
 use crate::shell_env::{self, SHELL_NAMES, Shell};
 use crate::store::ProvisioningStatus;
 use anyhow::{anyhow, bail};
 use clap::Parser;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::process::ExitCode;
 
 /// Print the commands that point docker at a machine: eval "$(rmachine env NAME)"
@@ -53,8 +54,8 @@ pub async fn run(args: Args, context: &Context) -> anyhow::Result<ExitCode> {
     };
     let hint = shell_env::quote_command_line(&context.invocation);
     let no_proxy_name = context.no_proxy.as_ref().map(|(name, _)| name.as_str()).unwrap_or("NO_PROXY");
-    let assignments: Vec<(&str, Option<String>)> = if args.unset {
-        let mut unset: Vec<(&str, Option<String>)> = VARIABLES.iter().map(|name| (*name, None)).collect();
+    let assignments: Vec<(&str, Option<Vec<u8>>)> = if args.unset {
+        let mut unset: Vec<(&str, Option<Vec<u8>>)> = VARIABLES.iter().map(|name| (*name, None)).collect();
         if args.no_proxy {
             unset.push((no_proxy_name, None));
         }
@@ -86,24 +87,25 @@ pub async fn run(args: Args, context: &Context) -> anyhow::Result<ExitCode> {
             crate::known_hosts::ensure_pinned(&machine, context)?;
             vec![
                 ("DOCKER_TLS_VERIFY", None),
-                ("DOCKER_HOST", Some(url)),
+                ("DOCKER_HOST", Some(url.into_bytes())),
                 ("DOCKER_CERT_PATH", None),
-                ("DOCKER_MACHINE_NAME", Some(name.to_string())),
+                ("DOCKER_MACHINE_NAME", Some(name.as_bytes().to_vec())),
             ]
         } else {
+            check_client_key(&store, &machine)?;
             vec![
-                ("DOCKER_TLS_VERIFY", Some("1".to_string())),
-                ("DOCKER_HOST", Some(machine.engine_url())),
-                ("DOCKER_CERT_PATH", Some(store.machine_directory(name).display().to_string())),
-                ("DOCKER_MACHINE_NAME", Some(name.to_string())),
+                ("DOCKER_TLS_VERIFY", Some(b"1".to_vec())),
+                ("DOCKER_HOST", Some(machine.engine_url().into_bytes())),
+                ("DOCKER_CERT_PATH", Some(store.machine_directory(name).into_os_string().into_vec())),
+                ("DOCKER_MACHINE_NAME", Some(name.as_bytes().to_vec())),
             ]
         };
         if args.no_proxy {
-            let current = context.no_proxy.as_ref().map(|(_, value)| value.as_str()).unwrap_or("");
+            let current = context.no_proxy.as_ref().map(|(_, value)| value.as_bytes()).unwrap_or_default();
             assignments.push((no_proxy_name, Some(shell_env::no_proxy_with(current, &machine.driver.ip()))));
         }
         assignments
     };
-    output::data(&shell_env::render(shell, &assignments, &hint));
+    output::data_bytes(&shell_env::render(shell, &assignments, &hint)?);
     Ok(ExitCode::SUCCESS)
 }

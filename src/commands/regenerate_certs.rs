@@ -6,16 +6,14 @@ use crate::context::Context;
 use crate::flows::fanout;
 use crate::flows::provision::{issue_server_certificate, reprovision_and_record};
 use crate::machine_access::{
-    CA_CERTIFICATE, CA_KEY, CLIENT_CERTIFICATE, CLIENT_KEY, Machine, names_or_default, open_machine, open_store,
-    store_certificates,
+    Machine, names_or_default, new_store_certificates, open_machine, open_store, store_certificates,
+    write_store_certificates,
 };
 use crate::output::{self, Progress};
 use crate::store::Store;
-use crate::tls;
-use anyhow::{Context as _, bail};
+use anyhow::bail;
 use clap::Parser;
 use std::io::BufRead;
-use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -111,12 +109,5 @@ async fn regenerate(
 /// A new CA and client certificate for the store.
 fn renew_store_certificates(store: &Store) -> anyhow::Result<()> {
     let _lock = store.lock()?;
-    let ca = tls::generate_ca("rmachine").context("cannot create the store's certificate authority")?;
-    let client =
-        tls::issue_client_certificate(&ca, "rmachine client").context("cannot create the client certificate")?;
-    store.write_file(Path::new(CA_KEY), ca.key_pem.as_bytes(), 0o600)?;
-    store.write_file(Path::new(CA_CERTIFICATE), ca.cert_pem.as_bytes(), 0o644)?;
-    store.write_file(Path::new(CLIENT_KEY), client.key_pem.as_bytes(), 0o600)?;
-    store.write_file(Path::new(CLIENT_CERTIFICATE), client.cert_pem.as_bytes(), 0o644)?;
-    Ok(())
+    write_store_certificates(store, &new_store_certificates()?)
 }

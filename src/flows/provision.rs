@@ -6,7 +6,7 @@ use crate::engine_check::{AnyEngineCheck, SshEngineCheck, TlsEngineCheck};
 use crate::machine_access::{Machine, StoreCertificates, connect, store_certificates};
 use crate::output::Progress;
 use crate::ssh::Session;
-use crate::store::{ProvisioningStatus, Store};
+use crate::store::{ProvisioningStatus, Store, StoreError};
 use crate::tls::{self, DockerClient, PemPair};
 use anyhow::Context as _;
 use rmachine_provision::{EngineCertificates, ProvisionReport, ProvisionRequest};
@@ -42,7 +42,11 @@ pub fn ensure_server_certificate(
 ) -> anyhow::Result<PemPair> {
     let names = server_certificate_names(machine);
     let (certificate_path, key_path) = (machine_file(machine, SERVER_CERTIFICATE), machine_file(machine, SERVER_KEY));
-    if let (Ok(cert_pem), Ok(key_pem)) = (store.read_file(&certificate_path), store.read_file(&key_path)) {
+    let key = match store.read_private(&key_path) {
+        Err(error @ StoreError::ExposedKey { .. }) => return Err(error.into()),
+        other => other,
+    };
+    if let (Ok(cert_pem), Ok(key_pem)) = (store.read_file(&certificate_path), key) {
         let covers_all = names.iter().all(|name| tls::certificate_covers(&cert_pem, name).unwrap_or(false));
         // One another CA issued (an imported machine's) moves to the store's.
         let ours = tls::issued_by(&cert_pem, &certificates.ca.cert_pem).unwrap_or(false);
@@ -63,8 +67,10 @@ pub fn issue_server_certificate(
     let name = machine.name();
     let server = tls::issue_server_certificate(&certificates.ca, &format!("rmachine.{name}"), &names)
         .with_context(|| format!("cannot issue the engine certificate for machine '{name}'"))?;
-    store.write_file(&machine_file(machine, SERVER_KEY), server.key_pem.as_bytes(), 0o600)?;
-    store.write_file(&machine_file(machine, SERVER_CERTIFICATE), server.cert_pem.as_bytes(), 0o644)?;
+    store.write_files(&[
+        (&machine_file(machine, SERVER_KEY), server.key_pem.as_bytes(), 0o600),
+        (&machine_file(machine, SERVER_CERTIFICATE), server.cert_pem.as_bytes(), 0o644),
+    ])?;
     Ok(server)
 }
 
@@ -100,11 +106,23 @@ pub fn write_client_material(store: &Store, machine: &Machine, certificates: &St
     ];
     for (file, contents, mode) in files {
         let path = machine_file(machine, file);
-        if store.read_file(&path).ok().as_deref() != Some(contents.as_str()) {
-            store.write_file(&path, contents.as_bytes(), mode)?;
+        let current = if mode == 0o600 { store.read_private(&path) } else { store.read_file(&path) };
+        match current {
+            Err(error @ StoreError::ExposedKey { .. }) => return Err(error.into()),
+            Ok(current) if current == *contents => {}
+            _ => store.write_file(&path, contents.as_bytes(), mode)?,
         }
     }
     Ok(())
+}
+
+/// Fails when the private key in the machine's `DOCKER_CERT_PATH` can be read by others (`env`
+/// and `config` point the docker CLI at it, which does not check).
+pub fn check_client_key(store: &Store, machine: &Machine) -> anyhow::Result<()> {
+    match store.check_private(&machine_file(machine, "key.pem")) {
+        Err(error @ StoreError::ExposedKey { .. }) => Err(error.into()),
+        _ => Ok(()),
+    }
 }
 
 /// Runs the provisioner on `session` for `record`.

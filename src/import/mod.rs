@@ -20,6 +20,7 @@ use crate::context::Context;
 use crate::machine_access::{CA_CERTIFICATE, CA_KEY, CLIENT_CERTIFICATE, CLIENT_KEY};
 use crate::natural_order::natural_cmp;
 use crate::store::{DriverRecord, MachineRecord, ProvisioningStatus, Store, validate_machine_name};
+use rmachine_provision::EngineOptions;
 use anyhow::{Context as _, bail};
 use docker_machine_config::Host;
 use files::SourceStore;
@@ -194,7 +195,10 @@ fn import_machine(
     entry: &mut MachineImport,
 ) -> anyhow::Result<Outcome> {
     validate_machine_name(&entry.name)?;
-    store.reserve(&entry.name)?;
+    // The name is claimed with a record marked `creating` (which `ls` shows and `rm` removes);
+    // the files are copied and the real record written after it.
+    let placeholder = DriverRecord { name: candidate.host.driver_name.clone(), settings: serde_json::Value::Null };
+    store.add(&mut MachineRecord::new(&entry.name, placeholder, EngineOptions::default(), Vec::new()))?;
     let made = make_machine(store, context, candidate, entry);
     if made.is_err() {
         let _ = store.remove(&entry.name);

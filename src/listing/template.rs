@@ -273,7 +273,9 @@ pub fn align(lines: &[String]) -> String {
             if index + 1 == row.len() {
                 line.push_str(cell);
             } else {
-                line.push_str(&format!("{cell:<width$}   ", width = widths[index]));
+                // Padded by hand: `format!`'s width is at most 65535 and panics beyond.
+                line.push_str(cell);
+                line.extend(std::iter::repeat_n(' ', widths[index] - cell.chars().count() + 3));
             }
         }
         text.push_str(line.trim_end());

@@ -128,3 +128,14 @@ fn errors_name_the_problem() {
     let bad_index = Template::parse("{{index .HostOptions.EngineOptions.Labels 9}}").unwrap().render(&machine());
     assert!(bad_index.unwrap_err().to_string().contains("index out of range"));
 }
+
+// Found by the ls_template fuzz target: a cell wider than 65535 characters made `format!`'s
+// padding panic ("Formatting argument out of range").
+#[test]
+fn columns_wider_than_any_format_width_are_aligned() {
+    let wide = "w".repeat(70_000);
+    let text = align(&[format!("{wide}\tend"), "x\ty".to_string()]);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], format!("{wide}   end"));
+    assert_eq!(lines[1], format!("x{}   y", " ".repeat(69_999)));
+}

@@ -11,7 +11,7 @@
 # Uses hyperfine when installed (apt-get install hyperfine), else a bash timing loop.
 # Needs root (test host, network namespace). Prints `uptime` before and after.
 #
-# Usage: sudo scripts/bench-commands.sh            (builds rmachine with cargo build --release)
+# Usage (as root): scripts/bench-commands.sh            (builds rmachine with cargo build --release)
 # Environment: RMACHINE_BIN (use this binary), KEEP=1 (keep the host and the store afterwards).
 set -euo pipefail
 

@@ -4,7 +4,7 @@
 # hosts (tests/testbed/testbed.sh, no Docker preinstalled: each create installs docker.io through
 # the testbed's apt proxy). Prints both times and their ratio (the goal: three <= 1.5 x one).
 #
-# Usage: sudo scripts/bench-parallel-create.sh [RMACHINE_BINARY]
+# Usage (as root): scripts/bench-parallel-create.sh [RMACHINE_BINARY]
 # BENCH_SEQUENTIAL=1 also times three more machines with --parallel 1 (hosts s6-bench-5..7).
 # Hosts: s6-bench-N at 10.211.0.84-87 (and 88, 77-78 for the sequential run), stopped again on exit.
 # Needs root, like the e2e tests. The load average is printed with each figure: on a 2-core

@@ -10,7 +10,7 @@
 #      `rmachine env`, and `rmachine ls`,
 #   5. on exit removes the machine and the host again, unless --keep is given.
 #
-# Usage: sudo scripts/try-local.sh [--keep]
+# Usage (as root): scripts/try-local.sh [--keep]
 # Environment: RMACHINE_BIN (use this rmachine binary), RMACHINE_CACHE (testbed cache, default
 # /var/cache/rmachine-ci), SKIP_APT=1 (don't apt-get install anything).
 set -euo pipefail
@@ -33,7 +33,7 @@ for arg in "$@"; do
 	esac
 done
 
-[ "$(id -u)" = 0 ] || die "run me as root (the local test host needs namespaces, mounts and a bridge): sudo $0 $*"
+[ "$(id -u)" = 0 ] || die "run me as root (the local test host needs namespaces, mounts and a bridge): become root (sudo -i or su -), then run $0 $*"
 [ -f "$TESTBED" ] || die "cannot find $TESTBED"
 
 # --- 1. packages ----------------------------------------------------------------------------------
@@ -64,7 +64,7 @@ if [ -n "${RMACHINE_BIN:-}" ]; then
 	[ -x "$BIN" ] || die "RMACHINE_BIN=$BIN is not an executable"
 else
 	command -v cargo >/dev/null ||
-		die "step 2: no cargo: install Rust >= 1.89 (https://rustup.rs) or set RMACHINE_BIN to an rmachine binary"
+		die "step 2: no cargo: install Rust >= 1.94.1 (https://rustup.rs) or set RMACHINE_BIN to an rmachine binary"
 	step "Building rmachine (cargo build --release)"
 	(cd "$REPO" && cargo build --release --bin rmachine) || die "step 2: cargo build --release failed"
 	BIN=${CARGO_TARGET_DIR:-$REPO/target}/release/rmachine

@@ -27,6 +27,14 @@ pub struct Cli {
     #[arg(short = 'D', long, env = "RMACHINE_DEBUG", global = true)]
     pub debug: bool,
 
+    /// Accepted for docker-machine's scripts: rmachine's own SSH client is native anyway
+    /// ('rmachine ssh --external-ssh' runs the system ssh instead)
+    #[arg(long, global = true)]
+    pub native_ssh: bool,
+
+    #[command(flatten)]
+    pub docker_machine: crate::docker_machine_flags::GlobalFlags,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -38,6 +46,7 @@ pub enum Command {
     Rm(commands::rm::Args),
     Ls(commands::ls::Args),
     Inspect(commands::inspect::Args),
+    Import(commands::import::Args),
     Status(commands::status::Args),
     Ip(commands::ip::Args),
     Url(commands::url::Args),
@@ -54,6 +63,7 @@ pub enum Command {
     Restart(commands::restart::Args),
     Kill(commands::kill::Args),
     Scp(commands::scp::Args),
+    Mount(commands::mount::Args),
     Active(commands::active::Args),
     Use(commands::use_context::Args),
     Drivers(commands::drivers::Args),
@@ -115,7 +125,13 @@ pub fn create_driver(
 /// driver, the list of drivers in its help.
 pub fn command(registry: &Registry, driver: &CreateDriver) -> clap::Command {
     Cli::command().mut_subcommand("create", |create| match driver {
-        CreateDriver::Kind(kind) => create.args(crate::driver_flags::arguments(kind.as_ref())),
+        CreateDriver::Kind(kind) => {
+            // A plugin's option named like one of create's own flags is left out (clap refuses two).
+            let taken: Vec<String> =
+                create.get_arguments().filter_map(|arg| arg.get_long()).map(str::to_string).collect();
+            let fresh = |arg: &clap::Arg| arg.get_long().is_none_or(|long| !taken.iter().any(|own| own == long));
+            create.args(crate::driver_flags::arguments(kind.as_ref()).into_iter().filter(fresh))
+        }
         CreateDriver::None => create.after_help(drivers_help(registry)),
     })
 }

@@ -20,10 +20,13 @@ pub struct Context {
     pub docker_host: Option<String>,
     /// `$SSH_AUTH_SOCK`, the ssh-agent.
     pub ssh_agent_socket: Option<PathBuf>,
-    /// The no-proxy variable in force: `NO_PROXY` or `no_proxy`, and its value.
-    pub no_proxy: Option<(String, String)>,
+    /// The no-proxy variable in force: `NO_PROXY` or `no_proxy`, and its value (any bytes).
+    pub no_proxy: Option<(String, std::ffi::OsString)>,
     /// `$HOME`, for `~` in paths in cluster files and ~/.ssh/known_hosts (SSH transport).
     pub home: Option<PathBuf>,
+    /// docker-machine's store, which `rmachine import` reads: `$MACHINE_STORAGE_PATH`, else
+    /// `~/.docker/machine`; `None` without either.
+    pub docker_machine_store: Option<PathBuf>,
     /// The command line as typed, for the hint `env` prints.
     pub invocation: Vec<String>,
     pub stdin_is_terminal: bool,
@@ -65,6 +68,7 @@ impl Context {
         variables: BTreeMap<String, String>,
         registry: Registry,
     ) -> anyhow::Result<Context> {
+        cli.docker_machine.check()?;
         let variable = |name: &str| variables.get(name).filter(|value| !value.is_empty()).cloned();
         let storage_path = match &cli.storage_path {
             Some(path) => path.clone(),
@@ -76,7 +80,7 @@ impl Context {
         let storage_path = if storage_path.is_relative() { current_folder()?.join(storage_path) } else { storage_path };
         let no_proxy = ["NO_PROXY", "no_proxy"]
             .iter()
-            .find_map(|name| variables.get(*name).map(|value| (name.to_string(), value.clone())));
+            .find_map(|name| std::env::var_os(name).map(|value| (name.to_string(), value)));
         let stderr_is_terminal = std::io::stderr().is_terminal();
         let environment = DriverEnvironment {
             store_root: storage_path.clone(),
@@ -95,7 +99,10 @@ impl Context {
             ssh_agent_socket: variable("SSH_AUTH_SOCK").map(PathBuf::from),
             no_proxy,
             home: variable("HOME").map(PathBuf::from),
-            invocation: std::env::args().collect(),
+            docker_machine_store: variable("MACHINE_STORAGE_PATH")
+                .map(PathBuf::from)
+                .or_else(|| variable("HOME").map(|home| PathBuf::from(home).join(".docker/machine"))),
+            invocation: std::env::args_os().map(|word| word.to_string_lossy().into_owned()).collect(),
             stdin_is_terminal: std::io::stdin().is_terminal(),
             stderr_is_terminal,
             debug: cli.debug,

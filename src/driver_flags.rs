@@ -1,7 +1,8 @@
 //! Driver options as `create` flags, built at run time from what the chosen driver declares
-//! (built-in or plugin alike): `--aws-region`, `--generic-ip-address`, with their environment
-//! variables, defaults and checks; and the values the command line gave, read back as
-//! [`DriverOptions`].
+//! (built-in or plugin alike): `--aws-region`, `--generic-ip-address`, with their aliases
+//! (docker-machine's `--amazonec2-region`), environment variables, defaults and checks; and the
+//! values the command line gave, read back as [`DriverOptions`] (further variables of an option,
+//! `env_aliases`, are read by [`DriverOptions::complete`]).
 
 use clap::builder::{ArgAction, ValueParser};
 use clap::parser::ValueSource;
@@ -24,16 +25,25 @@ fn argument(spec: OptionSpec, heading: &str) -> Arg {
     if spec.required {
         help.push_str(" (required)");
     }
-    let mut arg = Arg::new(id(&spec)).long(spec.name.clone()).help(help).help_heading(heading.to_string());
+    // clap reads the option's own variable; the others are read when the options are completed.
+    if !spec.env_aliases.is_empty() {
+        help.push_str(&format!(" (also ${})", spec.env_aliases.join(", $")));
+    }
+    let mut arg =
+        Arg::new(id(&spec)).long(spec.name.clone()).help(help).help_heading(heading.to_string()).hide(spec.hidden);
     for alias in &spec.aliases {
-        arg = arg.alias(alias.clone());
+        arg = arg.visible_alias(alias.clone());
     }
     if let Some(variable) = &spec.env {
         arg = arg.env(variable.clone()).hide_env_values(spec.secret);
     }
-    if let Some(placeholder) = &spec.value_name {
-        arg = arg.value_name(placeholder.clone());
-    }
+    // Plugins may name no placeholder: one by type, rather than clap's id.
+    let placeholder = spec.value_name.clone().unwrap_or_else(|| match spec.kind {
+        OptionKind::Int => "N".into(),
+        OptionKind::Path => "FILE".into(),
+        _ => "VALUE".into(),
+    });
+    arg = arg.value_name(placeholder);
     if spec.kind == OptionKind::Bool {
         return arg.action(ArgAction::SetTrue);
     }

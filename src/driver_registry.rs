@@ -12,6 +12,8 @@ pub fn registry(environment: Arc<DriverEnvironment>) -> Registry {
         #[cfg(feature = "aws")]
         rmachine_driver_aws::kind(),
     ];
-    let finders: Vec<Arc<dyn PluginFinder>> = vec![];
+    // rmachine's own protocol first: docker-machine's plugin of a name is used only without one.
+    let finders: Vec<Arc<dyn PluginFinder>> =
+        vec![rmachine_driver_plugin::finder(), rmachine_driver_plugin::docker_machine::finder()];
     Registry::new(environment, None, builtin, finders)
 }

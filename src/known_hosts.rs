@@ -5,7 +5,7 @@
 
 use crate::context::Context;
 use crate::machine_access::Machine;
-use crate::ssh::known_hosts_line;
+use crate::ssh::{known_hosts_line, with_pinned_line};
 use crate::store::Store;
 use anyhow::{Context as _, bail};
 
@@ -50,42 +50,4 @@ pub fn ensure_pinned(machine: &Machine, context: &Context) -> anyhow::Result<()>
             .with_context(|| format!("cannot write {}", path.display()))?;
     }
     Ok(())
-}
-/// `known_hosts` text with `line` present once, and no other key for the same host (a machine
-/// re-created at the same address has a new key). Whether anything changed.
-pub fn with_pinned_line(existing: &str, line: &str) -> (String, bool) {
-    let host = line.split_whitespace().next().unwrap_or_default();
-    let mut kept = String::new();
-    let mut present = false;
-    let mut changed = false;
-    for current in existing.lines() {
-        if current.trim() == line.trim() {
-            present = true;
-        } else if current.split_whitespace().next() == Some(host) {
-            changed = true;
-            continue;
-        }
-        kept.push_str(current);
-        kept.push('\n');
-    }
-    if !present {
-        kept.push_str(line.trim());
-        kept.push('\n');
-        changed = true;
-    }
-    (kept, changed)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_pinned_line_replaces_stale_keys_for_the_same_host_only() {
-        let existing = "10.0.0.5 ssh-ed25519 OLD\nother ssh-rsa KEEP\n";
-        let (text, changed) = with_pinned_line(existing, "10.0.0.5 ssh-ed25519 NEW");
-        assert!(changed);
-        assert_eq!(text, "other ssh-rsa KEEP\n10.0.0.5 ssh-ed25519 NEW\n");
-        assert_eq!(with_pinned_line(&text, "10.0.0.5 ssh-ed25519 NEW"), (text.clone(), false));
-    }
 }

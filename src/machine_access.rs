@@ -1,13 +1,14 @@
-//! Reaching machines from commands: opening the store, a machine (its record and the driver built
-//! from it, the one source of truth for where it is), the store's certificates, an SSH session to
-//! a machine with its pinned host key, and a TLS client for its engine.
+//! Reaching machines from commands: opening the store, which machine a command means when none
+//! is named (docker-machine's `default`), a machine (its record and the driver built from it, the
+//! one source of truth for where it is) and whether it runs, the store's certificates, an SSH
+//! session to a machine with its pinned host key, and a TLS client for its engine.
 
 use crate::context::Context;
 use crate::ssh::{self, Session, SshTarget};
-use crate::store::{MachineRecord, Store};
+use crate::store::{MachineRecord, Store, StoreError};
 use crate::tls::{self, DockerClient, PemPair};
 use anyhow::{Context as _, anyhow, bail};
-use rmachine_drivers::Driver;
+use rmachine_drivers::{Driver, MachineState};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -17,7 +18,7 @@ pub const CLIENT_CERTIFICATE: &str = "certs/cert.pem";
 pub const CLIENT_KEY: &str = "certs/key.pem";
 
 pub fn open_store(context: &Context) -> anyhow::Result<Store> {
-    Ok(Store::open(&context.storage_path)?)
+    Ok(Store::open(&context.storage_path, crate::output::warning)?)
 }
 
 /// A machine: its record and its driver, built from the record's driver settings.
@@ -62,6 +63,52 @@ pub fn open_machine(store: &Store, context: &Context, name: &str) -> anyhow::Res
     Machine::from_record(store.load(name)?, context)
 }
 
+/// The machine commands use when no name is given (docker-machine's rule).
+pub const DEFAULT_MACHINE: &str = "default";
+
+/// `names`, or, when there are none, the machine named `default` if it exists.
+pub fn names_or_default(store: &Store, names: &[String]) -> anyhow::Result<Vec<String>> {
+    if !names.is_empty() {
+        return Ok(names.to_vec());
+    }
+    if store.exists(DEFAULT_MACHINE) {
+        return Ok(vec![DEFAULT_MACHINE.to_string()]);
+    }
+    bail!(
+        "no machine name given, and no machine named '{DEFAULT_MACHINE}' exists to use instead: name a machine ('rmachine ls' lists them)"
+    )
+}
+
+/// `name`, or the machine named `default` if it exists.
+pub fn name_or_default(store: &Store, name: Option<&str>) -> anyhow::Result<String> {
+    let names: Vec<String> = name.map(str::to_string).into_iter().collect();
+    Ok(names_or_default(store, &names)?.remove(0))
+}
+
+/// Fails unless the machine runs, as docker-machine checks before it hands out connection
+/// settings (env, url, config, version) or opens SSH. Machines of drivers rmachine does not reach
+/// over SSH (none: an engine rmachine does not manage) are not asked.
+pub async fn require_running(machine: &Machine, timeout: Duration) -> anyhow::Result<()> {
+    if !machine.over_ssh() {
+        return Ok(());
+    }
+    let report = machine.driver.state(timeout).await;
+    if report.state == MachineState::Running {
+        return Ok(());
+    }
+    let name = machine.name();
+    let why = report.reason.map(|reason| format!(" ({reason})")).unwrap_or_default();
+    let state = match report.state {
+        MachineState::Stopped => "stopped".to_string(),
+        MachineState::Timeout => format!("not answering within {}s", timeout.as_secs()),
+        other => format!("not running (state {other})"),
+    };
+    bail!("machine '{name}' is {state}{why}: start it ('rmachine start {name}', or bring the host up) and try again")
+}
+
+/// How long commands wait for a driver to say whether a machine runs.
+pub const STATE_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// The store's CA and client certificate, made the first time they are needed.
 pub struct StoreCertificates {
     pub ca: PemPair,
@@ -69,29 +116,53 @@ pub struct StoreCertificates {
 }
 
 pub fn store_certificates(store: &Store) -> anyhow::Result<StoreCertificates> {
+    if let Some(certificates) = existing_store_certificates(store)? {
+        return Ok(certificates);
+    }
+    let _lock = store.lock()?;
+    if let Some(certificates) = existing_store_certificates(store)? {
+        return Ok(certificates);
+    }
+    let certificates = new_store_certificates()?;
+    write_store_certificates(store, &certificates)?;
+    Ok(certificates)
+}
+
+/// The store's CA and client certificate when all four files are there; a private key others
+/// can read is an error.
+fn existing_store_certificates(store: &Store) -> anyhow::Result<Option<StoreCertificates>> {
     let read = |relative: &str| store.read_file(Path::new(relative));
-    let existing = || match (read(CA_CERTIFICATE), read(CA_KEY), read(CLIENT_CERTIFICATE), read(CLIENT_KEY)) {
-        (Ok(ca_cert), Ok(ca_key), Ok(client_cert), Ok(client_key)) => Some(StoreCertificates {
+    let read_key = |relative: &str| match store.read_private(Path::new(relative)) {
+        Err(error @ StoreError::ExposedKey { .. }) => Err(error),
+        other => Ok(other.ok()),
+    };
+    let (ca_key, client_key) = (read_key(CA_KEY)?, read_key(CLIENT_KEY)?);
+    Ok(match (read(CA_CERTIFICATE), ca_key, read(CLIENT_CERTIFICATE), client_key) {
+        (Ok(ca_cert), Some(ca_key), Ok(client_cert), Some(client_key)) => Some(StoreCertificates {
             ca: PemPair { cert_pem: ca_cert, key_pem: ca_key },
             client: PemPair { cert_pem: client_cert, key_pem: client_key },
         }),
         _ => None,
-    };
-    if let Some(certificates) = existing() {
-        return Ok(certificates);
-    }
-    let _lock = store.lock()?;
-    if let Some(certificates) = existing() {
-        return Ok(certificates);
-    }
+    })
+}
+
+/// A new CA and a client certificate it signed.
+pub fn new_store_certificates() -> anyhow::Result<StoreCertificates> {
     let ca = tls::generate_ca("rmachine").context("cannot create the store's certificate authority")?;
     let client =
         tls::issue_client_certificate(&ca, "rmachine client").context("cannot create the client certificate")?;
-    store.write_file(Path::new(CA_KEY), ca.key_pem.as_bytes(), 0o600)?;
-    store.write_file(Path::new(CA_CERTIFICATE), ca.cert_pem.as_bytes(), 0o644)?;
-    store.write_file(Path::new(CLIENT_KEY), client.key_pem.as_bytes(), 0o600)?;
-    store.write_file(Path::new(CLIENT_CERTIFICATE), client.cert_pem.as_bytes(), 0o644)?;
     Ok(StoreCertificates { ca, client })
+}
+
+/// Writes the CA and client certificate together: all four files or, on failure, none.
+pub fn write_store_certificates(store: &Store, certificates: &StoreCertificates) -> anyhow::Result<()> {
+    let (ca, client) = (&certificates.ca, &certificates.client);
+    Ok(store.write_files(&[
+        (Path::new(CA_KEY), ca.key_pem.as_bytes(), 0o600),
+        (Path::new(CA_CERTIFICATE), ca.cert_pem.as_bytes(), 0o644),
+        (Path::new(CLIENT_KEY), client.key_pem.as_bytes(), 0o600),
+        (Path::new(CLIENT_CERTIFICATE), client.cert_pem.as_bytes(), 0o644),
+    ])?)
 }
 
 /// A TLS client for engines whose certificates this store issued.
@@ -128,10 +199,19 @@ pub fn ssh_target(
     })
 }
 
-/// Opens an SSH session to a machine, refusing a host key other than the pinned one.
+/// Opens an SSH session to a machine, refusing a host key other than the pinned one. A machine
+/// with no pinned key yet (one `rmachine import` made) has the key it meets pinned in its record.
 pub async fn connect(store: &Store, machine: &Machine, context: &Context) -> anyhow::Result<Session> {
     let target = ssh_target(store, machine, context, Duration::from_secs(15), Duration::from_secs(900))?;
-    Session::connect(&target).await.with_context(|| format!("cannot open SSH to machine '{}'", machine.name()))
+    let session =
+        Session::connect(&target).await.with_context(|| format!("cannot open SSH to machine '{}'", machine.name()))?;
+    if target.pinned_host_key.is_none() {
+        let mut pinned = open_machine(store, context, machine.name())?;
+        if pinned.record.host_key.is_none() {
+            crate::known_hosts::pin(store, &mut pinned, session.host_key())?;
+        }
+    }
+    Ok(session)
 }
 
 /// Connects until the host answers or `timeout` passes; errors other than an unreachable host

@@ -8,8 +8,13 @@ use std::time::{Duration, Instant};
 
 /// Writes command output (env, ls, inspect, ip...) to stdout.
 pub fn data(text: &str) {
+    data_bytes(text.as_bytes());
+}
+
+/// Writes command output that need not be UTF-8 (`env`: paths and variables are bytes).
+pub fn data_bytes(bytes: &[u8]) {
     let mut stdout = std::io::stdout().lock();
-    let _ = stdout.write_all(text.as_bytes());
+    let _ = stdout.write_all(bytes);
     let _ = stdout.flush();
 }
 

@@ -162,6 +162,34 @@ pub fn certificate_covers(cert_pem: &str, address: &str) -> Result<bool, TlsErro
     }))
 }
 
+/// Whether `cert_pem` was issued by the CA of `ca_pem`: its issuer is the CA's subject and, when
+/// both name one, its authority key identifier is the CA's subject key identifier.
+pub fn issued_by(cert_pem: &str, ca_pem: &str) -> Result<bool, TlsError> {
+    use x509_parser::extensions::ParsedExtension;
+    let unreadable = |reason: String| TlsError::UnreadableCertificate { reason };
+    let (_, cert_pem) =
+        x509_parser::pem::parse_x509_pem(cert_pem.as_bytes()).map_err(|error| unreadable(error.to_string()))?;
+    let (_, ca_pem) =
+        x509_parser::pem::parse_x509_pem(ca_pem.as_bytes()).map_err(|error| unreadable(error.to_string()))?;
+    let certificate = cert_pem.parse_x509().map_err(|error| unreadable(error.to_string()))?;
+    let ca = ca_pem.parse_x509().map_err(|error| unreadable(error.to_string()))?;
+    if certificate.issuer().as_raw() != ca.subject().as_raw() {
+        return Ok(false);
+    }
+    let authority = certificate.extensions().iter().find_map(|extension| match extension.parsed_extension() {
+        ParsedExtension::AuthorityKeyIdentifier(identifier) => identifier.key_identifier.as_ref().map(|id| id.0),
+        _ => None,
+    });
+    let subject = ca.extensions().iter().find_map(|extension| match extension.parsed_extension() {
+        ParsedExtension::SubjectKeyIdentifier(identifier) => Some(identifier.0),
+        _ => None,
+    });
+    Ok(match (authority, subject) {
+        (Some(authority), Some(subject)) => authority == subject,
+        _ => true,
+    })
+}
+
 fn dns_name_matches(pattern: &str, name: &str) -> bool {
     let (pattern, name) = (pattern.to_ascii_lowercase(), name.trim_end_matches('.').to_ascii_lowercase());
     match pattern.strip_prefix("*.") {

@@ -85,12 +85,12 @@ fn drivers_and_their_flags_are_checked() {
             "--generic-ip-address",
             "10.211.0.99",
             "--engine-storage-driver",
-            "devicemapper",
+            "nosuchfs",
             "node1",
         ],
     );
     assert!(!bad_storage.status.success());
-    assert!(stderr(&bad_storage).contains("devicemapper"), "{}", stderr(&bad_storage));
+    assert!(stderr(&bad_storage).contains("nosuchfs"), "{}", stderr(&bad_storage));
     assert!(machines(store).is_empty(), "failed creates left {:?}", machines(store));
 }
 

@@ -1,4 +1,4 @@
-//! End to end against real Debian 12 hosts (systemd, OpenSSH) started on this machine by
+//! End to end against real Debian 12 and 13 hosts (systemd, OpenSSH) started on this machine by
 //! tests/testbed: create installs and configures Docker over SSH, the docker CLI here talks to it
 //! over TLS with what `env` printed, and every failure leaves nothing half-made behind.
 //! Needs root, debootstrap and a network namespace per host; `.ci/run` installs all of it.
@@ -40,10 +40,23 @@ fn machines(store: &Path) -> Vec<String> {
 
 #[test]
 fn create_installs_and_secures_docker_on_a_fresh_debian_host() {
+    fresh_host_end_to_end("e2e-fresh", "10.211.0.11", "bookworm", "20.10.24+dfsg1");
+}
+
+/// The same on Debian 13, whose docker.io is 26.1: rmachine against a current engine.
+#[test]
+fn create_installs_and_secures_docker_on_a_fresh_debian_13_host() {
+    fresh_host_end_to_end("d-fresh13", "10.211.0.202", "trixie", "26.1.5+dfsg1");
+}
+
+/// create → env → docker info (overlay2, userns) → a container's uid_map → ls, ssh, version →
+/// provision again (no change), a refused configuration rolled back, a changed host key refused
+/// → rm, on a fresh host of `suite` whose docker.io reports `engine_version`.
+fn fresh_host_end_to_end(host_name: &str, ip: &str, suite: &str, engine_version: &str) {
     let folder = tempfile::tempdir().unwrap();
     let store = folder.path().join("store");
     let (key, public_key) = ssh_keypair(folder.path());
-    let host = TestHost::start("e2e-fresh", "10.211.0.11", &public_key, false);
+    let host = TestHost::start_suite(host_name, ip, &public_key, false, suite);
     let key_text = key.to_str().unwrap();
 
     let started = Instant::now();
@@ -112,16 +125,15 @@ fn create_installs_and_secures_docker_on_a_fresh_debian_host() {
     let listing = succeeds("ls", rmachine(&store, &["ls"]));
     let row = listing.lines().find(|line| line.starts_with("node1")).unwrap_or_else(|| panic!("{listing}"));
     let columns: Vec<&str> = row.split_whitespace().collect();
-    // Debian's docker.io reports its version as 20.10.24+dfsg1; ls shows what the engine says.
-    assert_eq!(
-        columns,
-        vec!["node1", "-", "generic", "Running", "tcp://10.211.0.11:2376", "v20.10.24+dfsg1"],
-        "{listing}"
-    );
+    // Debian's docker.io reports its version as 20.10.24+dfsg1 (or 26.1.5+dfsg1); ls shows what
+    // the engine says.
+    let url = format!("tcp://{ip}:2376");
+    let version_column = format!("v{engine_version}");
+    assert_eq!(columns, vec!["node1", "-", "generic", "Running", &url, &version_column], "{listing}");
 
     assert_eq!(succeeds("ssh", rmachine(&store, &["ssh", "node1", "--", "uname", "-n"])), "node1\n");
     assert_eq!(rmachine(&store, &["ssh", "node1", "--", "exit", "7"]).status.code(), Some(7));
-    assert_eq!(succeeds("version", rmachine(&store, &["version", "node1"])), "20.10.24+dfsg1\n");
+    assert_eq!(succeeds("version", rmachine(&store, &["version", "node1"])), format!("{engine_version}\n"));
 
     let duplicate = fails(
         "a second create with the same name",
@@ -174,7 +186,7 @@ fn create_installs_and_secures_docker_on_a_fresh_debian_host() {
         ),
     );
     let refused = fails("ssh after the host key changed", rmachine(&store, &["ssh", "node1", "--", "true"]));
-    assert!(refused.contains("host key for 10.211.0.11:22 has changed"), "{refused}");
+    assert!(refused.contains(&format!("host key for {ip}:22 has changed")), "{refused}");
     assert_eq!(refused.matches("SHA256:").count(), 2, "{refused}");
 
     succeeds("rm", rmachine(&store, &["rm", "-y", "node1"]));

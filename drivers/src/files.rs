@@ -3,7 +3,6 @@
 
 use crate::DriverError;
 use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 /// `path` with `.EXTENSION` appended (`id_ssh` → `id_ssh.pub`).
@@ -16,11 +15,25 @@ pub fn with_extension_appended(path: &Path, extension: &str) -> PathBuf {
 
 /// Writes a new file only its owner can read; an existing file is never overwritten.
 pub fn write_private(path: &Path, contents: &[u8]) -> Result<(), DriverError> {
+    write_new(path, contents, 0o600)
+}
+
+/// Writes a new file with `mode` under a temporary name beside it, syncs it, then links it into
+/// place unless `path` exists: a failed write (a full disk) leaves no partial file, and the
+/// temporary file is deleted.
+fn write_new(path: &Path, contents: &[u8], mode: u32) -> Result<(), DriverError> {
+    use std::os::unix::fs::PermissionsExt;
     let write_error = |source| DriverError::Write { path: path.into(), source };
-    let mut file =
-        std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path).map_err(write_error)?;
-    file.write_all(contents).map_err(write_error)?;
-    file.sync_all().map_err(write_error)
+    let folder = path.parent().unwrap_or(Path::new("."));
+    let mut temporary = tempfile::Builder::new()
+        .prefix(".tmp-")
+        .permissions(std::fs::Permissions::from_mode(mode))
+        .tempfile_in(folder)
+        .map_err(write_error)?;
+    temporary.write_all(contents).map_err(write_error)?;
+    temporary.as_file().sync_all().map_err(write_error)?;
+    temporary.persist_noclobber(path).map_err(|error| write_error(error.error))?;
+    Ok(())
 }
 
 /// Copies a file so that only its owner can read the copy.
@@ -42,9 +55,9 @@ pub fn generate_ed25519_key(path: &Path, comment: &str) -> Result<String, Driver
     let public = key.public_key().to_openssh().map_err(|error| failed(error.to_string()))?;
     write_private(path, private.as_bytes())?;
     let public_path = with_extension_appended(path, "pub");
-    if let Err(source) = std::fs::write(&public_path, format!("{public}\n")) {
+    if let Err(error) = write_new(&public_path, format!("{public}\n").as_bytes(), 0o644) {
         let _ = std::fs::remove_file(path);
-        return Err(DriverError::Write { path: public_path, source });
+        return Err(error);
     }
     Ok(public)
 }

@@ -10,8 +10,9 @@ use crate::options::{
 use crate::probe::state_from_probe;
 use crate::registry::{settings_from_json, settings_to_json};
 use crate::{
-    CreateContext, Driver, DriverEnvironment, DriverError, DriverKind, DriverOptions, NewMachine, OptionSpec,
-    OptionValue, PowerOperation, PowerOutcome, REBOOT_COMMAND, SshEndpoint, StateReport, tcp_url,
+    CreateContext, DockerMachineHost, Driver, DriverEnvironment, DriverError, DriverKind, DriverOptions,
+    ImportedSettings, NewMachine, OptionSpec, OptionValue, PowerOperation, PowerOutcome, REBOOT_COMMAND, SshEndpoint,
+    StateReport, docker_machine_port, docker_machine_string, tcp_url,
 };
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -87,6 +88,26 @@ impl DriverKind for GenericKind {
         settings: &serde_json::Value,
     ) -> Result<Box<dyn Driver>, DriverError> {
         Ok(Box::new(settings_from_json::<GenericConfig>(NAME, settings)?))
+    }
+
+    fn docker_machine_drivers(&self) -> Vec<String> {
+        vec![NAME.into()]
+    }
+
+    /// docker-machine's generic driver keeps the same settings under its own names.
+    fn import_docker_machine(&self, machine: &DockerMachineHost<'_>) -> Result<ImportedSettings, DriverError> {
+        let config = machine.config;
+        let ip_address = docker_machine_string(config, "IPAddress");
+        check_address(&ip_address).map_err(|problem| DriverError::invalid("IPAddress", problem))?;
+        let ssh_user = Some(docker_machine_string(config, "SSHUser")).filter(|user| !user.is_empty());
+        let generic = GenericConfig {
+            ip_address,
+            ssh_user: ssh_user.unwrap_or_else(|| "root".into()),
+            ssh_port: docker_machine_port(config, "SSHPort").unwrap_or(22),
+            ssh_key: machine.ssh_key.map(std::path::Path::to_path_buf),
+            engine_port: docker_machine_port(config, "EnginePort").unwrap_or(2376),
+        };
+        Ok(ImportedSettings { settings: generic.settings(), not_imported: Vec::new() })
     }
 }
 
@@ -225,6 +246,35 @@ mod tests {
     use super::*;
     use std::os::unix::fs::PermissionsExt;
     use std::path::Path;
+
+    #[test]
+    fn docker_machine_generic_machines_keep_their_settings() {
+        let settings = serde_json::json!({
+            "IPAddress": "203.0.113.5", "MachineName": "node1", "SSHUser": "admin", "SSHPort": 2222,
+            "SSHKeyPath": "/home/u/.docker/machine/machines/node1/id_rsa", "EnginePort": 2377, "SSHKey": "/home/u/.ssh/id_rsa",
+        });
+        let key = Path::new("machines/node1/id_ssh");
+        let machine =
+            DockerMachineHost { name: "node1", driver_name: "generic", config: &settings, ssh_key: Some(key) };
+        let imported = GenericKind.import_docker_machine(&machine).unwrap();
+        let generic: GenericConfig = serde_json::from_value(imported.settings).unwrap();
+        assert_eq!(
+            generic,
+            GenericConfig { ssh_key: Some(key.into()), ..config_with("203.0.113.5", "admin", 2222, 2377) }
+        );
+        let defaults = serde_json::json!({"IPAddress": "10.0.0.5"});
+        let machine = DockerMachineHost { config: &defaults, ssh_key: None, ..machine };
+        let generic: GenericConfig =
+            serde_json::from_value(GenericKind.import_docker_machine(&machine).unwrap().settings).unwrap();
+        assert_eq!(generic, config("10.0.0.5", None));
+        let nowhere = serde_json::json!({"SSHUser": "root"});
+        let error = GenericKind.import_docker_machine(&DockerMachineHost { config: &nowhere, ..machine }).unwrap_err();
+        assert!(error.to_string().starts_with("IPAddress: "), "{error}");
+    }
+
+    fn config_with(address: &str, user: &str, ssh_port: u16, engine_port: u16) -> GenericConfig {
+        GenericConfig { ssh_user: user.into(), ssh_port, engine_port, ..config(address, None) }
+    }
 
     fn config(address: &str, key: Option<PathBuf>) -> GenericConfig {
         GenericConfig {

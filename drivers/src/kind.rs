@@ -53,6 +53,13 @@ pub trait DriverKind: Send + Sync {
         DriverOrigin::BuiltIn
     }
 
+    /// Whether the kind can make machines: a plugin answers its handshake (built-in kinds always
+    /// can). [`Registry::kind`](crate::Registry::kind) asks it; opening an existing machine does
+    /// not (a plugin's every call shakes hands itself).
+    fn usable(&self) -> Result<(), DriverError> {
+        Ok(())
+    }
+
     /// The driver of a machine to be created, from the options given (completed with the
     /// environment and defaults, checked against [`DriverKind::options`]).
     fn new_driver(
@@ -68,6 +75,60 @@ pub trait DriverKind: Send + Sync {
         environment: &Arc<DriverEnvironment>,
         settings: &serde_json::Value,
     ) -> Result<Box<dyn Driver>, DriverError>;
+
+    /// docker-machine's driver names whose machines this kind takes over (`rmachine import`):
+    /// `amazonec2` for aws. None by default.
+    fn docker_machine_drivers(&self) -> Vec<String> {
+        Vec::new()
+    }
+
+    /// The settings (what [`DriverKind::open`] reads) of a machine docker-machine made with one
+    /// of [`DriverKind::docker_machine_drivers`], from docker-machine's own driver configuration.
+    fn import_docker_machine(&self, machine: &DockerMachineHost<'_>) -> Result<ImportedSettings, DriverError> {
+        Err(DriverError::unsupported(
+            self.name(),
+            &format!("take over docker-machine's {} machine '{}'", machine.driver_name, machine.name),
+            "it imports no docker-machine machines",
+        ))
+    }
+}
+
+/// A machine docker-machine made, as `rmachine import` hands it to the kind that takes it over.
+#[derive(Debug, Clone, Copy)]
+pub struct DockerMachineHost<'a> {
+    /// The machine's name in rmachine's store.
+    pub name: &'a str,
+    /// docker-machine's driver name: `amazonec2`.
+    pub driver_name: &'a str,
+    /// The `Driver` object of its `config.json`, unchanged (paths in it are docker-machine's).
+    pub config: &'a serde_json::Value,
+    /// The SSH private key docker-machine used, already copied into rmachine's store (relative to
+    /// the store root); `None` when it used none (the ssh-agent).
+    pub ssh_key: Option<&'a std::path::Path>,
+}
+
+/// What a kind made of a docker-machine machine.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImportedSettings {
+    /// The driver settings for the machine's record.
+    pub settings: serde_json::Value,
+    /// What docker-machine's configuration had that these settings do not carry, one line each
+    /// (shown by `rmachine import`).
+    pub not_imported: Vec<String>,
+}
+
+/// docker-machine's value of `field` in a driver configuration: a string, else "".
+pub fn docker_machine_string(config: &serde_json::Value, field: &str) -> String {
+    config.get(field).and_then(serde_json::Value::as_str).unwrap_or_default().to_string()
+}
+
+/// docker-machine's value of a numeric `field` in a driver configuration, when it fits a port.
+pub fn docker_machine_port(config: &serde_json::Value, field: &str) -> Option<u16> {
+    config
+        .get(field)
+        .and_then(serde_json::Value::as_u64)
+        .and_then(|port| u16::try_from(port).ok())
+        .filter(|port| *port > 0)
 }
 
 /// Progress of a driver's long operations. The core prints it (the one place that prints);

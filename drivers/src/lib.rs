@@ -21,7 +21,10 @@ mod state;
 pub use driver::{Addresses, CreateContext, Driver, DriverFuture, SshEndpoint, tcp_url};
 pub use error::DriverError;
 pub use generic::GenericConfig;
-pub use kind::{DriverEnvironment, DriverKind, DriverLog, DriverOrigin, NewMachine, SilentLog, TransferLog};
+pub use kind::{
+    DockerMachineHost, DriverEnvironment, DriverKind, DriverLog, DriverOrigin, ImportedSettings, NewMachine, SilentLog,
+    TransferLog, docker_machine_port, docker_machine_string,
+};
 pub use none::NoneConfig;
 pub use options::{
     DriverOptions, OptionCheck, OptionKind, OptionSpec, OptionValue, bool_option, check_address, check_port,
@@ -29,5 +32,7 @@ pub use options::{
 };
 pub use power::{PowerOperation, PowerOutcome, REBOOT_COMMAND};
 pub use probe::{ProbeOutcome, probe_tcp, state_from_probe};
-pub use registry::{PluginFinder, PluginListing, Registry, settings_from_json, settings_to_json};
+pub use registry::{
+    DOCKER_MACHINE_PROTOCOL, PluginFinder, PluginListing, Registry, settings_from_json, settings_to_json,
+};
 pub use state::{MachineState, StateReport};

@@ -6,8 +6,8 @@ use crate::probe::state_from_probe;
 use crate::registry::{settings_from_json, settings_to_json};
 use crate::state::MachineState;
 use crate::{
-    CreateContext, Driver, DriverEnvironment, DriverError, DriverKind, DriverOptions, NewMachine, OptionSpec,
-    SshEndpoint, StateReport,
+    CreateContext, DockerMachineHost, Driver, DriverEnvironment, DriverError, DriverKind, DriverOptions,
+    ImportedSettings, NewMachine, OptionSpec, SshEndpoint, StateReport, docker_machine_string,
 };
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -60,6 +60,17 @@ impl DriverKind for NoneKind {
         settings: &serde_json::Value,
     ) -> Result<Box<dyn Driver>, DriverError> {
         Ok(Box::new(settings_from_json::<NoneConfig>(NAME, settings)?))
+    }
+
+    fn docker_machine_drivers(&self) -> Vec<String> {
+        vec![NAME.into()]
+    }
+
+    /// docker-machine's none driver keeps the engine's URL as `URL`.
+    fn import_docker_machine(&self, machine: &DockerMachineHost<'_>) -> Result<ImportedSettings, DriverError> {
+        let none = NoneConfig { url: docker_machine_string(machine.config, "URL") };
+        none.host_and_port().map_err(|error| DriverError::invalid("URL", error.to_string()))?;
+        Ok(ImportedSettings { settings: none.settings(), not_imported: Vec::new() })
     }
 }
 
@@ -150,6 +161,17 @@ mod tests {
 
     fn config(url: &str) -> NoneConfig {
         NoneConfig { url: url.to_string() }
+    }
+
+    #[test]
+    fn docker_machine_none_machines_keep_their_url() {
+        let config = serde_json::json!({"IPAddress": "", "MachineName": "n", "URL": "tcp://10.0.0.5:2376"});
+        let machine = DockerMachineHost { name: "n", driver_name: "none", config: &config, ssh_key: None };
+        let imported = NoneKind.import_docker_machine(&machine).unwrap();
+        assert_eq!(imported.settings, serde_json::json!({"url": "tcp://10.0.0.5:2376"}));
+        let bad = serde_json::json!({"URL": "http://x"});
+        let error = NoneKind.import_docker_machine(&DockerMachineHost { config: &bad, ..machine }).unwrap_err();
+        assert!(error.to_string().starts_with("URL: "), "{error}");
     }
 
     #[test]

@@ -71,6 +71,10 @@ pub struct OptionSpec {
     /// The environment variable that gives a value when the flag does not.
     #[serde(default)]
     pub env: Option<String>,
+    /// Further variables read, in order, when `env` is unset (docker-machine's `AWS_DEFAULT_REGION`
+    /// beside `AWS_REGION`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub env_aliases: Vec<String>,
     #[serde(default)]
     pub default: Option<OptionValue>,
     #[serde(default)]
@@ -84,6 +88,9 @@ pub struct OptionSpec {
     /// The placeholder in help: `ADDRESS`, `SECONDS`.
     #[serde(default)]
     pub value_name: Option<String>,
+    /// Left out of `create --help` (docker-machine's spellings that take their own values).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub hidden: bool,
     #[serde(skip)]
     pub check: Option<OptionCheck>,
 }
@@ -95,17 +102,35 @@ impl OptionSpec {
             kind,
             help: help.to_string(),
             env: None,
+            env_aliases: Vec::new(),
             default: None,
             required: false,
             secret: false,
             aliases: Vec::new(),
             value_name: None,
+            hidden: false,
             check: None,
         }
     }
 
     pub fn env(mut self, variable: &str) -> OptionSpec {
         self.env = Some(variable.to_string());
+        self
+    }
+
+    /// Another variable read when the option's own is unset.
+    pub fn env_alias(mut self, variable: &str) -> OptionSpec {
+        self.env_aliases.push(variable.to_string());
+        self
+    }
+
+    /// The variables that give the option a value, in the order they are read.
+    pub fn variables(&self) -> impl Iterator<Item = &str> {
+        self.env.iter().chain(&self.env_aliases).map(String::as_str)
+    }
+
+    pub fn hidden(mut self) -> OptionSpec {
+        self.hidden = true;
         self
     }
 
@@ -296,23 +321,28 @@ impl DriverOptions {
         self.values.iter().filter(|(name, _)| self.given.contains(*name))
     }
 
-    /// Fills what was not given from `environment` (an option's variable), then from defaults,
-    /// and fails when a required option is missing.
+    /// Fills what was not given from `environment` (an option's variables, in order), then from
+    /// defaults, and fails when a required option is missing.
     pub fn complete(
         mut self,
         specs: &[OptionSpec],
         environment: &dyn Fn(&str) -> Option<String>,
     ) -> Result<DriverOptions, DriverError> {
         for spec in specs {
-            if self.values.contains_key(&spec.name) {
+            if self.is_given(&spec.name) {
                 continue;
             }
-            if let Some(text) = spec.env.as_deref().and_then(environment).filter(|text| !text.is_empty()) {
+            let from_environment = spec.variables().find_map(|variable| {
+                environment(variable).filter(|text| !text.is_empty()).map(|text| (variable, text))
+            });
+            if let Some((variable, text)) = from_environment {
                 let value = spec.parse_text(&text).map_err(|problem| DriverError::InvalidSetting {
                     flag: format!("--{}", spec.name),
-                    problem: format!("from ${}: {problem}", spec.env.as_deref().unwrap_or_default()),
+                    problem: format!("from ${variable}: {problem}"),
                 })?;
                 self.give(&spec.name, value);
+            } else if self.values.contains_key(&spec.name) {
+                continue;
             } else if let Some(default) = &spec.default {
                 self.set_default(&spec.name, default.clone());
             } else if spec.required {
@@ -413,6 +443,33 @@ mod tests {
     }
 
     #[test]
+    fn further_variables_are_read_in_order_and_override_a_parsed_default() {
+        let specs = vec![
+            string_option("x-region", "region").env("X_REGION").env_alias("X_DEFAULT_REGION"),
+            string_option("x-size", "size")
+                .env("X_SIZE")
+                .env_alias("OLD_SIZE")
+                .default_value(OptionValue::String("s".into())),
+        ];
+        let only_alias = |name: &str| (name == "X_DEFAULT_REGION" || name == "OLD_SIZE").then(|| "old".to_string());
+        let mut parsed = DriverOptions::default();
+        parsed.set_default("x-size", OptionValue::String("s".into()));
+        let options = parsed.complete(&specs, &only_alias).unwrap();
+        assert_eq!(options.string("x-region").as_deref(), Some("old"));
+        assert!(options.is_given("x-region"));
+        assert_eq!(options.string("x-size").as_deref(), Some("old"), "a variable wins over the flag's default");
+        let both = |name: &str| match name {
+            "X_REGION" => Some("new".to_string()),
+            "X_DEFAULT_REGION" => Some("old".to_string()),
+            _ => None,
+        };
+        let options = DriverOptions::default().complete(&specs, &both).unwrap();
+        assert_eq!(options.string("x-region").as_deref(), Some("new"));
+        assert_eq!(options.string("x-size").as_deref(), Some("s"));
+        assert!(!options.is_given("x-size"));
+    }
+
+    #[test]
     fn values_are_parsed_and_checked_by_type() {
         let port = &specs()[1];
         assert_eq!(port.parse_text("2222").unwrap(), OptionValue::Int(2222));
@@ -436,5 +493,7 @@ mod tests {
             serde_json::from_value(serde_json::json!({"name": "e-tag", "type": "string-list", "default": ["a"]}))
                 .unwrap();
         assert_eq!(list.default, Some(OptionValue::List(vec!["a".into()])));
+        let written = serde_json::to_value(&spec).unwrap();
+        assert!(written.get("env_aliases").is_none() && written.get("hidden").is_none(), "{written}");
     }
 }

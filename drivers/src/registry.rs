@@ -7,6 +7,12 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
+/// The `protocol` of the driver settings of a machine run by a docker-machine plugin
+/// (`docker-machine-driver-NAME`): `{protocol, machine, config, endpoint}`, `config` being the
+/// plugin's configuration JSON verbatim (GetConfigRaw/SetConfigRaw; for a machine `rmachine
+/// import` took over, the `Driver` object of docker-machine's `config.json`).
+pub const DOCKER_MACHINE_PROTOCOL: &str = "docker-machine/1";
+
 /// Finds external drivers of one protocol (rmachine's own, docker-machine's) by name.
 pub trait PluginFinder: Send + Sync {
     /// The protocol's name, `rmachine/1`.
@@ -87,8 +93,16 @@ impl Registry {
             .cloned()
     }
 
-    /// The kind named `name`: built in, else the first plugin of that name.
+    /// The kind named `name`: built in, else the first plugin of that name, which must answer
+    /// its handshake (to make machines, its options are needed).
     pub fn kind(&self, name: &str) -> Result<Arc<dyn DriverKind>, DriverError> {
+        let kind = self.lookup(name)?;
+        kind.usable()?;
+        Ok(kind)
+    }
+
+    /// The kind named `name`, without asking a plugin anything.
+    fn lookup(&self, name: &str) -> Result<Arc<dyn DriverKind>, DriverError> {
         if let Some(kind) = self.builtin_kind(name) {
             return Ok(kind);
         }
@@ -130,9 +144,31 @@ impl Registry {
         kind.new_driver(&self.environment, machine, options)
     }
 
-    /// The driver of an existing machine from its record's driver name and settings.
+    /// The driver of an existing machine from its record's driver name and settings. A machine
+    /// imported from docker-machine whose driver is missing says which plugin to install.
     pub fn open(&self, name: &str, settings: &serde_json::Value) -> Result<Box<dyn Driver>, DriverError> {
-        self.kind(name)?.open(&self.environment, settings)
+        match self.lookup(name) {
+            Ok(kind) => kind.open(&self.environment, settings),
+            Err(DriverError::UnknownDriver { name, known, hint })
+                if settings.get("protocol").and_then(serde_json::Value::as_str) == Some(DOCKER_MACHINE_PROTOCOL) =>
+            {
+                let hint = format!(
+                    "{hint}; the machine was imported from docker-machine: install its plugin docker-machine-driver-{name} \
+                     (an executable on PATH or in RMACHINE_DRIVER_PATH) to use it ('rmachine rm' removes the record without it)"
+                );
+                Err(DriverError::UnknownDriver { name, known, hint })
+            }
+            Err(error) => Err(error),
+        }
+    }
+
+    /// The built-in kind that takes over machines docker-machine made with its driver
+    /// `docker_machine_driver` (`amazonec2`), for `rmachine import`.
+    pub fn docker_machine_importer(&self, docker_machine_driver: &str) -> Option<Arc<dyn DriverKind>> {
+        self.builtin
+            .iter()
+            .find(|kind| kind.docker_machine_drivers().iter().any(|name| name == docker_machine_driver))
+            .cloned()
     }
 
     /// Every installed plugin, of every protocol.

@@ -41,12 +41,31 @@ if [ "$socket_state" = loaded ]; then
     systemctl start docker.socket >/dev/null 2>&1
 fi
 
-if command -v timeout >/dev/null 2>&1; then
-    timeout "$timeout_seconds" systemctl restart docker.service
-else
-    systemctl restart docker.service
-fi
+# service VERB: systemctl VERB docker.service, for at most TIMEOUT_SECONDS.
+service() {
+    if command -v timeout >/dev/null 2>&1; then
+        timeout "$timeout_seconds" systemctl "$1" docker.service
+    else
+        systemctl "$1" docker.service
+    fi
+}
+
+service restart
 restart_status=$?
+
+# A dockerd that made its own socket (docker-machine's drop-in passes -H unix:///var/run/docker.sock)
+# replaced the socket file docker.socket listens on, and removed it when it stopped: the new
+# dockerd then serves an unlinked socket. The socket unit listens anew (stopping it stops the
+# service too, which is started again).
+if [ "$socket_state" = loaded ] && [ "$restart_status" = 0 ]; then
+    listen=$(systemctl show -p Listen docker.socket 2>/dev/null | sed -n 's/^Listen=\(\/[^ ]*\) (Stream)$/\1/p')
+    if [ -n "$listen" ] && [ ! -S "$listen" ]; then
+        printf 'restart-docker: %s was gone; restarting docker.socket\n' "$listen" >&2
+        systemctl restart docker.socket >/dev/null 2>&1
+        service start
+        restart_status=$?
+    fi
+fi
 
 state=$(systemctl is-active docker.service 2>/dev/null)
 printf 'docker.service: %s\n' "${state:-unknown}"

@@ -137,8 +137,11 @@ fn storage_drivers_are_checked_by_name() {
         let options = EngineOptions { storage_driver: Some(driver.into()), ..EngineOptions::default() };
         assert!(options.validate().is_ok(), "{driver}");
     }
-    let removed = problems(&EngineOptions { storage_driver: Some("devicemapper".into()), ..EngineOptions::default() });
-    assert!(removed[0].contains("removed") && removed[0].contains("25.0"), "{removed:?}");
+    // Removed drivers pass here: whether the host's engine still has them is decided on the host.
+    for removed in ["devicemapper", "aufs", "overlay"] {
+        let options = EngineOptions { storage_driver: Some(removed.into()), ..EngineOptions::default() };
+        assert!(options.validate().is_ok(), "{removed}");
+    }
     let unknown = problems(&EngineOptions { storage_driver: Some("ext4".into()), ..EngineOptions::default() });
     assert!(unknown[0].contains("overlay2"), "{unknown:?}");
 }

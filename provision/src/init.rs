@@ -168,8 +168,18 @@ fn configure_systemd(facts: &HostFacts, dockerd: &str, env: &[String]) -> Result
     };
 
     let mut warnings = Vec::new();
+    let mut files = Vec::new();
     for (path, text) in &service.drop_ins {
         let name = systemd::file_name(path);
+        if name == systemd::DOCKER_MACHINE_DROP_IN_NAME && text != systemd::NEUTRALISED_DOCKER_MACHINE_DROP_IN {
+            // Its Environment= lines would outlive the engine options they came from, its ExecStart
+            // is rmachine's to set: it becomes a comment (write-files.sh keeps the original).
+            files.push(ManagedFile::new(path, 0o644, systemd::NEUTRALISED_DOCKER_MACHINE_DROP_IN));
+            warnings.push(format!(
+                "{path} was docker-machine's configuration of the engine; rmachine emptied it (the original is kept as {path}.rmachine-bak)"
+            ));
+            continue;
+        }
         if path == DROP_IN_PATH || !systemd::sets_exec_start(text) {
             continue;
         }
@@ -189,7 +199,8 @@ fn configure_systemd(facts: &HostFacts, dockerd: &str, env: &[String]) -> Result
         ));
     }
     let drop_in = render::drop_in(dockerd, &arguments, env);
-    Ok(ServiceConfiguration { listener, files: vec![ManagedFile::new(DROP_IN_PATH, 0o644, drop_in)], warnings })
+    files.insert(0, ManagedFile::new(DROP_IN_PATH, 0o644, drop_in));
+    Ok(ServiceConfiguration { listener, files, warnings })
 }
 
 /// The value of an active, non-empty `DOCKER_OPTS=` line in /etc/default/docker.

@@ -64,7 +64,7 @@ fn debian_docker_io_gets_a_drop_in_without_host_flags() {
     let facts = facts_from(&debian_facts_text());
     let configuration = configure_systemd(&facts, "/usr/sbin/dockerd", &[]).unwrap();
     assert_eq!(configuration.listener, Listener::SocketActivation);
-    assert_eq!(configuration.files.len(), 1);
+    assert_eq!(configuration.files.len(), 2, "rmachine's drop-in, and docker-machine's emptied");
     let drop_in = String::from_utf8(configuration.files[0].content.clone()).unwrap();
     assert_eq!(configuration.files[0].path, DROP_IN_PATH);
     assert!(
@@ -76,6 +76,32 @@ fn debian_docker_io_gets_a_drop_in_without_host_flags() {
     assert!(drop_in.lines().filter(|line| !line.starts_with('#')).all(|line| !line.contains("-H")), "{drop_in}");
     assert_eq!(configuration.warnings.len(), 1, "{:?}", configuration.warnings);
     assert!(configuration.warnings[0].contains("10-machine.conf"));
+}
+
+#[test]
+fn docker_machines_drop_in_is_emptied_once() {
+    let facts = facts_from(&debian_facts_text());
+    let configuration = configure_systemd(&facts, "/usr/sbin/dockerd", &[]).unwrap();
+    let docker_machine = &configuration.files[1];
+    assert_eq!(docker_machine.path, "/etc/systemd/system/docker.service.d/10-machine.conf");
+    let text = String::from_utf8(docker_machine.content.clone()).unwrap();
+    assert!(text.lines().all(|line| line.starts_with('#')), "only comments: {text}");
+    assert!(!systemd::sets_exec_start(&text));
+    assert!(
+        configuration.warnings[0].contains("docker-machine") && configuration.warnings[0].contains(".rmachine-bak")
+    );
+    // Emptied, it is left alone: provisioning again changes nothing.
+    let start = debian_facts_text().find("[Service]\nExecStart=\nExecStart=/usr/bin/dockerd -H tcp").unwrap();
+    let end = start + debian_facts_text()[start..].find("\n\n").unwrap() + 1;
+    let emptied = format!(
+        "{}{}{}",
+        &debian_facts_text()[..start],
+        systemd::NEUTRALISED_DOCKER_MACHINE_DROP_IN,
+        &debian_facts_text()[end..]
+    );
+    let again = configure_systemd(&facts_from(&emptied), "/usr/sbin/dockerd", &[]).unwrap();
+    assert_eq!(again.files.len(), 1, "{:?}", again.files.iter().map(|file| &file.path).collect::<Vec<_>>());
+    assert!(again.warnings.is_empty(), "{:?}", again.warnings);
 }
 
 #[test]

@@ -85,6 +85,18 @@ pub async fn provision<R: Remote, C: EngineCheck>(
             reason: "the install finished, but `command -v dockerd` still finds nothing".into(),
         });
     };
+    // Only now is the engine's version known (a fresh install included): a removed driver is
+    // refused by the engines that removed it, and deprecated on the others.
+    let deprecation = match &request.engine.storage_driver {
+        Some(driver) => storage::check_engine_has(driver, facts.dockerd_version.as_deref()).map_err(|reason| {
+            ProvisionError::StorageDriverUnavailable {
+                host: session.host.clone(),
+                driver: driver.clone(),
+                reason: format!("{reason}; nothing was configured"),
+            }
+        })?,
+        None => None,
+    };
 
     let service = (service_manager.configure)(&facts, dockerd, &request.engine.env)
         .map_err(|problem| service_error(problem, &session.host, dockerd))?;
@@ -113,6 +125,7 @@ pub async fn provision<R: Remote, C: EngineCheck>(
         warnings: package_warnings,
     };
     report.warnings.extend(service.warnings);
+    report.warnings.extend(deprecation);
     if changed_files.iter().any(|file| file.path == DAEMON_JSON_PATH) {
         report.warnings.extend(warnings::configuration_warnings(
             facts.file(DAEMON_JSON_PATH),

@@ -1,5 +1,8 @@
-//! Storage drivers: which names rmachine accepts, and whether a host can run the one asked for
-//! (checked from the facts before anything on the host is touched).
+//! Storage drivers: which names rmachine accepts, whether a host can run the one asked for
+//! (checked from the facts before anything on the host is touched), and whether the host's engine
+//! still has it: Docker removed overlay and aufs in 24.0 and devicemapper in 25.0, so these are
+//! refused only where the engine is that new, and accepted with a deprecation warning on older
+//! engines (Debian 12's 20.10 has them all), as docker-machine users still ask for them.
 
 use crate::facts::HostFacts;
 
@@ -12,18 +15,51 @@ const REMOVED_DRIVERS: &[(&str, &str)] = &[("devicemapper", "25.0"), ("aufs", "2
 /// Backing filesystems overlay2 refuses to run on (`stat -f -c %T` names).
 const OVERLAY2_REFUSED_FILESYSTEMS: &[&str] = &["overlayfs", "nfs", "zfs", "ecryptfs", "aufs"];
 
-/// Whether `driver` names a driver rmachine accepts.
+/// Whether `driver` names a driver rmachine accepts (a removed one too: whether the host's engine
+/// still has it is known only on the host, [`check_engine_has`]).
 pub(crate) fn check_driver_name(driver: &str) -> Result<(), String> {
-    if SUPPORTED_DRIVERS.contains(&driver) {
+    if SUPPORTED_DRIVERS.contains(&driver) || REMOVED_DRIVERS.iter().any(|(removed, _)| *removed == driver) {
         return Ok(());
     }
-    if let Some((_, release)) = REMOVED_DRIVERS.iter().find(|(removed, _)| *removed == driver) {
+    Err(format!("unknown storage driver {driver:?}; use one of {}", SUPPORTED_DRIVERS.join(", ")))
+}
+
+/// Whether the engine whose `dockerd --version` is `version_output` still has `driver`: Ok(None)
+/// for a current driver, Ok(Some(warning)) for a removed one an older engine still has (or when
+/// the version is unknown), Err(reason) where the engine is the release that removed it or later.
+pub(crate) fn check_engine_has(driver: &str, version_output: Option<&str>) -> Result<Option<String>, String> {
+    let Some((_, release)) = REMOVED_DRIVERS.iter().find(|(removed, _)| *removed == driver) else { return Ok(None) };
+    let alternatives = SUPPORTED_DRIVERS.join(", ");
+    let Some((version, engine)) =
+        version_output.and_then(|output| engine_version(output).map(|version| (version, output)))
+    else {
+        return Ok(Some(format!(
+            "storage driver {driver} is deprecated (Docker {release} removed it) and the engine's version is unknown; dockerd decides whether it still has it"
+        )));
+    };
+    let shown = engine.split(',').next().unwrap_or(engine).trim_start_matches("Docker version ").trim();
+    if version >= release_number(release) {
         return Err(format!(
-            "storage driver {driver:?} was removed in Docker {release}; use one of {}",
-            SUPPORTED_DRIVERS.join(", ")
+            "storage driver {driver} was removed in Docker {release} and this host's engine is {shown}: use one of {alternatives} (overlay2 is overlay's successor)"
         ));
     }
-    Err(format!("unknown storage driver {driver:?}; use one of {}", SUPPORTED_DRIVERS.join(", ")))
+    Ok(Some(format!(
+        "storage driver {driver} is deprecated: Docker {release} removed it; this host's engine {shown} still has it, but move to one of {alternatives} before upgrading the engine"
+    )))
+}
+
+/// (major, minor) of `dockerd --version` output: "Docker version 26.1.5+dfsg1, build a72d7cd".
+fn engine_version(output: &str) -> Option<(u32, u32)> {
+    let word = output
+        .split_whitespace()
+        .map(|word| word.trim_end_matches(','))
+        .find(|word| word.chars().next().is_some_and(|first| first.is_ascii_digit()) && word.contains('.'))?;
+    let mut numbers = word.split(['.', '+', '-', '~']).map(|part| part.parse::<u32>());
+    Some((numbers.next()?.ok()?, numbers.next()?.ok()?))
+}
+
+fn release_number(release: &str) -> (u32, u32) {
+    engine_version(release).unwrap_or((u32::MAX, 0))
 }
 
 /// Whether the host described by `facts` can run `driver`; Err(reason, with the drivers that
@@ -138,6 +174,23 @@ mod tests {
         assert!(check_host_can_run("overlay2", &xfs).unwrap_err().contains("ftype=1"));
         xfs.xfs_ftype = Some(true);
         assert!(check_host_can_run("overlay2", &xfs).is_ok());
+    }
+
+    #[test]
+    fn removed_drivers_are_refused_only_by_engines_that_removed_them() {
+        assert!(check_driver_name("overlay").is_ok() && check_driver_name("devicemapper").is_ok());
+        assert!(check_driver_name("nosuchfs").unwrap_err().contains("unknown storage driver"));
+        let bookworm = Some("Docker version 20.10.24+dfsg1, build 297e128");
+        let trixie = Some("Docker version 26.1.5+dfsg1, build a72d7cd");
+        let warning = check_engine_has("overlay", bookworm).unwrap().unwrap();
+        assert!(warning.contains("deprecated") && warning.contains("20.10.24+dfsg1 still has it"), "{warning}");
+        let refusal = check_engine_has("overlay", trixie).unwrap_err();
+        assert!(refusal.contains("removed in Docker 24.0 and this host's engine is 26.1.5+dfsg1"), "{refusal}");
+        assert!(check_engine_has("devicemapper", Some("Docker version 24.0.9, build 2936816")).unwrap().is_some());
+        assert!(check_engine_has("devicemapper", Some("Docker version 25.0.0, build e758fe5")).is_err());
+        assert!(check_engine_has("aufs", Some("Docker version 23.0.6, build ef23cbc")).unwrap().is_some());
+        assert_eq!(check_engine_has("overlay2", trixie), Ok(None));
+        assert!(check_engine_has("overlay", None).unwrap().unwrap().contains("unknown"));
     }
 
     #[test]

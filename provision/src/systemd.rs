@@ -5,6 +5,19 @@
 pub(crate) const DROP_IN_PATH: &str = "/etc/systemd/system/docker.service.d/10-rmachine.conf";
 pub(crate) const DROP_IN_NAME: &str = "10-rmachine.conf";
 
+/// docker-machine's drop-in for docker.service: `-H` flags and TLS on dockerd's command line,
+/// which clash with rmachine's daemon.json (dockerd refuses a setting given both ways).
+pub(crate) const DOCKER_MACHINE_DROP_IN_NAME: &str = "10-machine.conf";
+
+/// What docker-machine's drop-in becomes once rmachine configures the engine: comments only, so
+/// systemd applies nothing of it (its original is kept beside it as `.rmachine-bak`).
+pub(crate) const NEUTRALISED_DOCKER_MACHINE_DROP_IN: &str = "\
+# Written by rmachine. This was docker-machine's drop-in for docker.service; rmachine configures
+# the engine in /etc/docker/daemon.json and 10-rmachine.conf instead, so nothing is set here
+# (dockerd refuses -H or TLS flags that daemon.json also sets). docker-machine's version is kept
+# as 10-machine.conf.rmachine-bak until the next change to this file.
+";
+
 /// The command of the last `ExecStart=` in the `[Service]` section of `unit_text`; None when
 /// there is none or the last one resets it (`ExecStart=`).
 pub(crate) fn exec_start(unit_text: &str) -> Option<String> {

@@ -193,7 +193,7 @@ fn driver_options(
     let environment = registry.environment().clone();
     let lookup = |variable: &str| environment.variable(variable);
     for spec in specs.iter().filter(|spec| spec.required && !given.contains_key(&spec.name)) {
-        if spec.env.as_deref().and_then(lookup).is_none() {
+        if spec.variables().find_map(lookup).is_none() {
             let key = super::file_reader::map_key(kind.name(), &spec.name);
             let placeholder = spec.value_name.clone().unwrap_or_else(|| "VALUE".into());
             return Err(format!("the {} driver needs `{}: {{ {key}: {placeholder} }}`", kind.name(), kind.name()));

@@ -302,9 +302,10 @@ impl<'de, 'a> Visitor<'de> for OptionKeySeed<'a> {
                 || spec.name == key
                 || spec.aliases.iter().any(|alias| alias == key || map_key(self.driver, alias) == key)
         };
-        self.specs.iter().find(matches).ok_or_else(|| {
-            let known: Vec<String> =
-                self.specs.iter().map(|spec| format!("`{}`", map_key(self.driver, &spec.name))).collect();
+        // Hidden options are docker-machine's flag spellings: a cluster file uses rmachine's keys.
+        let visible = || self.specs.iter().filter(|spec| !spec.hidden);
+        visible().find(matches).ok_or_else(|| {
+            let known: Vec<String> = visible().map(|spec| format!("`{}`", map_key(self.driver, &spec.name))).collect();
             E::custom(format!("unknown field `{key}`, expected one of {}", known.join(", ")))
         })
     }

@@ -1,13 +1,16 @@
-//! `rmachine active`: the machine `DOCKER_HOST` points at (the docker-machine definition), or,
-//! when DOCKER_HOST is unset, the machine whose docker context is current (`rmachine use`).
+//! `rmachine active`: the running machine `DOCKER_HOST` points at (the docker-machine definition),
+//! or, when DOCKER_HOST is unset, the machine whose docker context is current (`rmachine use`).
+//! Whether it runs is asked of its driver within `--timeout` (machines of the none driver, an
+//! engine rmachine does not manage, are not asked).
 
 use crate::context::Context;
 use crate::docker_context;
-use crate::machine_access::{Machine, open_store};
+use crate::machine_access::{Machine, open_store, require_running};
 use crate::output;
 use anyhow::bail;
 use clap::Parser;
 use std::process::ExitCode;
+use std::time::Duration;
 
 /// Print the name of the active machine: the one DOCKER_HOST (or the current docker context) points at
 #[derive(Debug, Parser)]
@@ -15,6 +18,10 @@ pub struct Args {
     /// Print {"name": ..., "url": ...} as JSON
     #[arg(long)]
     pub json: bool,
+
+    /// Seconds to wait for the machine's driver to say whether it runs
+    #[arg(short, long, default_value_t = 10, value_name = "SECONDS")]
+    pub timeout: u64,
 }
 
 pub async fn run(args: Args, context: &Context) -> anyhow::Result<ExitCode> {
@@ -32,10 +39,15 @@ pub async fn run(args: Args, context: &Context) -> anyhow::Result<ExitCode> {
     };
     let mut machines = store.list()?;
     machines.sort_by_key(|(name, _)| Some(name) != preferred.as_ref());
+    let mut not_running = Vec::new();
     for (name, record) in machines {
         let Ok(record) = record else { continue };
         let Ok(machine) = Machine::from_record(record, context) else { continue };
         if machine.engine_url() == target || docker_context::ssh_url(&machine).as_deref() == Some(target.as_str()) {
+            if let Err(why) = require_running(&machine, Duration::from_secs(args.timeout)).await {
+                not_running.push(format!("{why:#}"));
+                continue;
+            }
             if args.json {
                 output::data(&format!("{}\n", serde_json::json!({"name": name, "url": target})));
             } else {
@@ -43,6 +55,9 @@ pub async fn run(args: Args, context: &Context) -> anyhow::Result<ExitCode> {
             }
             return Ok(ExitCode::SUCCESS);
         }
+    }
+    if !not_running.is_empty() {
+        bail!("no active machine: {}", not_running.join("; "));
     }
     bail!("no active machine: no machine in the store has the URL {target}")
 }

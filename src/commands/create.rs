@@ -45,6 +45,9 @@ pub struct Args {
     /// The values of the driver's flags.
     #[arg(skip)]
     pub driver_options: DriverOptions,
+
+    #[command(flatten)]
+    pub swarm: crate::docker_machine_flags::ClassicSwarmCreateFlags,
 }
 
 /// The driver `create` was given before its flags were parsed.
@@ -58,6 +61,7 @@ impl std::fmt::Debug for ChosenDriver {
 }
 
 pub async fn run(args: Args, context: &Context) -> anyhow::Result<ExitCode> {
+    args.swarm.check()?;
     let Some(kind) = args.driver_kind.0.clone() else {
         let known: Vec<&str> = context.registry.builtin().iter().map(|kind| kind.name()).collect();
         bail!("choose a driver with --driver ({}; 'rmachine drivers' lists plugins too)", known.join(", "))
@@ -72,6 +76,10 @@ pub async fn run(args: Args, context: &Context) -> anyhow::Result<ExitCode> {
     let machine = NewMachine { name: &args.name, joins_swarm: false };
     let driver = context.registry.new_driver(kind.as_ref(), &machine, &options).map_err(pre_create_failure)?;
     let mut engine = args.engine.clone();
+    // docker-machine's variable for --engine-install-url.
+    if engine.install_url.is_none() {
+        engine.install_url = environment.variable("MACHINE_DOCKER_INSTALL_URL");
+    }
     // Absolute, so that a later `rmachine provision` from another folder finds it.
     engine.runtime_binary = engine.runtime_binary.as_ref().map(|path| {
         std::fs::canonicalize(path).map_or_else(|_| path.clone(), |absolute| absolute.display().to_string())

@@ -1,20 +1,21 @@
 //! `rmachine env`: the shell commands that point the docker CLI at a machine.
 
 use crate::context::Context;
-use crate::flows::provision::certificate_notice;
-use crate::machine_access::{open_machine, open_store};
+use crate::flows::provision::{certificate_notice, check_client_key};
+use crate::machine_access::{STATE_TIMEOUT, name_or_default, open_machine, open_store, require_running};
 use crate::output;
 use crate::shell_env::{self, SHELL_NAMES, Shell};
 use crate::store::ProvisioningStatus;
 use anyhow::{anyhow, bail};
 use clap::Parser;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::process::ExitCode;
 
 /// Print the commands that point docker at a machine: eval "$(rmachine env NAME)"
 #[derive(Debug, Parser)]
 pub struct Args {
-    /// Machine (not with --unset)
-    #[arg(required_unless_present = "unset", conflicts_with = "unset", add = clap_complete::ArgValueCandidates::new(crate::completion_candidates::machine_names))]
+    /// Machine (not with --unset) [default: the machine named 'default']
+    #[arg(add = clap_complete::ArgValueCandidates::new(crate::completion_candidates::machine_names))]
     pub name: Option<String>,
 
     /// Shell syntax: bash, zsh, fish, powershell, cmd, tcsh or emacs [default: from $SHELL]
@@ -33,11 +34,18 @@ pub struct Args {
     /// machine's pinned host key added to ~/.ssh/known_hosts [default: the machine's engine transport]
     #[arg(long, value_parser = ["tls", "ssh"])]
     pub transport: Option<String>,
+
+    #[command(flatten)]
+    pub swarm: crate::docker_machine_flags::ClassicSwarmFlag,
 }
 
 const VARIABLES: [&str; 4] = ["DOCKER_TLS_VERIFY", "DOCKER_HOST", "DOCKER_CERT_PATH", "DOCKER_MACHINE_NAME"];
 
-pub fn run(args: Args, context: &Context) -> anyhow::Result<ExitCode> {
+pub async fn run(args: Args, context: &Context) -> anyhow::Result<ExitCode> {
+    args.swarm.check()?;
+    if args.unset && args.name.is_some() {
+        bail!("--unset takes no machine name (it undoes whichever machine's settings are set): rmachine env --unset");
+    }
     let shell = match &args.shell {
         Some(name) => {
             Shell::from_name(name).ok_or_else(|| anyhow!("unknown shell '{name}'; choose one of {SHELL_NAMES}"))?
@@ -46,15 +54,15 @@ pub fn run(args: Args, context: &Context) -> anyhow::Result<ExitCode> {
     };
     let hint = shell_env::quote_command_line(&context.invocation);
     let no_proxy_name = context.no_proxy.as_ref().map(|(name, _)| name.as_str()).unwrap_or("NO_PROXY");
-    let assignments: Vec<(&str, Option<String>)> = if args.unset {
-        let mut unset: Vec<(&str, Option<String>)> = VARIABLES.iter().map(|name| (*name, None)).collect();
+    let assignments: Vec<(&str, Option<Vec<u8>>)> = if args.unset {
+        let mut unset: Vec<(&str, Option<Vec<u8>>)> = VARIABLES.iter().map(|name| (*name, None)).collect();
         if args.no_proxy {
             unset.push((no_proxy_name, None));
         }
         unset
     } else {
-        let name = args.name.as_deref().expect("clap requires a name without --unset");
         let store = open_store(context)?;
+        let name = &name_or_default(&store, args.name.as_deref())?;
         let machine = open_machine(&store, context, name)?;
         let record = &machine.record;
         match record.status {
@@ -67,6 +75,7 @@ pub fn run(args: Args, context: &Context) -> anyhow::Result<ExitCode> {
                 record.last_error.as_deref().unwrap_or("no error recorded")
             ),
         }
+        require_running(&machine, STATE_TIMEOUT).await?;
         if let Some(notice) = certificate_notice(&store, &machine) {
             output::warning(&notice);
         }
@@ -78,24 +87,25 @@ pub fn run(args: Args, context: &Context) -> anyhow::Result<ExitCode> {
             crate::known_hosts::ensure_pinned(&machine, context)?;
             vec![
                 ("DOCKER_TLS_VERIFY", None),
-                ("DOCKER_HOST", Some(url)),
+                ("DOCKER_HOST", Some(url.into_bytes())),
                 ("DOCKER_CERT_PATH", None),
-                ("DOCKER_MACHINE_NAME", Some(name.to_string())),
+                ("DOCKER_MACHINE_NAME", Some(name.as_bytes().to_vec())),
             ]
         } else {
+            check_client_key(&store, &machine)?;
             vec![
-                ("DOCKER_TLS_VERIFY", Some("1".to_string())),
-                ("DOCKER_HOST", Some(machine.engine_url())),
-                ("DOCKER_CERT_PATH", Some(store.machine_directory(name).display().to_string())),
-                ("DOCKER_MACHINE_NAME", Some(name.to_string())),
+                ("DOCKER_TLS_VERIFY", Some(b"1".to_vec())),
+                ("DOCKER_HOST", Some(machine.engine_url().into_bytes())),
+                ("DOCKER_CERT_PATH", Some(store.machine_directory(name).into_os_string().into_vec())),
+                ("DOCKER_MACHINE_NAME", Some(name.as_bytes().to_vec())),
             ]
         };
         if args.no_proxy {
-            let current = context.no_proxy.as_ref().map(|(_, value)| value.as_str()).unwrap_or("");
+            let current = context.no_proxy.as_ref().map(|(_, value)| value.as_bytes()).unwrap_or_default();
             assignments.push((no_proxy_name, Some(shell_env::no_proxy_with(current, &machine.driver.ip()))));
         }
         assignments
     };
-    output::data(&shell_env::render(shell, &assignments, &hint));
+    output::data_bytes(&shell_env::render(shell, &assignments, &hint)?);
     Ok(ExitCode::SUCCESS)
 }

@@ -1,7 +1,7 @@
 //! `rmachine ip`: machines' IP addresses, one a line.
 
 use crate::context::Context;
-use crate::machine_access::{open_machine, open_store};
+use crate::machine_access::{names_or_default, open_machine, open_store};
 use crate::output;
 use clap::Parser;
 use std::process::ExitCode;
@@ -9,8 +9,8 @@ use std::process::ExitCode;
 /// Print machines' IP addresses
 #[derive(Debug, Parser)]
 pub struct Args {
-    /// Machines
-    #[arg(required = true, add = clap_complete::ArgValueCandidates::new(crate::completion_candidates::machine_names))]
+    /// Machines [default: the machine named 'default']
+    #[arg(add = clap_complete::ArgValueCandidates::new(crate::completion_candidates::machine_names))]
     pub names: Vec<String>,
 
     /// Print [{"Name": ..., "IP": ...}] as JSON
@@ -21,8 +21,9 @@ pub struct Args {
 pub fn run(args: Args, context: &Context) -> anyhow::Result<ExitCode> {
     let store = open_store(context)?;
     let mut values = Vec::new();
-    for name in &args.names {
-        values.push((name.clone(), open_machine(&store, context, name)?.driver.ip()));
+    for name in names_or_default(&store, &args.names)? {
+        let ip = open_machine(&store, context, &name)?.driver.ip();
+        values.push((name, ip));
     }
     if args.json {
         let documents: Vec<_> =

@@ -10,8 +10,8 @@ use std::time::Duration;
 /// Force machines off (drivers that control power; not generic hosts)
 #[derive(Debug, Parser)]
 pub struct Args {
-    /// Machines
-    #[arg(required = true, add = clap_complete::ArgValueCandidates::new(crate::completion_candidates::machine_names))]
+    /// Machines [default: the machine named 'default']
+    #[arg(add = clap_complete::ArgValueCandidates::new(crate::completion_candidates::machine_names))]
     pub names: Vec<String>,
 
     /// Seconds to wait for the Stopped state afterwards

@@ -30,9 +30,10 @@ pub struct Args {
     #[arg(short, long, value_name = "KEY=VALUE")]
     pub filter: Vec<String>,
 
-    /// table (default), json (an array of rows with the template fields below), or a template
-    /// such as 'table {{.Name}}\t{{.State}}' or '{{.Name}} {{.URL}}'. Fields: .Name .Active
-    /// .DriverName .State .URL .DockerVersion .Error .Swarm
+    /// table (default), json (an array of rows with the template fields below), or a Go template
+    /// such as 'table {{.Name}}\t{{.State}}', '{{.Name}} {{.URL}}' or
+    /// '{{if eq .State "Running"}}{{.Name}}{{end}}'. Fields: .Name .Active .DriverName .State .URL
+    /// .DockerVersion .Error .Swarm
     #[arg(long, value_name = "FORMAT")]
     pub format: Option<String>,
 
@@ -96,7 +97,8 @@ fn render(rows: &[Row], format: Option<&str>) -> anyhow::Result<String> {
         Some(text) => {
             let template = Template::parse(text)?;
             let values: Vec<serde_json::Value> = rows.iter().map(serde_json::to_value).collect::<Result<_, _>>()?;
-            Ok(render_template(&template, &values, &header_for)?)
+            let shape = serde_json::to_value(timed_out_row(""))?;
+            Ok(render_template(&template, &values, &shape, &header_for)?)
         }
     }
 }

@@ -9,11 +9,13 @@ pub mod create;
 pub mod destroy;
 pub mod drivers;
 pub mod env;
+pub mod import;
 pub mod inspect;
 pub mod ip;
 pub mod kill;
 pub mod ls;
 pub mod man;
+pub mod mount;
 pub mod provision;
 pub mod regenerate_certs;
 pub mod restart;
@@ -63,11 +65,12 @@ pub async fn run(command: Command, context: &Context) -> anyhow::Result<ExitCode
         Command::Rm(args) => rm::run(args, context).await,
         Command::Ls(args) => ls::run(args, context).await,
         Command::Inspect(args) => inspect::run(args, context),
+        Command::Import(args) => import::run(args, context),
         Command::Status(args) => status::run(args, context).await,
         Command::Ip(args) => ip::run(args, context),
-        Command::Url(args) => url::run(args, context),
-        Command::Config(args) => config::run(args, context),
-        Command::Env(args) => env::run(args, context),
+        Command::Url(args) => url::run(args, context).await,
+        Command::Config(args) => config::run(args, context).await,
+        Command::Env(args) => env::run(args, context).await,
         Command::Ssh(args) => ssh::run(args, context).await,
         Command::Version(args) => version::run(args, context).await,
         Command::RegenerateCerts(args) => regenerate_certs::run(args, context).await,
@@ -80,6 +83,7 @@ pub async fn run(command: Command, context: &Context) -> anyhow::Result<ExitCode
         Command::Restart(args) => restart::run(args, context).await,
         Command::Kill(args) => kill::run(args, context).await,
         Command::Scp(args) => scp::run(args, context).await,
+        Command::Mount(args) => mount::run(args, context).await,
         Command::Active(args) => active::run(args, context).await,
         Command::Use(args) => use_context::run(args, context).await,
         Command::Completion(args) => completion::run(args, context).await,

@@ -3,7 +3,7 @@
 use crate::context::Context;
 use crate::flows::fanout;
 use crate::flows::provision::reprovision_and_record;
-use crate::machine_access::{open_machine, open_store};
+use crate::machine_access::{names_or_default, open_machine, open_store};
 use crate::output::{self, Progress};
 use anyhow::bail;
 use clap::Parser;
@@ -14,8 +14,8 @@ use std::time::Duration;
 /// only where it differs, and verify the engine
 #[derive(Debug, Parser)]
 pub struct Args {
-    /// Machines to provision
-    #[arg(required = true, add = clap_complete::ArgValueCandidates::new(crate::completion_candidates::machine_names))]
+    /// Machines to provision [default: the machine named 'default']
+    #[arg(add = clap_complete::ArgValueCandidates::new(crate::completion_candidates::machine_names))]
     pub names: Vec<String>,
 
     /// Seconds to wait for the engine's TLS endpoint after a restart
@@ -28,8 +28,9 @@ pub struct Args {
 
 pub async fn run(args: Args, context: &Context) -> anyhow::Result<ExitCode> {
     let store = open_store(context)?;
+    let names = names_or_default(&store, &args.names)?;
     let engine_timeout = Duration::from_secs(args.engine_timeout);
-    let outcomes = fanout::for_each(&args.names, args.parallel.limit, |name| {
+    let outcomes = fanout::for_each(&names, args.parallel.limit, |name| {
         let store = &store;
         async move {
             let mut machine = open_machine(store, context, name)?;

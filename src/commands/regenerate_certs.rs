@@ -6,23 +6,22 @@ use crate::context::Context;
 use crate::flows::fanout;
 use crate::flows::provision::{issue_server_certificate, reprovision_and_record};
 use crate::machine_access::{
-    CA_CERTIFICATE, CA_KEY, CLIENT_CERTIFICATE, CLIENT_KEY, Machine, open_machine, open_store, store_certificates,
+    Machine, names_or_default, new_store_certificates, open_machine, open_store, store_certificates,
+    write_store_certificates,
 };
 use crate::output::{self, Progress};
 use crate::store::Store;
-use crate::tls;
-use anyhow::{Context as _, bail};
+use anyhow::bail;
 use clap::Parser;
 use std::io::BufRead;
-use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
 
 /// Issue machines new engine certificates (with their current IP) and restart their engines
 #[derive(Debug, Parser)]
 pub struct Args {
-    /// Machines whose certificates to regenerate
-    #[arg(required = true, add = clap_complete::ArgValueCandidates::new(crate::completion_candidates::machine_names))]
+    /// Machines whose certificates to regenerate [default: the machine named 'default']
+    #[arg(add = clap_complete::ArgValueCandidates::new(crate::completion_candidates::machine_names))]
     pub names: Vec<String>,
 
     /// Also renew the store's CA and client certificate (every other machine then needs regenerate-certs too)
@@ -47,7 +46,8 @@ pub struct Args {
 
 pub async fn run(args: Args, context: &Context) -> anyhow::Result<ExitCode> {
     let store = open_store(context)?;
-    for name in &args.names {
+    let names = names_or_default(&store, &args.names)?;
+    for name in &names {
         let machine = open_machine(&store, context, name)?;
         if !machine.over_ssh() {
             bail!(
@@ -58,14 +58,14 @@ pub async fn run(args: Args, context: &Context) -> anyhow::Result<ExitCode> {
     }
     if !args.yes && !args.force {
         if !context.stdin_is_terminal {
-            bail!("refusing to regenerate the certificates of {} without confirmation: pass -y", args.names.join(", "));
+            bail!("refusing to regenerate the certificates of {} without confirmation: pass -y", names.join(", "));
         }
         let what = if args.client_certs {
             "the CA, the client certificate and the engine certificates"
         } else {
             "the engine certificates"
         };
-        output::status(&format!("About to regenerate {what} of {}; their engines restart", args.names.join(", ")));
+        output::status(&format!("About to regenerate {what} of {}; their engines restart", names.join(", ")));
         eprint!("Are you sure? (y/n): ");
         let mut answer = String::new();
         std::io::stdin().lock().read_line(&mut answer)?;
@@ -79,7 +79,7 @@ pub async fn run(args: Args, context: &Context) -> anyhow::Result<ExitCode> {
             "the CA changed: machines not named here no longer accept the new client certificate until 'rmachine regenerate-certs NAME' runs for them",
         );
     }
-    let outcomes = fanout::for_each(&args.names, args.parallel.limit, |name| {
+    let outcomes = fanout::for_each(&names, args.parallel.limit, |name| {
         let store = &store;
         let engine_timeout = Duration::from_secs(args.engine_timeout);
         async move {
@@ -109,12 +109,5 @@ async fn regenerate(
 /// A new CA and client certificate for the store.
 fn renew_store_certificates(store: &Store) -> anyhow::Result<()> {
     let _lock = store.lock()?;
-    let ca = tls::generate_ca("rmachine").context("cannot create the store's certificate authority")?;
-    let client =
-        tls::issue_client_certificate(&ca, "rmachine client").context("cannot create the client certificate")?;
-    store.write_file(Path::new(CA_KEY), ca.key_pem.as_bytes(), 0o600)?;
-    store.write_file(Path::new(CA_CERTIFICATE), ca.cert_pem.as_bytes(), 0o644)?;
-    store.write_file(Path::new(CLIENT_KEY), client.key_pem.as_bytes(), 0o600)?;
-    store.write_file(Path::new(CLIENT_CERTIFICATE), client.cert_pem.as_bytes(), 0o644)?;
-    Ok(())
+    write_store_certificates(store, &new_store_certificates()?)
 }

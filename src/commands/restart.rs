@@ -10,8 +10,8 @@ use std::time::Duration;
 /// Restart machines and wait for their engines; generic hosts reboot over SSH (shutdown -r now)
 #[derive(Debug, Parser)]
 pub struct Args {
-    /// Machines
-    #[arg(required = true, add = clap_complete::ArgValueCandidates::new(crate::completion_candidates::machine_names))]
+    /// Machines [default: the machine named 'default']
+    #[arg(add = clap_complete::ArgValueCandidates::new(crate::completion_candidates::machine_names))]
     pub names: Vec<String>,
 
     /// Seconds to wait for the engine to answer afterwards

@@ -2,7 +2,7 @@
 
 use crate::context::Context;
 use crate::flows::fanout;
-use crate::machine_access::{open_machine, open_store};
+use crate::machine_access::{names_or_default, open_machine, open_store};
 use crate::output;
 use clap::Parser;
 use std::process::ExitCode;
@@ -12,8 +12,8 @@ use std::time::Duration;
 /// Print machines' states (Running, Stopped, Error, ...)
 #[derive(Debug, Parser)]
 pub struct Args {
-    /// Machines
-    #[arg(required = true, add = clap_complete::ArgValueCandidates::new(crate::completion_candidates::machine_names))]
+    /// Machines [default: the machine named 'default']
+    #[arg(add = clap_complete::ArgValueCandidates::new(crate::completion_candidates::machine_names))]
     pub names: Vec<String>,
 
     /// Seconds to wait for each host to answer
@@ -31,13 +31,14 @@ pub struct Args {
 pub async fn run(args: Args, context: &Context) -> anyhow::Result<ExitCode> {
     let store = open_store(context)?;
     let timeout = Duration::from_secs(args.timeout);
+    let names = names_or_default(&store, &args.names)?;
     let mut machines = Vec::new();
-    for name in &args.names {
+    for name in &names {
         machines.push(open_machine(&store, context, name)?);
     }
     let states = Mutex::new(Vec::new());
     // The hosts are asked at once (up to --parallel); a slow one delays only its own answer.
-    let outcomes = fanout::for_each(&args.names, args.parallel.limit, |name| {
+    let outcomes = fanout::for_each(&names, args.parallel.limit, |name| {
         let (machines, states) = (&machines, &states);
         async move {
             let machine = machines.iter().find(|machine| machine.name() == name).expect("opened above");

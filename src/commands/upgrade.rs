@@ -4,7 +4,7 @@
 use crate::context::Context;
 use crate::engine_check::{AnyEngineCheck, SshEngineCheck, TlsEngineCheck};
 use crate::flows::fanout;
-use crate::machine_access::{connect, docker_client, open_machine, open_store};
+use crate::machine_access::{connect, docker_client, names_or_default, open_machine, open_store};
 use crate::output::{self, Progress};
 use anyhow::{Context as _, bail};
 use clap::Parser;
@@ -14,8 +14,8 @@ use std::time::Duration;
 /// Upgrade the engine of machines with their OS's package manager, honouring a --engine-version pin
 #[derive(Debug, Parser)]
 pub struct Args {
-    /// Machines to upgrade
-    #[arg(required = true, add = clap_complete::ArgValueCandidates::new(crate::completion_candidates::machine_names))]
+    /// Machines to upgrade [default: the machine named 'default']
+    #[arg(add = clap_complete::ArgValueCandidates::new(crate::completion_candidates::machine_names))]
     pub names: Vec<String>,
 
     /// Seconds to wait for the engine's TLS endpoint after the restart
@@ -28,8 +28,9 @@ pub struct Args {
 
 pub async fn run(args: Args, context: &Context) -> anyhow::Result<ExitCode> {
     let store = open_store(context)?;
+    let names = names_or_default(&store, &args.names)?;
     let deadline = Duration::from_secs(args.engine_timeout);
-    let outcomes = fanout::for_each(&args.names, args.parallel.limit, |name| {
+    let outcomes = fanout::for_each(&names, args.parallel.limit, |name| {
         let store = &store;
         async move {
             let machine = open_machine(store, context, name)?;

@@ -1,7 +1,7 @@
-//! `rmachine url`: machines' engine URLs, one a line.
+//! `rmachine url`: machines' engine URLs, one a line (a machine that does not run has none).
 
 use crate::context::Context;
-use crate::machine_access::{open_machine, open_store};
+use crate::machine_access::{STATE_TIMEOUT, names_or_default, open_machine, open_store, require_running};
 use crate::output;
 use clap::Parser;
 use std::process::ExitCode;
@@ -9,8 +9,8 @@ use std::process::ExitCode;
 /// Print machines' engine URLs
 #[derive(Debug, Parser)]
 pub struct Args {
-    /// Machines
-    #[arg(required = true, add = clap_complete::ArgValueCandidates::new(crate::completion_candidates::machine_names))]
+    /// Machines [default: the machine named 'default']
+    #[arg(add = clap_complete::ArgValueCandidates::new(crate::completion_candidates::machine_names))]
     pub names: Vec<String>,
 
     /// Print [{"Name": ..., "URL": ...}] as JSON
@@ -18,11 +18,13 @@ pub struct Args {
     pub json: bool,
 }
 
-pub fn run(args: Args, context: &Context) -> anyhow::Result<ExitCode> {
+pub async fn run(args: Args, context: &Context) -> anyhow::Result<ExitCode> {
     let store = open_store(context)?;
     let mut values = Vec::new();
-    for name in &args.names {
-        values.push((name.clone(), open_machine(&store, context, name)?.engine_url()));
+    for name in names_or_default(&store, &args.names)? {
+        let machine = open_machine(&store, context, &name)?;
+        require_running(&machine, STATE_TIMEOUT).await?;
+        values.push((name, machine.engine_url()));
     }
     if args.json {
         let documents: Vec<_> =

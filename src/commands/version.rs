@@ -1,7 +1,7 @@
 //! `rmachine version`: rmachine's own version, or a machine's engine version.
 
 use crate::context::Context;
-use crate::machine_access::{docker_client, open_machine, open_store};
+use crate::machine_access::{STATE_TIMEOUT, docker_client, open_machine, open_store, require_running};
 use crate::output;
 use anyhow::Context as _;
 use clap::Parser;
@@ -31,6 +31,7 @@ pub async fn run(args: Args, context: &Context) -> anyhow::Result<ExitCode> {
     };
     let store = open_store(context)?;
     let machine = open_machine(&store, context, &name)?;
+    require_running(&machine, STATE_TIMEOUT).await?;
     let client = docker_client(&store, Duration::from_secs(10))?;
     let url = machine.engine_url();
     let version =

@@ -11,24 +11,37 @@ use tokio::process::Command;
 /// Files larger than this move in chunks of this size (with a progress bar on a terminal).
 pub const CHUNK_BYTES: usize = 4 * 1024 * 1024;
 
-/// One side of a copy: `MACHINE:PATH` or a local path.
+/// One side of a copy: `[USER@]MACHINE:PATH` or a local path.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Location {
     Local(PathBuf),
-    Remote { machine: String, path: String },
+    /// `user`: another login than the machine's SSH user (docker-machine's `user@machine:`).
+    Remote {
+        machine: String,
+        path: String,
+        user: Option<String>,
+    },
 }
 
 impl Location {
-    /// `MACHINE:PATH` is remote when MACHINE is a machine (`is_machine`); anything else is local
-    /// (use ./a:b for a local file with a colon).
+    /// `[USER@]MACHINE:PATH` is remote when MACHINE is a machine (`is_machine`); `localhost:PATH`
+    /// and anything else is local (use ./a:b for a local file with a colon).
     pub fn parse(text: &str, is_machine: &dyn Fn(&str) -> bool) -> Location {
-        if let Some((machine, path)) = text.split_once(':')
-            && !machine.is_empty()
-            && !machine.contains('/')
-            && is_machine(machine)
+        if let Some((prefix, path)) = text.split_once(':')
+            && !prefix.contains('/')
         {
-            let path = if path.is_empty() { "." } else { path };
-            return Location::Remote { machine: machine.to_string(), path: path.to_string() };
+            let (user, machine) = match prefix.split_once('@') {
+                Some((user, machine)) if !user.is_empty() => (Some(user.to_string()), machine),
+                _ => (None, prefix),
+            };
+            if !machine.is_empty() && is_machine(machine) {
+                let path = if path.is_empty() { "." } else { path };
+                return Location::Remote { machine: machine.to_string(), path: path.to_string(), user };
+            }
+            // docker-machine's `localhost:PATH` is a local path (unless a machine has that name).
+            if prefix == "localhost" {
+                return Location::Local(PathBuf::from(path));
+            }
         }
         Location::Local(PathBuf::from(text))
     }
@@ -229,9 +242,18 @@ mod tests {
         let known = |name: &str| name == "node1";
         assert_eq!(
             Location::parse("node1:/etc/hosts", &known),
-            Location::Remote { machine: "node1".into(), path: "/etc/hosts".into() }
+            Location::Remote { machine: "node1".into(), path: "/etc/hosts".into(), user: None }
         );
-        assert_eq!(Location::parse("node1:", &known), Location::Remote { machine: "node1".into(), path: ".".into() });
+        assert_eq!(
+            Location::parse("node1:", &known),
+            Location::Remote { machine: "node1".into(), path: ".".into(), user: None }
+        );
+        assert_eq!(
+            Location::parse("tester@node1:x", &known),
+            Location::Remote { machine: "node1".into(), path: "x".into(), user: Some("tester".into()) }
+        );
+        assert_eq!(Location::parse("tester@other:x", &known), Location::Local("tester@other:x".into()));
+        assert_eq!(Location::parse("localhost:/tmp/x", &known), Location::Local("/tmp/x".into()));
         assert_eq!(Location::parse("other:x", &known), Location::Local("other:x".into()));
         assert_eq!(Location::parse("./node1:x", &known), Location::Local("./node1:x".into()));
     }

@@ -81,14 +81,10 @@ pub async fn create_machine_with_progress(
 
     let store = open_store(context)?;
     store_certificates(&store)?;
-    store.reserve(&request.name)?;
     let driver_record = DriverRecord { name: request.driver.name().to_string(), settings: request.driver.settings() };
     let mut record = MachineRecord::new(&request.name, driver_record, engine, request.tls_sans.clone());
     record.cluster = request.cluster.clone();
-    if let Err(error) = store.save(&mut record) {
-        let _ = store.remove(&request.name);
-        return Err(error.into());
-    }
+    store.add(&mut record)?;
     let ssh_timeout = request.ssh_timeout.or(request.driver.ssh_wait()).unwrap_or(DEFAULT_SSH_TIMEOUT);
     let mut machine = Machine { record, driver: request.driver };
 

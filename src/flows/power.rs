@@ -8,7 +8,9 @@ use crate::context::Context;
 use crate::engine_check::{SshEngineCheck, TlsEngineCheck};
 use crate::flows::fanout::{self, Outcome};
 use crate::flows::provision::{certificate_notice, provision_session_and_record};
-use crate::machine_access::{Machine, connect, docker_client, open_machine, open_store, ssh_target, wait_for_ssh};
+use crate::machine_access::{
+    Machine, connect, docker_client, names_or_default, open_machine, open_store, ssh_target, wait_for_ssh,
+};
 use crate::output;
 use crate::store::Store;
 use anyhow::{Context as _, anyhow, bail};
@@ -18,7 +20,8 @@ use std::time::{Duration, Instant};
 /// How long a rebooting host may keep answering before it goes down.
 const GOING_DOWN_DEADLINE: Duration = Duration::from_secs(60);
 
-/// Runs `operation` on every machine in `names`, `parallel` at a time, and reports each.
+/// Runs `operation` on every machine in `names` (none: the machine named `default`), `parallel`
+/// at a time, and reports each.
 pub async fn run(
     operation: PowerOperation,
     names: &[String],
@@ -27,6 +30,7 @@ pub async fn run(
     context: &Context,
 ) -> anyhow::Result<Vec<Outcome>> {
     let store = open_store(context)?;
+    let names = &names_or_default(&store, names)?;
     for name in names {
         open_machine(&store, context, name)?;
     }

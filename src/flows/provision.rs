@@ -8,11 +8,11 @@ use crate::interrupt::{Interrupts, Signal};
 use crate::machine_access::{Machine, StoreCertificates, connect, store_certificates};
 use crate::output::Progress;
 use crate::ssh::Session;
-use crate::store::{ProvisioningStatus, Store};
+use crate::store::{ProvisioningStatus, Store, StoreError};
 use crate::tls::{self, DockerClient, PemPair};
 use anyhow::Context as _;
 use rmachine_provision::{EngineCertificates, ProvisionReport, ProvisionRequest};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub const SERVER_CERTIFICATE: &str = "server.pem";
@@ -44,9 +44,15 @@ pub fn ensure_server_certificate(
 ) -> anyhow::Result<PemPair> {
     let names = server_certificate_names(machine);
     let (certificate_path, key_path) = (machine_file(machine, SERVER_CERTIFICATE), machine_file(machine, SERVER_KEY));
-    if let (Ok(cert_pem), Ok(key_pem)) = (store.read_file(&certificate_path), store.read_file(&key_path)) {
+    let key = match store.read_private(&key_path) {
+        Err(error @ StoreError::ExposedKey { .. }) => return Err(error.into()),
+        other => other,
+    };
+    if let (Ok(cert_pem), Ok(key_pem)) = (store.read_file(&certificate_path), key) {
         let covers_all = names.iter().all(|name| tls::certificate_covers(&cert_pem, name).unwrap_or(false));
-        if covers_all {
+        // One another CA issued (an imported machine's) moves to the store's.
+        let ours = tls::issued_by(&cert_pem, &certificates.ca.cert_pem).unwrap_or(false);
+        if covers_all && ours {
             return Ok(PemPair { cert_pem, key_pem });
         }
     }
@@ -63,20 +69,28 @@ pub fn issue_server_certificate(
     let name = machine.name();
     let server = tls::issue_server_certificate(&certificates.ca, &format!("rmachine.{name}"), &names)
         .with_context(|| format!("cannot issue the engine certificate for machine '{name}'"))?;
-    store.write_file(&machine_file(machine, SERVER_KEY), server.key_pem.as_bytes(), 0o600)?;
-    store.write_file(&machine_file(machine, SERVER_CERTIFICATE), server.cert_pem.as_bytes(), 0o644)?;
+    store.write_files(&[
+        (&machine_file(machine, SERVER_KEY), server.key_pem.as_bytes(), 0o600),
+        (&machine_file(machine, SERVER_CERTIFICATE), server.cert_pem.as_bytes(), 0o644),
+    ])?;
     Ok(server)
 }
 
-/// When the machine's IP is no longer in its engine certificate: what to tell the user
-/// (`env`, `ls` and `config` say it).
+/// When the machine's IP is no longer in its engine certificate, or its engine still trusts the
+/// CA it was imported with: what to tell the user (`env`, `ls` and `config` say it).
 pub fn certificate_notice(store: &Store, machine: &Machine) -> Option<String> {
     let ip = machine.driver.ip();
     if ip.is_empty() || !machine.over_ssh() {
         return None;
     }
-    let certificate = store.read_file(&machine_file(machine, SERVER_CERTIFICATE)).ok()?;
     let name = machine.name();
+    let store_ca = store.read_file(Path::new(crate::machine_access::CA_CERTIFICATE)).ok()?;
+    if store.read_file(&machine_file(machine, "ca.pem")).is_ok_and(|machine_ca| machine_ca != store_ca) {
+        return Some(format!(
+            "machine '{name}' still uses the certificate authority it was imported with, not rmachine's: 'rmachine provision {name}' moves it over"
+        ));
+    }
+    let certificate = store.read_file(&machine_file(machine, SERVER_CERTIFICATE)).ok()?;
     match tls::certificate_covers(&certificate, &ip) {
         Ok(true) | Err(_) => None,
         Ok(false) => Some(format!(
@@ -94,11 +108,23 @@ pub fn write_client_material(store: &Store, machine: &Machine, certificates: &St
     ];
     for (file, contents, mode) in files {
         let path = machine_file(machine, file);
-        if store.read_file(&path).ok().as_deref() != Some(contents.as_str()) {
-            store.write_file(&path, contents.as_bytes(), mode)?;
+        let current = if mode == 0o600 { store.read_private(&path) } else { store.read_file(&path) };
+        match current {
+            Err(error @ StoreError::ExposedKey { .. }) => return Err(error.into()),
+            Ok(current) if current == *contents => {}
+            _ => store.write_file(&path, contents.as_bytes(), mode)?,
         }
     }
     Ok(())
+}
+
+/// Fails when the private key in the machine's `DOCKER_CERT_PATH` can be read by others (`env`
+/// and `config` point the docker CLI at it, which does not check).
+pub fn check_client_key(store: &Store, machine: &Machine) -> anyhow::Result<()> {
+    match store.check_private(&machine_file(machine, "key.pem")) {
+        Err(error @ StoreError::ExposedKey { .. }) => Err(error.into()),
+        _ => Ok(()),
+    }
 }
 
 /// Runs the provisioner on `session` for `record`.
@@ -172,6 +198,8 @@ pub async fn provision_session_and_record(
     progress: &Progress,
     interrupts: &Interrupts,
 ) -> anyhow::Result<ProvisionReport> {
+    // Pinned on disk by `connect` on first use (an imported machine): the record saved below keeps it.
+    machine.record.host_key.get_or_insert_with(|| session.host_key().to_string());
     let result = match interrupts.run(provision_machine(store, machine, &session, engine_timeout, progress)).await {
         Ok(result) => {
             session.close().await;

@@ -50,8 +50,8 @@ impl Filters {
 
     /// Filters that need no host: driver, name and label.
     pub fn matches_record(&self, name: &str, driver: &str, labels: &[String]) -> bool {
-        let driver_ok =
-            self.drivers.is_empty() || self.drivers.iter().any(|wanted| wanted.eq_ignore_ascii_case(driver));
+        let driver = driver.to_lowercase();
+        let driver_ok = self.drivers.is_empty() || self.drivers.contains(&driver);
         let name_ok = self.names.is_empty() || self.names.iter().any(|pattern| pattern.is_match(name));
         let label_ok = self.labels.is_empty()
             || self.labels.iter().any(|wanted| labels.iter().any(|label| label.to_lowercase() == *wanted));
@@ -59,7 +59,8 @@ impl Filters {
     }
 
     pub fn matches_state(&self, state: &str) -> bool {
-        self.states.is_empty() || self.states.iter().any(|wanted| wanted.eq_ignore_ascii_case(state))
+        let state = state.to_lowercase();
+        self.states.is_empty() || self.states.contains(&state)
     }
 }
 
@@ -88,6 +89,15 @@ mod tests {
         assert!(filters(&["name=WEB"]).matches_record("web1", "none", &[]));
         let state = filters(&["state=running", "state=stopped"]);
         assert!(state.matches_state("Running") && state.matches_state("Stopped") && !state.matches_state("Timeout"));
+    }
+
+    // Found by the ls_filter fuzz target: the value was lower-cased as Unicode but compared as
+    // ASCII, so `driver=Ո` (Armenian capital) did not match the driver `Ո`.
+    #[test]
+    fn case_is_ignored_beyond_ascii_too() {
+        assert!(filters(&["driver=x=!Ո"]).matches_record("m", "x=!Ո", &[]));
+        assert!(filters(&["driver=ÄRGER"]).matches_record("m", "ärger", &[]));
+        assert!(filters(&["state=Ö"]).matches_state("ö"));
     }
 
     #[test]

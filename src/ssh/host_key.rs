@@ -27,6 +27,37 @@ pub fn known_hosts_line(host: &str, port: u16, openssh_public_key_line: &str) ->
     format!("{host_pattern} {}", key_fields.join(" "))
 }
 
+/// `known_hosts` text with `line` present once, and no other key for the same host (a machine
+/// re-created at the same address has a new key). Every other line is kept byte for byte (its
+/// `\r\n` too), in order. Whether anything changed.
+pub fn with_pinned_line(existing: &str, line: &str) -> (String, bool) {
+    let line = line.trim();
+    let host = line.split_whitespace().next().unwrap_or_default();
+    let mut kept = String::with_capacity(existing.len() + line.len() + 1);
+    let mut present = false;
+    let mut changed = false;
+    for current in existing.split_inclusive('\n') {
+        let content = current.strip_suffix('\n').unwrap_or(current);
+        if content.trim() == line && !present {
+            present = true;
+        } else if content.trim() == line || content.split_whitespace().next() == Some(host) {
+            changed = true;
+            continue;
+        }
+        kept.push_str(current);
+        if !current.ends_with('\n') {
+            kept.push('\n');
+            changed = true;
+        }
+    }
+    if !present {
+        kept.push_str(line);
+        kept.push('\n');
+        changed = true;
+    }
+    (kept, changed)
+}
+
 pub(crate) fn parse_public_key_line(openssh_public_key_line: &str) -> Result<PublicKey, SshError> {
     PublicKey::from_openssh(openssh_public_key_line.trim()).map_err(|error| SshError::InvalidPublicKey {
         key_start: openssh_public_key_line.chars().take(24).collect(),
@@ -149,5 +180,27 @@ mod tests {
         let ordered = preferred_host_key_algorithms(Some(&key));
         assert_eq!(ordered[0], Algorithm::Ed25519);
         assert_eq!(ordered.len(), russh::Preferred::DEFAULT.key.len());
+    }
+
+    #[test]
+    fn the_pinned_line_replaces_stale_keys_for_the_same_host_only() {
+        let existing = "10.0.0.5 ssh-ed25519 OLD\nother ssh-rsa KEEP\n";
+        let (text, changed) = with_pinned_line(existing, "10.0.0.5 ssh-ed25519 NEW");
+        assert!(changed);
+        assert_eq!(text, "other ssh-rsa KEEP\n10.0.0.5 ssh-ed25519 NEW\n");
+        assert_eq!(with_pinned_line(&text, "10.0.0.5 ssh-ed25519 NEW"), (text.clone(), false));
+    }
+
+    // Found by the known_hosts fuzz target: a last line without its newline lost a `\r`, and a
+    // pinned line written twice by someone else was kept twice.
+    #[test]
+    fn other_lines_are_kept_byte_for_byte_and_the_pinned_line_once() {
+        let existing = "a ssh-rsa K\r\nb ssh-rsa L\r";
+        let (text, changed) = with_pinned_line(existing, "h ssh-ed25519 N");
+        assert!(changed);
+        assert_eq!(text, "a ssh-rsa K\r\nb ssh-rsa L\r\nh ssh-ed25519 N\n");
+        let (text, changed) = with_pinned_line("h ssh-ed25519 N\nx ssh-rsa K\n h ssh-ed25519 N \n", "h ssh-ed25519 N");
+        assert!(changed);
+        assert_eq!(text, "h ssh-ed25519 N\nx ssh-rsa K\n");
     }
 }

@@ -20,6 +20,6 @@ mod sshd_tests;
 pub use error::SshError;
 #[cfg(test)]
 pub use host_key::fingerprint;
-pub use host_key::known_hosts_line;
+pub use host_key::{known_hosts_line, with_pinned_line};
 pub use rmachine_provision::CommandOutput;
 pub use session::{Session, SshTarget};

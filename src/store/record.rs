@@ -43,6 +43,9 @@ pub struct MachineRecord {
     /// The cluster file (`rmachine apply`) that declared this machine, by cluster name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cluster: Option<String>,
+    /// The docker-machine machine folder `rmachine import` made this machine from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub imported_from: Option<String>,
     /// The host's SSH key, pinned before the first connection (when the driver gave the host its
     /// key) or on first contact, as an OpenSSH public key line.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -64,6 +67,7 @@ impl MachineRecord {
             engine,
             tls_sans,
             cluster: None,
+            imported_from: None,
             host_key: None,
             status: ProvisioningStatus::Creating,
             last_error: None,

@@ -1,11 +1,12 @@
-//! Tests of the store: atomic records, the lock under concurrent writers, names, corrupt records.
+//! Tests of the store: atomic records, the lock under concurrent writers, names, corrupt records;
+//! what it refuses or repairs (symbolic links, folders and keys others can read) is in guard_tests.rs.
 
 use super::*;
 use rmachine_drivers::{Driver, GenericConfig};
 use rmachine_provision::EngineOptions;
 use std::os::unix::fs::PermissionsExt;
 
-fn record(name: &str) -> MachineRecord {
+pub(super) fn record(name: &str) -> MachineRecord {
     let generic = GenericConfig {
         ip_address: "10.0.0.5".into(),
         ssh_user: "root".into(),
@@ -17,6 +18,8 @@ fn record(name: &str) -> MachineRecord {
     MachineRecord::new(name, driver, EngineOptions::default(), vec![])
 }
 
+pub(super) fn ignore(_notice: &str) {}
+
 fn mode(path: &Path) -> u32 {
     std::fs::metadata(path).unwrap().permissions().mode() & 0o777
 }
@@ -24,9 +27,10 @@ fn mode(path: &Path) -> u32 {
 #[test]
 fn records_round_trip_with_private_permissions() {
     let folder = tempfile::tempdir().unwrap();
-    let store = Store::open(&folder.path().join("store")).unwrap();
-    store.reserve("node1").unwrap();
+    let store = Store::open(&folder.path().join("store"), ignore).unwrap();
     let mut saved = record("node1");
+    store.add(&mut saved).unwrap();
+    assert_eq!(store.load("node1").unwrap(), saved);
     store.save(&mut saved).unwrap();
     assert_eq!(store.load("node1").unwrap(), saved);
     assert_eq!(mode(store.root()), 0o700);
@@ -35,20 +39,28 @@ fn records_round_trip_with_private_permissions() {
 }
 
 #[test]
-fn a_name_can_be_reserved_once() {
+fn a_machine_is_added_once_with_its_record_and_no_temporary_folder() {
     let folder = tempfile::tempdir().unwrap();
-    let store = Store::open(folder.path()).unwrap();
-    store.reserve("node1").unwrap();
-    let error = store.reserve("node1").unwrap_err().to_string();
+    let store = Store::open(folder.path(), ignore).unwrap();
+    store.add(&mut record("node1")).unwrap();
+    let mut second = record("node1");
+    second.last_error = Some("the second".into());
+    let error = store.add(&mut second).unwrap_err().to_string();
     assert!(error.contains("already exists"), "{error}");
+    assert_eq!(store.load("node1").unwrap().last_error, None, "the first record is kept");
+    let names: Vec<_> =
+        std::fs::read_dir(folder.path().join("machines")).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(names, vec![std::ffi::OsString::from("node1")]);
 }
 
 #[test]
 fn invalid_names_never_touch_disk() {
     let folder = tempfile::tempdir().unwrap();
-    let store = Store::open(folder.path()).unwrap();
+    let store = Store::open(folder.path(), ignore).unwrap();
     for name in ["..", "../escape", "", "a/b"] {
-        assert!(matches!(store.reserve(name), Err(StoreError::InvalidName(_))), "{name:?}");
+        let mut invalid = record("node1");
+        invalid.name = name.to_string();
+        assert!(matches!(store.add(&mut invalid), Err(StoreError::InvalidName(_))), "{name:?}");
     }
     assert!(!folder.path().join("escape").exists());
     assert_eq!(std::fs::read_dir(folder.path().join("machines")).unwrap().count(), 0);
@@ -58,13 +70,12 @@ fn invalid_names_never_touch_disk() {
 fn a_moved_store_still_resolves_its_paths() {
     let folder = tempfile::tempdir().unwrap();
     let first = folder.path().join("first");
-    let store = Store::open(&first).unwrap();
-    store.reserve("node1").unwrap();
-    store.save(&mut record("node1")).unwrap();
+    let store = Store::open(&first, ignore).unwrap();
+    store.add(&mut record("node1")).unwrap();
     store.write_file(Path::new("machines/node1/id_ssh"), b"KEY", 0o600).unwrap();
     let second = folder.path().join("second");
     std::fs::rename(&first, &second).unwrap();
-    let moved = Store::open(&second).unwrap();
+    let moved = Store::open(&second, ignore).unwrap();
     let loaded = moved.load("node1").unwrap();
     let generic: GenericConfig = serde_json::from_value(loaded.driver.settings.clone()).unwrap();
     let ssh_key = generic.ssh_key.clone().unwrap();
@@ -75,11 +86,11 @@ fn a_moved_store_still_resolves_its_paths() {
 #[test]
 fn corrupt_and_future_records_are_listed_with_their_error() {
     let folder = tempfile::tempdir().unwrap();
-    let store = Store::open(folder.path()).unwrap();
-    for name in ["good", "broken", "future", "empty"] {
-        store.reserve(name).unwrap();
+    let store = Store::open(folder.path(), ignore).unwrap();
+    store.add(&mut record("good")).unwrap();
+    for name in ["broken", "future", "empty"] {
+        std::fs::create_dir(store.machine_directory(name)).unwrap();
     }
-    store.save(&mut record("good")).unwrap();
     std::fs::write(store.machine_directory("broken").join(RECORD_FILE_NAME), "{ not json").unwrap();
     let mut future = serde_json::to_value(record("future")).unwrap();
     future["version"] = 99.into();
@@ -102,14 +113,14 @@ fn corrupt_and_future_records_are_listed_with_their_error() {
 fn the_lock_serialises_concurrent_writers() {
     let folder = tempfile::tempdir().unwrap();
     let root = folder.path().to_path_buf();
-    Store::open(&root).unwrap();
+    Store::open(&root, ignore).unwrap();
     let counter = Path::new("certs/counter");
-    Store::open(&root).unwrap().write_file(counter, b"0", 0o600).unwrap();
+    Store::open(&root, ignore).unwrap().write_file(counter, b"0", 0o600).unwrap();
     let writers: Vec<_> = (0..8)
         .map(|_| {
             let root = root.clone();
             std::thread::spawn(move || {
-                let store = Store::open(&root).unwrap();
+                let store = Store::open(&root, ignore).unwrap();
                 for _ in 0..25 {
                     let _lock = store.lock().unwrap();
                     let value: u32 = store.read_file(counter).unwrap().parse().unwrap();
@@ -122,21 +133,20 @@ fn the_lock_serialises_concurrent_writers() {
     for writer in writers {
         writer.join().unwrap();
     }
-    assert_eq!(Store::open(&root).unwrap().read_file(counter).unwrap(), "200");
+    assert_eq!(Store::open(&root, ignore).unwrap().read_file(counter).unwrap(), "200");
 }
 
 #[test]
 fn concurrent_saves_of_one_record_always_leave_valid_json() {
     let folder = tempfile::tempdir().unwrap();
     let root = folder.path().to_path_buf();
-    let store = Store::open(&root).unwrap();
-    store.reserve("node1").unwrap();
-    store.save(&mut record("node1")).unwrap();
+    let store = Store::open(&root, ignore).unwrap();
+    store.add(&mut record("node1")).unwrap();
     let writers: Vec<_> = (0..4)
         .map(|writer| {
             let root = root.clone();
             std::thread::spawn(move || {
-                let store = Store::open(&root).unwrap();
+                let store = Store::open(&root, ignore).unwrap();
                 for round in 0..20 {
                     let mut record = record("node1");
                     record.last_error = Some(format!("writer {writer} round {round} {}", "x".repeat(writer * 1000)));
@@ -162,7 +172,7 @@ const VERSION_1_RECORDS: &[(&str, &str)] = &[
 #[test]
 fn version_1_records_load_and_are_rewritten_as_version_2_only_when_saved() {
     let folder = tempfile::tempdir().unwrap();
-    let store = Store::open(folder.path()).unwrap();
+    let store = Store::open(folder.path(), ignore).unwrap();
     for (name, text) in VERSION_1_RECORDS {
         let path = store.machine_directory(name).join(RECORD_FILE_NAME);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
@@ -179,4 +189,23 @@ fn version_1_records_load_and_are_rewritten_as_version_2_only_when_saved() {
         assert!(saved.get("ssh").is_none() && saved["engine"].get("port").is_none(), "{name}: {saved}");
         assert_eq!(store.load(name).unwrap(), loaded, "{name}: version 2 reads back the same");
     }
+}
+
+#[test]
+fn removal_is_never_seen_half_done_and_cleans_what_killed_runs_left() {
+    let folder = tempfile::tempdir().unwrap();
+    let store = Store::open(folder.path(), ignore).unwrap();
+    store.add(&mut record("keep")).unwrap();
+    store.add(&mut record("gone")).unwrap();
+    let machines = folder.path().join("machines");
+    std::fs::create_dir(machines.join(".new-killed")).unwrap();
+    std::fs::create_dir(machines.join(".removing-killed-1")).unwrap();
+    let names = |store: &Store| store.list().unwrap().into_iter().map(|(name, _)| name).collect::<Vec<_>>();
+    assert_eq!(names(&store), vec!["gone", "keep"], "leftovers are never listed");
+    store.remove("gone").unwrap();
+    assert_eq!(names(&store), vec!["keep"]);
+    let mut left: Vec<_> = std::fs::read_dir(&machines).unwrap().map(|entry| entry.unwrap().file_name()).collect();
+    left.sort();
+    assert_eq!(left, vec![std::ffi::OsString::from("keep")]);
+    assert!(matches!(store.remove("gone"), Err(StoreError::NotFound { .. })));
 }

@@ -170,3 +170,15 @@ fn the_ping_server_header_gives_the_engine_version() {
     assert_eq!(server_header_version("Docker/27.3.1"), Some("27.3.1".to_string()));
     assert_eq!(server_header_version("nginx/1.25"), None);
 }
+
+#[test]
+fn issued_by_tells_which_ca_made_a_certificate() {
+    let ca = generate_ca("rmachine").unwrap();
+    let other = generate_ca("docker-machine").unwrap();
+    let same_name = generate_ca("rmachine").unwrap();
+    let server = issue_server_certificate(&ca, "rmachine.n", &["10.0.0.5".to_string()]).unwrap();
+    assert!(issued_by(&server.cert_pem, &ca.cert_pem).unwrap());
+    assert!(!issued_by(&server.cert_pem, &other.cert_pem).unwrap());
+    assert!(!issued_by(&server.cert_pem, &same_name.cert_pem).unwrap(), "same name, another key");
+    assert!(issued_by("not a certificate", &ca.cert_pem).is_err());
+}

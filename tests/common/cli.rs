@@ -59,6 +59,15 @@ pub fn with_env(store: &Path, machine: &str, script: &str) -> Output {
     Command::new("bash").arg("-c").arg(eval).env_remove("DOCKER_HOST").output().expect("bash runs")
 }
 
+/// `rmachine create --driver generic` for the host at `ip` with `key` and `extra` flags.
+pub fn create_generic(store: &Path, key: &Path, ip: &str, name: &str, extra: &[&str]) -> Output {
+    let key = key.to_str().expect("key path must be UTF-8");
+    let mut args = vec!["create", "--driver", "generic", "--generic-ip-address", ip, "--generic-ssh-key", key];
+    args.extend_from_slice(extra);
+    args.push(name);
+    rmachine(store, &args)
+}
+
 /// `create --driver generic NAME` for the host at `ip` with `key`, userns-remap on and
 /// `engine_timeout` seconds for the engine: the slow path the reliability tests drive.
 pub fn generic_create_arguments(ip: &str, key: &Path, engine_timeout: &str, name: &str) -> Vec<String> {

@@ -4,14 +4,20 @@
 #![allow(dead_code)]
 
 pub mod cli;
+pub mod docker_machine;
 pub mod host_checks;
+pub mod plugins;
 pub mod testbed;
 pub mod watch;
 
 #[allow(unused_imports)]
 pub use cli::*;
 #[allow(unused_imports)]
+pub use docker_machine::*;
+#[allow(unused_imports)]
 pub use host_checks::*;
+#[allow(unused_imports)]
+pub use plugins::*;
 #[allow(unused_imports)]
 pub use testbed::*;
 #[allow(unused_imports)]

@@ -1,5 +1,5 @@
 // tests/common/testbed.rs — owns the Rust side of the end-to-end test hosts: starting and stopping
-// hosts through tests/testbed/testbed.sh, SSH key pairs, SSH commands against a host, and the tiny
+// hosts (Debian 12 or 13) through tests/testbed/testbed.sh, SSH key pairs, SSH commands against a host, and the tiny
 // image tarball for `docker import`. Needs root (namespaces, mounts, a bridge). std only.
 //
 // Hosts live at 10.211.0.2-254 on the bridge rmtest0 (10.211.0.1); apt inside goes through the
@@ -80,9 +80,15 @@ impl TestHost {
     /// for root, tester and pwuser; `with_docker` gives a host with docker.io already installed
     /// and dockerd running. Returns once sshd answers and systemd has finished booting.
     pub fn start(name: &str, ip: &str, authorized_key: &Path, with_docker: bool) -> TestHost {
+        TestHost::start_suite(name, ip, authorized_key, with_docker, "bookworm")
+    }
+
+    /// [`TestHost::start`] with the Debian release to boot: `bookworm` (Debian 12, docker.io
+    /// 20.10) or `trixie` (Debian 13, docker.io 26.1).
+    pub fn start_suite(name: &str, ip: &str, authorized_key: &Path, with_docker: bool, suite: &str) -> TestHost {
         net_up();
         let key = authorized_key.to_str().expect("key path must be UTF-8");
-        let mut args = vec!["host-up", name, ip, "--authorized-key", key];
+        let mut args = vec!["host-up", name, ip, "--authorized-key", key, "--suite", suite];
         if with_docker {
             args.push("--docker");
         }
@@ -110,6 +116,15 @@ impl TestHost {
         let out = self.ssh(key, user, command);
         if !out.status.success() {
             panic!("{}", describe(&format!("ssh {user}@{} {command:?}", self.ip), &out));
+        }
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Runs `script` (sh) inside the host as root without SSH; panics unless it succeeds; stdout.
+    pub fn shell(&self, script: &str) -> String {
+        let out = self.exec(&["sh", "-c", script]);
+        if !out.status.success() {
+            panic!("{}", describe(&format!("{script:?} on {}", self.name), &out));
         }
         String::from_utf8_lossy(&out.stdout).into_owned()
     }

@@ -1,18 +1,23 @@
 #!/usr/bin/env bash
-# testbed.sh — owns rmachine's end-to-end TEST HOSTS on this machine: the cached Debian 12 roots
-# ($RMACHINE_CACHE/roots), the test bridge rmtest0 (10.211.0.1/24) with its apt forward proxy
-# (tinyproxy on 10.211.0.1:8888), and the hosts themselves: Debian 12 with systemd as PID 1 and
-# OpenSSH, each in its own network/mount/pid/uts/ipc/cgroup namespaces, reachable at 10.211.0.N.
+# testbed.sh — owns rmachine's end-to-end TEST HOSTS on this machine: the cached Debian 12 and 13
+# roots ($RMACHINE_CACHE/roots), the test bridge rmtest0 (10.211.0.1/24) with its apt forward proxy
+# (tinyproxy on 10.211.0.1:8888), and the hosts themselves: Debian 12 (bookworm) or 13 (trixie) with
+# systemd as PID 1 and OpenSSH, each in its own network/mount/pid/uts/ipc/cgroup namespaces,
+# reachable at 10.211.0.N.
 # It touches nothing outside 10.211.0.0/24, the rmtest0 bridge, rmt-*/rmv-* interfaces and
 # namespaces, cgroups named rmachine-testbed, /run/rmachine-testbed and $RMACHINE_CACHE.
 #
 # Usage (as root):
-#   testbed.sh root                         build/prepare the cached base root (bookworm)
-#   testbed.sh docker-root                  build/prepare the cached root with docker.io preinstalled
+#   testbed.sh root [--suite S]             build/prepare the cached base root of suite S: bookworm
+#                                           (Debian 12, the default) or trixie (Debian 13)
+#   testbed.sh docker-root [--suite S]      build/prepare the cached root with docker.io preinstalled
+#                                           (bookworm: 20.10; trixie: 26.1)
 #   testbed.sh net-up                       bridge rmtest0 + iptables rules + tinyproxy (idempotent)
-#   testbed.sh host-up NAME IP --authorized-key PUBKEYFILE [--docker] [--init sysvinit]
+#   testbed.sh host-up NAME IP --authorized-key PUBKEYFILE [--docker] [--init sysvinit] [--suite S]
 #                                           --init sysvinit: PID 1 is sysvinit's /sbin/init (Debian's
-#                                           sysvinit-core instead of systemd-sysv; root cached too)
+#                                           sysvinit-core instead of systemd-sysv; bookworm only)
+#                                           --suite trixie: a Debian 13 host (systemd 257, booted on
+#                                           this machine's cgroup v1 hierarchies, see cmd_boot)
 #   testbed.sh host-down NAME               stop a host and remove everything it left (idempotent)
 #   testbed.sh down-all                     host-down every host, stop the proxy, delete the bridge
 #   testbed.sh list                         the hosts that are up: NAME IP PID
@@ -31,9 +36,12 @@ SCRIPT=$(readlink -f "${BASH_SOURCE[0]}")
 CACHE=${RMACHINE_CACHE:-/var/cache/rmachine-ci}
 ROOTS=$CACHE/roots
 HOSTS=$CACHE/hosts
+# The suite whose roots BASE and DOCKER_ROOT name (select_suite changes it); sysvinit is bookworm's.
+SUITE=bookworm
 BASE=$ROOTS/bookworm
 DOCKER_ROOT=$ROOTS/bookworm-docker
 SYSVINIT_ROOT=$ROOTS/bookworm-sysvinit
+SUITES="bookworm trixie"
 MIRROR=${RMACHINE_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 STATE=/run/rmachine-testbed
 LOCKS=$STATE/lock
@@ -82,6 +90,13 @@ close_locks() { # close_locks CMD... — exec CMD without the lock fds of this p
 	exec "$@"
 }
 
+select_suite() { # select_suite SUITE — BASE and DOCKER_ROOT become that suite's roots
+	case " $SUITES " in *" $1 "*) ;; *) die "unknown suite '$1' (use one of: $SUITES)" ;; esac
+	SUITE=$1
+	BASE=$ROOTS/$1
+	DOCKER_ROOT=$ROOTS/$1-docker
+}
+
 valid_name() { [[ $1 =~ ^[a-z0-9][a-z0-9-]{0,62}$ ]] || die "bad host name '$1' (use [a-z0-9-], at most 63 characters)"; }
 
 valid_ip() {
@@ -119,12 +134,16 @@ build_base() {
 		rm -rf --one-file-system "$BASE.partial"
 	fi
 	mkdir -p "$ROOTS"
-	log "root: debootstrap bookworm into $BASE.partial (about 3 minutes; log $ROOTS/debootstrap.log)"
+	local log_file=$ROOTS/debootstrap.log
+	[ "$SUITE" = bookworm ] || log_file=$ROOTS/debootstrap-$SUITE.log
+	[ -e "/usr/share/debootstrap/scripts/$SUITE" ] ||
+		die "root: this debootstrap does not know $SUITE: install a newer one (apt-get install -y debootstrap)"
+	log "root: debootstrap $SUITE into $BASE.partial (about 3 minutes; log $log_file)"
 	local t0=$SECONDS
-	if ! debootstrap --variant=minbase --include="$PACKAGES" bookworm "$BASE.partial" "$MIRROR" \
-		>"$ROOTS/debootstrap.log" 2>&1; then
-		tail -n 30 "$ROOTS/debootstrap.log" >&2 || true
-		die "root: debootstrap failed (full log: $ROOTS/debootstrap.log)"
+	if ! debootstrap --variant=minbase --include="$PACKAGES" "$SUITE" "$BASE.partial" "$MIRROR" \
+		>"$log_file" 2>&1; then
+		tail -n 30 "$log_file" >&2 || true
+		die "root: debootstrap failed (full log: $log_file)"
 	fi
 	mv "$BASE.partial" "$BASE"
 	log "root: debootstrap done in $((SECONDS - t0)) s"
@@ -206,10 +225,18 @@ prepare_base() {
 
 hosts_running() { compgen -G "$STATE/hosts/*/config" >/dev/null; }
 
+# Whether a running host's lower layer is ROOT.
+hosts_on_root() { grep -qsxF "LOWER=$1" "$STATE"/hosts/*/config; }
+
 ensure_base_locked() {
 	build_base
 	if [ "$(cat "$BASE/etc/rmachine-testbed/base-prep" 2>/dev/null)" != "$BASE_PREP_VERSION" ]; then
-		hosts_running && die "root: $BASE needs (re)preparation but hosts are running on it; run 'testbed.sh down-all' first"
+		if [ "$SUITE" = bookworm ]; then
+			hosts_running && die "root: $BASE needs (re)preparation but hosts are running on it; run 'testbed.sh down-all' first"
+		else
+			hosts_on_root "$BASE" || hosts_on_root "$DOCKER_ROOT" &&
+				die "root: $BASE needs (re)preparation but hosts are running on it; stop them first"
+		fi
 		prepare_base "$BASE"
 	fi
 }
@@ -248,13 +275,14 @@ ensure_docker_root_locked() {
 	ensure_base_locked
 	local want="base=$BASE_PREP_VERSION docker=$DOCKER_PREP_VERSION"
 	[ "$(cat "$DOCKER_ROOT/etc/rmachine-testbed/docker-prep" 2>/dev/null)" = "$want" ] && return 0
-	if hosts_running && grep -qs "^DOCKER=1" "$STATE"/hosts/*/config; then
+	if hosts_on_root "$DOCKER_ROOT"; then
 		die "root: $DOCKER_ROOT must be rebuilt but hosts are running on it; run 'testbed.sh down-all' first"
 	fi
 	log "root: building $DOCKER_ROOT (base + apt-get install docker.io; about 1-2 minutes)"
-	local t0=$SECONDS p=$DOCKER_ROOT.partial
+	local t0=$SECONDS p=$DOCKER_ROOT.partial log_name=docker-root
+	[ "$SUITE" = bookworm ] || log_name=docker-root-$SUITE
 	rm -rf --one-file-system "$DOCKER_ROOT"
-	build_root_with_packages "$p" docker-root docker.io
+	build_root_with_packages "$p" "$log_name" docker.io
 	# dockerd never ran in the image; be sure no engine identity or state is shared by hosts.
 	rm -f "$p/etc/docker/key.json"
 	rm -rf "$p/var/lib/docker" "$p/var/lib/containerd"
@@ -294,8 +322,17 @@ ensure_sysvinit_root_locked() {
 	log "root: $SYSVINIT_ROOT ready in $((SECONDS - t0)) s"
 }
 
-cmd_root() { need_root; with_lock root ensure_base_locked; log "root: $BASE is ready"; }
-cmd_docker_root() { need_root; with_lock root ensure_docker_root_locked; log "root: $DOCKER_ROOT is ready"; }
+suite_option() { # suite_option ARGS... — handles [--suite S] for root and docker-root
+	case ${1:-} in
+	"") ;;
+	--suite) [ $# = 2 ] || die "usage: --suite bookworm|trixie"; select_suite "$2" ;;
+	--suite=*) [ $# = 1 ] || die "usage: --suite bookworm|trixie"; select_suite "${1#*=}" ;;
+	*) die "unexpected argument $1 (only --suite S)" ;;
+	esac
+}
+
+cmd_root() { need_root; suite_option "$@"; with_lock root ensure_base_locked; log "root: $BASE is ready"; }
+cmd_docker_root() { need_root; suite_option "$@"; with_lock root ensure_docker_root_locked; log "root: $DOCKER_ROOT is ready"; }
 
 # ---------------------------------------------------------------------------------------------
 # Network: bridge, iptables, proxy
@@ -599,12 +636,14 @@ cmd_host_up() {
 		--authorized-key=*) key=${1#*=}; shift ;;
 		--docker) docker=1; shift ;;
 		--init) [ $# -ge 2 ] || die "--init needs systemd or sysvinit"; init=$2; shift 2 ;;
+		--suite) [ $# -ge 2 ] || die "--suite needs bookworm or trixie"; select_suite "$2"; shift 2 ;;
+		--suite=*) select_suite "${1#*=}"; shift ;;
 		-*) die "host-up: unknown option $1" ;;
 		*) if [ -z "$name" ]; then name=$1; elif [ -z "$ip" ]; then ip=$1; else die "host-up: unexpected argument $1"; fi; shift ;;
 		esac
 	done
 	[ -n "$name" ] && [ -n "$ip" ] && [ -n "$key" ] ||
-		die "usage: testbed.sh host-up NAME IP --authorized-key PUBKEYFILE [--docker] [--init sysvinit]"
+		die "usage: testbed.sh host-up NAME IP --authorized-key PUBKEYFILE [--docker] [--init sysvinit] [--suite bookworm|trixie]"
 	valid_name "$name"
 	valid_ip "$ip"
 	[ -r "$key" ] || die "host-up: public key file '$key' is not readable"
@@ -615,6 +654,7 @@ cmd_host_up() {
 
 	case $init in systemd | sysvinit) ;; *) die "host-up: --init must be systemd or sysvinit" ;; esac
 	[ "$init" = sysvinit ] && [ $docker = 1 ] && die "host-up: --docker and --init sysvinit do not go together (rmachine installs docker.io there)"
+	[ "$init" = sysvinit ] && [ "$SUITE" != bookworm ] && die "host-up: --init sysvinit is for bookworm hosts only"
 	local t0=$SECONDS lower=$BASE
 	if [ "$init" = sysvinit ]; then
 		with_lock root ensure_sysvinit_root_locked
@@ -641,8 +681,8 @@ cmd_host_up() {
 	: >"$sd/console"
 	: >"$sd/log"
 	{
-		printf 'NAME=%q\nIP=%q\nLOWER=%q\nHOSTDIR=%q\nVETH=%q\nDOCKER=%q\nINIT=%q\n' \
-			"$name" "$ip" "$lower" "$hd" "$veth" "$docker" "$init"
+		printf 'NAME=%q\nIP=%q\nLOWER=%q\nHOSTDIR=%q\nVETH=%q\nDOCKER=%q\nINIT=%q\nSUITE=%q\n' \
+			"$name" "$ip" "$lower" "$hd" "$veth" "$docker" "$init" "$SUITE"
 	} >"$sd/config.tmp"
 
 	# per-host files in the upper layer
@@ -769,6 +809,12 @@ cmd_boot() {
 			mount -t cgroup -o "nosuid,nodev,noexec,$(cgroup_opts "$opts")" cgroup "$r$mp"
 		fi
 	done <"$sd/cgroup-mounts"
+	# systemd 256 and later (trixie has 257) refuse cgroup v1 unless forced. In a container, systemd
+	# reads its "kernel command line" from its own argv (/proc/1/cmdline), so the force goes there.
+	local legacy=()
+	if [ "${SUITE:-bookworm}" != bookworm ] && ! grep -q '^/sys/fs/cgroup cgroup2' "$sd/cgroup-mounts"; then
+		legacy=(SYSTEMD_CGROUP_ENABLE_LEGACY_FORCE=1 systemd.unified_cgroup_hierarchy=0)
+	fi
 	mount --rbind /dev "$r/dev"
 	mount -t devpts -o newinstance,ptmxmode=0666,mode=0620,gid=5 devpts "$r/dev/pts"
 	mount --bind "$r/dev/pts/ptmx" "$r/dev/ptmx"
@@ -787,9 +833,9 @@ cmd_boot() {
 		echo "boot $NAME: exec /sbin/init (sysvinit)"
 		exec /usr/bin/env -i container=lxc PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin /sbin/init
 	fi
-	echo "boot $NAME: exec /lib/systemd/systemd"
+	echo "boot $NAME: exec /lib/systemd/systemd ${legacy[*]}"
 	exec /usr/bin/env -i container=lxc PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-		/lib/systemd/systemd --show-status=yes
+		/lib/systemd/systemd --show-status=yes "${legacy[@]}"
 }
 
 cmd_exec() {

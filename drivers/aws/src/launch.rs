@@ -5,7 +5,7 @@
 
 use crate::client::{Ec2, api_error, connect, error_code};
 use crate::image::{ChosenImage, choose_image};
-use crate::network::{Placement, ensure_security_group, machine_tag, placement};
+use crate::network::{Placement, ensure_security_groups, machine_tag, placement};
 use crate::settings::AwsConfig;
 use aws_sdk_ec2::primitives::Blob;
 use aws_sdk_ec2::types::{
@@ -46,14 +46,15 @@ pub async fn create(config: &mut AwsConfig, context: &CreateContext<'_>) -> Resu
 
     config.created.requested = true;
     let key_name = key_pair(&ec2, config, context).await?;
-    let (mut group_id, _) = ensure_security_group(&ec2, config, &placement.vpc_id).await?;
-    config.created.security_group_id = Some(group_id.clone());
-    let mut launched = run_instance(&ec2, config, &placement, &image, &key_name, &group_id, user_data.as_deref()).await;
+    let mut group_ids = ensure_security_groups(&ec2, config, &placement.vpc_id).await?;
+    record_groups(config, &group_ids);
+    let mut launched =
+        run_instance(&ec2, config, &placement, &image, &key_name, &group_ids, user_data.as_deref()).await;
     if let Err(Some("InvalidGroup.NotFound")) = launched.as_ref().map_err(|error| error_code(error)) {
-        // A parallel `rm` deleted the shared group between our check and the launch: make it again.
-        group_id = ensure_security_group(&ec2, config, &placement.vpc_id).await?.0;
-        config.created.security_group_id = Some(group_id.clone());
-        launched = run_instance(&ec2, config, &placement, &image, &key_name, &group_id, user_data.as_deref()).await;
+        // A parallel `rm` deleted a shared group between our check and the launch: make it again.
+        group_ids = ensure_security_groups(&ec2, config, &placement.vpc_id).await?;
+        record_groups(config, &group_ids);
+        launched = run_instance(&ec2, config, &placement, &image, &key_name, &group_ids, user_data.as_deref()).await;
     }
     let output = launched.map_err(|error| api_error("RunInstances", error))?;
     let instance_id = output.instances().first().and_then(|instance| instance.instance_id()).ok_or_else(|| {
@@ -61,6 +62,12 @@ pub async fn create(config: &mut AwsConfig, context: &CreateContext<'_>) -> Resu
     })?;
     config.created.instance_id = Some(instance_id.to_string());
     wait_until_running(&ec2, config).await
+}
+
+/// Records the ids of the machine's groups (the first one is `--aws-security-group`'s first).
+fn record_groups(config: &mut AwsConfig, group_ids: &[String]) {
+    config.created.security_group_id = group_ids.first().cloned();
+    config.created.extra_security_group_ids = group_ids.iter().skip(1).cloned().collect();
 }
 
 /// The user's key pair (its private key copied into the machine's folder), or a fresh ed25519
@@ -107,7 +114,7 @@ async fn run_instance(
     placement: &Placement,
     image: &ChosenImage,
     key_name: &str,
-    group_id: &str,
+    group_ids: &[String],
     user_data: Option<&str>,
 ) -> Result<
     aws_sdk_ec2::operation::run_instances::RunInstancesOutput,
@@ -137,13 +144,13 @@ async fn run_instance(
         let interface = InstanceNetworkInterfaceSpecification::builder()
             .device_index(0)
             .subnet_id(&placement.subnet_id)
-            .groups(group_id)
+            .set_groups(Some(group_ids.to_vec()))
             .associate_public_ip_address(false)
             .delete_on_termination(true)
             .build();
         request = request.network_interfaces(interface);
     } else {
-        request = request.subnet_id(&placement.subnet_id).security_group_ids(group_id);
+        request = request.subnet_id(&placement.subnet_id).set_security_group_ids(Some(group_ids.to_vec()));
     }
     if config.root_size.is_some() || config.volume_type.is_some() {
         let device = image.root_device_name.clone().unwrap_or_else(|| "/dev/xvda".into());

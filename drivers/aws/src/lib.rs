@@ -6,6 +6,7 @@
 
 mod client;
 mod image;
+mod import;
 mod kind;
 mod launch;
 mod lifecycle;
@@ -16,7 +17,7 @@ pub use kind::{config_from_options, kind};
 pub use launch::KEY_FILE_NAME;
 pub use settings::{
     AwsConfig, Created, DEFAULT_IMAGE_FAMILY, DEFAULT_SECURITY_GROUP, IMAGE_FAMILIES, ImageFamily, MACHINE_TAG,
-    MANAGED_GROUP_TAG, image_family, parse_tags,
+    MANAGED_GROUP_TAG, availability_zone, image_family, parse_tag_pairs, parse_tags,
 };
 
 use rmachine_drivers::{

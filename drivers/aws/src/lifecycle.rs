@@ -158,9 +158,15 @@ pub async fn remove(config: &AwsConfig) -> Result<(), DriverError> {
         tolerate("DeleteKeyPair", deleted, &["InvalidKeyPair.NotFound"])?;
     }
     let groups = match &config.created.security_group_id {
-        Some(group_id) => vec![group_id.clone()],
-        // An interrupted create may have made the group without recording it: look it up by name.
-        None => groups_named(&ec2, &config.security_group).await?,
+        Some(group_id) => std::iter::once(group_id).chain(&config.created.extra_security_group_ids).cloned().collect(),
+        // An interrupted create may have made the groups without recording them: look them up by name.
+        None => {
+            let mut found = Vec::new();
+            for name in config.security_groups() {
+                found.extend(groups_named(&ec2, name).await?);
+            }
+            found
+        }
     };
     for group_id in groups {
         if is_managed_group(&ec2, &group_id).await? {

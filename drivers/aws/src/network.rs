@@ -65,7 +65,8 @@ pub async fn placement(ec2: &Ec2, config: &AwsConfig) -> Result<Placement, Drive
         }
     };
     let mut request = ec2.client.describe_subnets().filters(filter("vpc-id", &vpc_id));
-    if let Some(zone) = &config.zone {
+    let zone = config.zone.as_deref().map(|zone| crate::settings::availability_zone(zone, &ec2.region));
+    if let Some(zone) = &zone {
         request = request.filters(filter("availability-zone", zone));
     }
     let found = request.send().await.map_err(|error| api_error("DescribeSubnets", error))?;
@@ -76,10 +77,7 @@ pub async fn placement(ec2: &Ec2, config: &AwsConfig) -> Result<Placement, Drive
     let subnet = subnets.first().ok_or_else(|| {
         failed(
             "finding a subnet",
-            format!(
-                "{vpc_id} has no subnet{}",
-                config.zone.as_ref().map(|zone| format!(" in {zone}")).unwrap_or_default()
-            ),
+            format!("{vpc_id} has no subnet{}", zone.as_ref().map(|zone| format!(" in {zone}")).unwrap_or_default()),
         )
     })?;
     Ok(Placement { vpc_id, subnet_id: subnet.subnet_id().unwrap_or_default().to_string() })
@@ -117,13 +115,23 @@ pub enum GroupOrigin {
     LostRace,
 }
 
-/// Finds or creates the security group and makes sure it lets in `rules`; returns its id.
-pub async fn ensure_security_group(
+/// Every group the machine joins (`--aws-security-group` may be repeated), found or created;
+/// their ids in order.
+pub async fn ensure_security_groups(ec2: &Ec2, config: &AwsConfig, vpc_id: &str) -> Result<Vec<String>, DriverError> {
+    let mut ids = Vec::new();
+    for name in config.security_groups() {
+        ids.push(ensure_named_group(ec2, config, name, vpc_id).await?.0);
+    }
+    Ok(ids)
+}
+
+/// Finds or creates group `name` and makes sure it lets in the machine's rules; returns its id.
+pub async fn ensure_named_group(
     ec2: &Ec2,
     config: &AwsConfig,
+    name: &str,
     vpc_id: &str,
 ) -> Result<(String, GroupOrigin), DriverError> {
-    let name = config.security_group.as_str();
     let rules = config.ingress_rules()?;
     let mut origin = GroupOrigin::Found;
     let group = match find_group(ec2, name, vpc_id).await? {

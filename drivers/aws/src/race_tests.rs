@@ -3,7 +3,7 @@
 //! one of them, with each rule once.
 
 use crate::client::Ec2;
-use crate::network::{GroupOrigin, ensure_security_group, filter};
+use crate::network::{GroupOrigin, ensure_named_group, filter};
 use crate::settings::AwsConfig;
 use aws_sdk_ec2::config::{BehaviorVersion, Credentials, Region};
 use std::process::{Command, Stdio};
@@ -55,7 +55,7 @@ async fn five_concurrent_setups_make_one_group_once() {
         .map(|_| {
             let ec2 = Ec2 { client: client.clone(), region: "eu-west-1".into() };
             let (config, vpc_id) = (config.clone(), vpc_id.clone());
-            tokio::spawn(async move { ensure_security_group(&ec2, &config, &vpc_id).await.unwrap() })
+            tokio::spawn(async move { ensure_named_group(&ec2, &config, "rmachine", &vpc_id).await.unwrap() })
         })
         .collect();
     let mut results = Vec::new();

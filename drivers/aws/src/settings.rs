@@ -52,6 +52,10 @@ pub struct AwsConfig {
     pub imdsv2_optional: bool,
 
     pub security_group: String,
+    /// Further groups the instance joins (docker-machine's repeated `--amazonec2-security-group`),
+    /// each found or created like the first one, with the same rules.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub extra_security_groups: Vec<String>,
     pub open_ports: Vec<String>,
     pub swarm_ports: bool,
     pub use_private_address: bool,
@@ -84,6 +88,9 @@ pub struct Created {
     /// The machine's private key, relative to the store root.
     pub ssh_key: Option<PathBuf>,
     pub security_group_id: Option<String>,
+    /// The ids of `extra_security_groups`, in the same order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub extra_security_group_ids: Vec<String>,
     pub vpc_id: Option<String>,
     pub image_id: Option<String>,
     pub private_ip: Option<String>,
@@ -198,7 +205,37 @@ pub fn parse_tags(text: &str) -> Result<Vec<(String, String)>, DriverError> {
     Err(invalid(format!("'{text}' is neither k=v,k2=v2 nor k,v,k2,v2")))
 }
 
+/// Parses docker-machine's `--amazonec2-tags k1,v1,k2,v2` strictly as pairs (a value may hold `=`).
+pub fn parse_tag_pairs(text: &str) -> Result<Vec<(String, String)>, DriverError> {
+    if text.trim().is_empty() {
+        return Ok(Vec::new());
+    }
+    let parts: Vec<&str> = text.split(',').map(str::trim).collect();
+    if !parts.len().is_multiple_of(2) || parts.iter().step_by(2).any(|key| key.is_empty()) {
+        return Err(DriverError::InvalidSetting {
+            flag: "--amazonec2-tags".into(),
+            problem: format!("'{text}' is not key1,value1,key2,value2 (or use --aws-tags key1=value1,key2=value2)"),
+        });
+    }
+    Ok(parts.chunks(2).map(|pair| (pair[0].to_string(), pair[1].to_string())).collect())
+}
+
+/// The availability zone `zone` names in `region`: docker-machine's `--amazonec2-zone a` is a
+/// letter after the region (`eu-west-1` + `a`); a full name (`eu-west-1a`) is kept.
+pub fn availability_zone(zone: &str, region: &str) -> String {
+    if zone.len() == 1 && zone.chars().all(|letter| letter.is_ascii_lowercase()) {
+        format!("{region}{zone}")
+    } else {
+        zone.to_string()
+    }
+}
+
 impl AwsConfig {
+    /// Every security group the instance joins: `security_group`, then the extra ones.
+    pub fn security_groups(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.security_group.as_str()).chain(self.extra_security_groups.iter().map(String::as_str))
+    }
+
     /// The ingress rules the security group needs: SSH, the engine, the user's ports and, when
     /// asked, Docker Swarm's.
     pub fn ingress_rules(&self) -> Result<Vec<PortRule>, DriverError> {
@@ -317,6 +354,16 @@ mod tests {
         assert_eq!(parse_tags("a=1,b=2").unwrap(), vec![("a".into(), "1".into()), ("b".into(), "2".into())]);
         assert_eq!(parse_tags("a,1,b,2").unwrap(), vec![("a".into(), "1".into()), ("b".into(), "2".into())]);
         assert!(parse_tags("a=1,b").is_err());
+        let pairs = parse_tag_pairs("team,web,url,a=b").unwrap();
+        assert_eq!(pairs, vec![("team".into(), "web".into()), ("url".into(), "a=b".into())]);
+        assert!(parse_tag_pairs("a,1,b").unwrap_err().to_string().contains("--aws-tags"));
+    }
+
+    #[test]
+    fn a_zone_letter_follows_the_region() {
+        assert_eq!(availability_zone("b", "eu-west-1"), "eu-west-1b");
+        assert_eq!(availability_zone("eu-west-1c", "eu-west-1"), "eu-west-1c");
+        assert_eq!(availability_zone("use1-az1", "us-east-1"), "use1-az1");
     }
 
     #[test]

@@ -1,0 +1,3 @@
+module rmachine.invalid/fakeplugin
+
+go 1.19

@@ -24,21 +24,6 @@ const LABELS: &[&str] = &[
 const ENVIRONMENT: &str = "HTTP_PROXY=$(touch /tmp/rmachine-pwned-env)";
 const REFUSED_OPTION: &str = "x=\"; touch /tmp/rmachine-pwned-option; echo \"";
 
-fn create(store: &Path, key: &Path, host: &TestHost, name: &str, extra: &[&str]) -> std::process::Output {
-    let mut args = vec![
-        "create",
-        "--driver",
-        "generic",
-        "--generic-ip-address",
-        &host.ip,
-        "--generic-ssh-key",
-        key.to_str().unwrap(),
-    ];
-    args.extend_from_slice(extra);
-    args.push(name);
-    rmachine(store, &args)
-}
-
 fn no_marker_ran(host: &TestHost) {
     let found = on_host(host, "find / -xdev -name 'rmachine-pwned*' 2>/dev/null");
     assert_eq!(found.trim(), "", "a value ran as a command on the host");
@@ -100,7 +85,7 @@ fn hostile_input_on_a_host_stays_data_fails_cleanly_or_is_tolerated() {
         extra.extend(["--engine-label", label]);
     }
     extra.extend(["--engine-env", ENVIRONMENT]);
-    succeeds("create with shell syntax in labels", create(&store, &key, &host, "data", &extra));
+    succeeds("create with shell syntax in labels", create_generic(&store, &key, &host.ip, "data", &extra));
     tried += LABELS.len() + 1;
     let daemon_json: serde_json::Value =
         serde_json::from_str(&on_host(&host, "cat /etc/docker/daemon.json")).expect("daemon.json is JSON");
@@ -116,7 +101,7 @@ fn hostile_input_on_a_host_stays_data_fails_cleanly_or_is_tolerated() {
 
     // An option dockerd refuses: the create fails with dockerd's reason; the engine is as it was.
     let before = engine_now(&host);
-    let refused = create(&store, &key, &host, "refused", &["--engine-opt", REFUSED_OPTION]);
+    let refused = create_generic(&store, &key, &host.ip, "refused", &["--engine-opt", REFUSED_OPTION]);
     tried += 1;
     let message = fails("create with an option dockerd refuses", refused);
     assert!(message.contains("The previous configuration was restored"), "{message}");
@@ -129,7 +114,7 @@ fn hostile_input_on_a_host_stays_data_fails_cleanly_or_is_tolerated() {
 
     // A login banner, a sudo that prints notices, a sudo that lectures.
     make_noisy(&host);
-    let noisy = create(&store, &key, &host, "noisy", &["--generic-ssh-user", "tester"]);
+    let noisy = create_generic(&store, &key, &host.ip, "noisy", &["--generic-ssh-user", "tester"]);
     tried += 3;
     let stderr = text(&noisy.stderr);
     succeeds("create as tester on a noisy host", noisy);
@@ -141,12 +126,16 @@ fn hostile_input_on_a_host_stays_data_fails_cleanly_or_is_tolerated() {
     slow_sshd(&host, 2222, 6);
     slow_sshd(&host, 2223, 40);
     let started = Instant::now();
-    succeeds("create over a slow sshd", create(&store, &key, &host, "slow", &["--generic-ssh-port", "2222"]));
+    succeeds(
+        "create over a slow sshd",
+        create_generic(&store, &key, &host.ip, "slow", &["--generic-ssh-port", "2222"]),
+    );
     tried += 1;
     println!("figure: create over an sshd that waits 6 s {:.1} s", started.elapsed().as_secs_f64());
     let before = snapshot_names(&store);
     let started = Instant::now();
-    let too_slow = create(&store, &key, &host, "too-slow", &["--generic-ssh-port", "2223", "--ssh-timeout", "10"]);
+    let too_slow =
+        create_generic(&store, &key, &host.ip, "too-slow", &["--generic-ssh-port", "2223", "--ssh-timeout", "10"]);
     let took = started.elapsed();
     tried += 1;
     let message = fails("create over an sshd slower than --ssh-timeout", too_slow);

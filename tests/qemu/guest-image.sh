@@ -11,7 +11,8 @@
 #! Usage (as root for build; any user with qemu-system-x86_64 for the rest):
 #!   guest-image.sh build                    build both images once (cached; about 4 minutes cold)
 #!   guest-image.sh path [--docker]          print the image's path (exits 1 if it is not built)
-#!   guest-image.sh boot-test [--docker] [--disk-size SIZE] [--twice] [--keep] [--timeout S]
+#!   guest-image.sh boot-test [--docker] [--image QCOW2] [--disk-size SIZE] [--twice] [--keep]
+#!                            [--timeout S] [--qemu-arg ARG]...
 #!                                           boot the image under plain QEMU (TCG) as the driver will;
 #!                                           print "figure: NAME VALUE UNIT" lines (boot-to-SSH,
 #!                                           docker info, power-off) and "check: ..." lines
@@ -523,7 +524,7 @@ start_guest() {
 		-chardev "socket,id=ser0,path=$d/serial.sock,server=on,wait=off,logfile=$d/serial.log" -serial chardev:ser0 \
 		-chardev "socket,id=qmp0,path=$d/qmp.sock,server=on,wait=off" -qmp chardev:qmp0 \
 		-pidfile "$d/qemu.pid" -D "$d/qemu.log" -daemonize "$@" ||
-		die "QEMU did not start (see the message above; QEMU log $d/qemu.log)"
+		die "QEMU did not start: $(cat "$d/qemu.log" 2>/dev/null) (with -D, QEMU writes even its start-up errors to that log, $d/qemu.log, not to stderr)"
 	[ -s "$d/qemu.pid" ] || die "QEMU daemonized but wrote no pidfile $d/qemu.pid"
 }
 
@@ -611,20 +612,23 @@ need_run_tools() {
 }
 
 cmd_boot_test() {
-	local docker=0 size=20G twice=0 keep=0 timeout=600
+	local docker=0 size=20G twice=0 keep=0 timeout=600 image="" extra=()
 	while [ $# -gt 0 ]; do
 		case $1 in
 		--docker) docker=1; shift ;;
+		--image) [ $# -ge 2 ] || die "--image needs a qcow2 path"; image=$(readlink -f "$2"); shift 2 ;;
+		--qemu-arg) [ $# -ge 2 ] || die "--qemu-arg needs an argument"; extra+=("$2"); shift 2 ;;
 		--disk-size) [ $# -ge 2 ] || die "--disk-size needs a size (e.g. 20G)"; size=$2; shift 2 ;;
 		--twice) twice=1; shift ;;
 		--keep) keep=1; shift ;;
 		--timeout) [ $# -ge 2 ] || die "--timeout needs seconds"; timeout=$2; shift 2 ;;
-		*) die "usage: guest-image.sh boot-test [--docker] [--disk-size SIZE] [--twice] [--keep] [--timeout S]" ;;
+		*) die "usage: guest-image.sh boot-test [--docker] [--image QCOW2] [--disk-size SIZE] [--twice] [--keep] [--timeout S] [--qemu-arg ARG]..." ;;
 		esac
 	done
 	need_run_tools
-	local image d port
-	image=$(cmd_path $([ $docker = 1 ] && echo --docker))
+	local d port
+	[ -n "$image" ] || image=$(cmd_path $([ $docker = 1 ] && echo --docker))
+	[ -f "$image" ] || die "boot-test: no image $image"
 	d=$(mktemp -d /tmp/rmachine-qemu.XXXXXX)
 	if [ $keep = 1 ]; then
 		trap 'kill_guest "'"$d"'"; log "kept '"$d"'"' EXIT
@@ -643,7 +647,8 @@ cmd_boot_test() {
 		[ $boot = 2 ] && [ $twice = 0 ] && break
 		local label=first
 		[ $boot = 2 ] && label=second
-		start_guest "$d" "$image" "$port" "$size"
+		figure host_load_1min "$(cut -d' ' -f1 /proc/loadavg)" load
+		start_guest "$d" "$image" "$port" "$size" "${extra[@]}"
 		wait_ssh "$d" "$port" "$timeout"
 		figure "${variant}_${label}_boot_to_ssh" "$(since "$GUEST_T0")" s
 		if [ $docker = 1 ]; then
@@ -669,6 +674,7 @@ cmd_boot_test() {
 				echo "check: LANG=$(. /etc/default/locale; echo "$LANG"); machine-id $(cat /etc/machine-id); hostname $(hostname)"
 				echo "check: boot: $(systemd-analyze 2>/dev/null | head -n 1)"
 				echo "check: slowest units: $(systemd-analyze blame 2>/dev/null | head -n 6 | tr -s " " | tr "\n" ";")"
+				echo "check: block devices: $(lsblk -n -o NAME,SIZE,TYPE,FSTYPE,LABEL | tr -s " " | tr "\n" ";")"
 				echo "check: host keys: $(ls /etc/ssh/ssh_host_* | tr "\n" " ")"
 			'
 		fi
@@ -692,8 +698,10 @@ cmd_net_test() {
 		--mode) mode=$2; shift 2 ;;
 		--docker) docker=1; shift ;;
 		--timeout) timeout=$2; shift 2 ;;
+		--default-route) export NET_TEST_DEFAULT_ROUTE=1; shift ;;
+		--no-localaddr) export NET_TEST_NO_LOCALADDR=1; shift ;;
 		--in-netns) shift; net_test_in_netns "$nodes" "$mode" "$docker" "$timeout"; return ;;
-		*) die "usage: guest-image.sh net-test [--nodes 2|3] [--mode mcast|dgram] [--docker]" ;;
+		*) die "usage: guest-image.sh net-test [--nodes 2|3] [--mode mcast|dgram] [--docker] [--default-route] [--no-localaddr]" ;;
 		esac
 	done
 	need_root net-test
@@ -708,6 +716,13 @@ cmd_net_test() {
 	ip netns add "$ns"
 	trap 'ip netns del "'"$ns"'" 2>/dev/null || true' EXIT
 	ip -n "$ns" link set lo up
+	if [ "${NET_TEST_DEFAULT_ROUTE:-}" = 1 ]; then
+		# a default route into a dummy interface: what leaves by it is counted and dropped, never sent
+		ip -n "$ns" link add rmqdummy0 type dummy
+		ip -n "$ns" addr add 192.0.2.1/24 dev rmqdummy0
+		ip -n "$ns" link set rmqdummy0 up
+		ip -n "$ns" route add default dev rmqdummy0
+	fi
 	ip netns exec "$ns" bash "$SCRIPT" net-test --nodes "$nodes" --mode "$mode" $([ $docker = 1 ] && echo --docker) --timeout "$timeout" --in-netns
 }
 
@@ -743,7 +758,9 @@ net_test_in_netns() {
 			    addresses: [10.212.0.1$i/24]
 		EOF
 		case $mode in
-		mcast) netdev="socket,id=net1,mcast=230.0.0.1:$mcport,localaddr=127.0.0.1" ;;
+		mcast)
+			netdev="socket,id=net1,mcast=230.0.0.1:$mcport,localaddr=127.0.0.1"
+			[ "${NET_TEST_NO_LOCALADDR:-}" = 1 ] && netdev="socket,id=net1,mcast=230.0.0.1:$mcport" ;;
 		dgram)
 			if [ "$i" = 1 ]; then
 				netdev="dgram,id=net1,local.type=inet,local.host=127.0.0.1,local.port=$p1,remote.type=inet,remote.host=127.0.0.1,remote.port=$p2"
@@ -761,7 +778,7 @@ net_test_in_netns() {
 		figure "net_node${i}_boot_to_ssh_of_${nodes}" "$(since "$t0")" s
 	done
 	for i in $(seq 1 "$nodes"); do
-		check "node$i second NIC: $(guest_ssh "${dirs[i]}" "${ports[i]}" 'ip -br addr | grep 10.212 | tr -s " "; ip -o link | grep -o "mtu [0-9]*" | tr "\n" " "')"
+		check "node$i second NIC: $(guest_ssh "${dirs[i]}" "${ports[i]}" 'n=$(ip -br addr | grep 10.212 | cut -d" " -f1); echo "$n $(ip -o -4 addr show dev $n | tr -s " " | cut -d" " -f4) $(ip -o link show dev $n | grep -o "mtu [0-9]*"); ipv6: $(ip -o -6 addr show dev $n | tr -s " " | cut -d" " -f4-); dmesg: $(sudo dmesg | grep -i -E "own address|duplicate|dad" | tail -n 3 | tr "\n" ";")"')"
 	done
 	# ping and TCP from node 1 to the others, and back
 	for i in $(seq 2 "$nodes"); do
@@ -784,6 +801,30 @@ net_test_in_netns() {
 		done
 		check "swarm nodes: $(guest_ssh "${dirs[1]}" "${ports[1]}" 'sudo docker node ls --format "{{.Hostname}}={{.Status}}/{{.Availability}}"' | tr '\n' ' ')"
 		check "swarm overlay network: $(guest_ssh "${dirs[1]}" "${ports[1]}" 'sudo docker network create -d overlay --attachable rmtestnet >/dev/null && echo created' || echo FAILED)"
+		# No registry here: every node imports the same busybox image (from this machine's busybox-static).
+		local bb
+		bb=$(command -v busybox) || die "net-test --docker: no busybox here: apt-get install -y busybox-static"
+		for i in $(seq 1 "$nodes"); do
+			guest_ssh "${dirs[i]}" "${ports[i]}" 'cat >/tmp/busybox' <"$bb"
+			guest_ssh "${dirs[i]}" "${ports[i]}" 'set -e; r=$(mktemp -d); mkdir -p $r/bin; install -m 755 /tmp/busybox $r/bin/busybox
+				for c in sh ping sleep ip cat nc hostname; do ln -s busybox $r/bin/$c; done
+				tar -C $r -c . | sudo docker import - rmtest/busybox:1 >/dev/null'
+		done
+		guest_ssh "${dirs[1]}" "${ports[1]}" 'sudo docker service create -d --no-resolve-image --mode global --name pinger --network rmtestnet rmtest/busybox:1 sleep 3600 >/dev/null'
+		local deadline=$((SECONDS + 300)) running=0
+		while ((SECONDS < deadline)); do
+			running=$(guest_ssh "${dirs[1]}" "${ports[1]}" 'sudo docker service ps pinger --filter desired-state=running --format "{{.CurrentState}}"' | grep -c '^Running' || true)
+			((running >= nodes)) && break
+			sleep 3
+		done
+		check "swarm global service: $running of $nodes tasks running"
+		local ips=()
+		for i in $(seq 1 "$nodes"); do
+			ips[i]=$(guest_ssh "${dirs[i]}" "${ports[i]}" 'c=$(sudo docker ps -q --filter name=pinger | head -n 1); sudo docker inspect -f "{{(index .NetworkSettings.Networks \"rmtestnet\").IPAddress}}" $c')
+		done
+		for i in $(seq 2 "$nodes"); do
+			check "overlay (VXLAN over the socket network) ping container@node1 -> container@node$i (${ips[i]}): $(guest_ssh "${dirs[1]}" "${ports[1]}" 'c=$(sudo docker ps -q --filter name=pinger | head -n 1); sudo docker exec $c ping -c 3 -W 2 '"${ips[i]}"' | tail -n 2 | head -n 1' || echo FAILED)"
+		done
 	fi
 	for i in $(seq 1 "$nodes"); do
 		figure "net_node${i}_poweroff" "$(stop_guest "${dirs[i]}")" s
@@ -808,4 +849,5 @@ main() {
 	esac
 }
 
-main "$@"
+# Sourcing the file (for experiments) defines the functions without running a subcommand.
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then main "$@"; fi

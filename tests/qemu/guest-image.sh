@@ -16,12 +16,15 @@
 #!                                           boot the image under plain QEMU (TCG) as the driver will;
 #!                                           print "figure: NAME VALUE UNIT" lines (boot-to-SSH,
 #!                                           docker info, power-off) and "check: ..." lines
-#!   guest-image.sh net-test [--nodes N] [--mode mcast|dgram] [--docker]
+#!   guest-image.sh net-test [--nodes N] [--mode mcast|dgram|dgram-unix|dgram-mcast] [--docker]
+#!                           [--default-route] [--no-localaddr]
 #!                                           boot N guests (2-3) at once, each with a second NIC on a
 #!                                           QEMU socket network with static IPs from cloud-init
 #!                                           network-config, all inside a fresh network namespace that
-#!                                           has only loopback (root); check ping, TCP and (with
-#!                                           --docker) a Docker Swarm across them
+#!                                           has only loopback (root; --default-route adds a
+#!                                           default route into a dummy interface and counts what
+#!                                           leaves by it); check ping, TCP and (with --docker) a
+#!                                           Docker Swarm with an overlay network across them
 #!   guest-image.sh clean                    remove the images and the build's work folder
 #!
 #! Images (in $RMACHINE_CACHE/images): debian-12-rmachine-test.qcow2 (no Docker),
@@ -707,21 +710,27 @@ cmd_net_test() {
 	need_root net-test
 	need_run_tools
 	((nodes >= 2 && nodes <= 3)) || die "net-test: --nodes must be 2 or 3 (TCG guests are CPU-heavy)"
-	case $mode in mcast) ;; dgram) ((nodes == 2)) || die "net-test: --mode dgram is point-to-point: --nodes 2" ;;
-	*) die "net-test: --mode must be mcast or dgram" ;; esac
+	case $mode in
+	mcast | dgram-mcast) ;;
+	dgram | dgram-unix) ((nodes == 2)) || die "net-test: --mode $mode is point-to-point: --nodes 2" ;;
+	*) die "net-test: --mode must be mcast, dgram, dgram-unix or dgram-mcast" ;;
+	esac
 	cmd_path $([ $docker = 1 ] && echo --docker) >/dev/null
 	# A network namespace with nothing but loopback: the guests' traffic cannot leave the machine,
 	# and it shows whether the socket networks need more than 127.0.0.1.
-	local ns=rmq-$$
+	local ns=rmq-$$ sink=rmq-sink-$$
 	ip netns add "$ns"
-	trap 'ip netns del "'"$ns"'" 2>/dev/null || true' EXIT
+	trap 'ip netns del "'"$ns"'" 2>/dev/null || true; ip netns del "'"$sink"'" 2>/dev/null || true' EXIT
 	ip -n "$ns" link set lo up
 	if [ "${NET_TEST_DEFAULT_ROUTE:-}" = 1 ]; then
-		# a default route into a dummy interface: what leaves by it is counted and dropped, never sent
-		ip -n "$ns" link add rmqdummy0 type dummy
-		ip -n "$ns" addr add 192.0.2.1/24 dev rmqdummy0
-		ip -n "$ns" link set rmqdummy0 up
-		ip -n "$ns" route add default dev rmqdummy0
+		# A default route into a veth whose peer sits alone in a second namespace (a sink): what
+		# would go out to a LAN is counted there and goes nowhere (this kernel has no dummy driver).
+		ip netns add "$sink"
+		ip -n "$ns" link add rmqlan0 type veth peer name rmqsink0 netns "$sink"
+		ip -n "$ns" addr add 192.0.2.1/24 dev rmqlan0
+		ip -n "$ns" link set rmqlan0 up
+		ip -n "$sink" link set rmqsink0 up
+		ip -n "$ns" route add default dev rmqlan0
 	fi
 	ip netns exec "$ns" bash "$SCRIPT" net-test --nodes "$nodes" --mode "$mode" $([ $docker = 1 ] && echo --docker) --timeout "$timeout" --in-netns
 }
@@ -761,6 +770,15 @@ net_test_in_netns() {
 		mcast)
 			netdev="socket,id=net1,mcast=230.0.0.1:$mcport,localaddr=127.0.0.1"
 			[ "${NET_TEST_NO_LOCALADDR:-}" = 1 ] && netdev="socket,id=net1,mcast=230.0.0.1:$mcport" ;;
+		dgram-mcast)
+			# QEMU's newer syntax for multicast; it has no option for the sending interface
+			netdev="dgram,id=net1,remote.type=inet,remote.host=230.0.0.1,remote.port=$mcport" ;;
+		dgram-unix)
+			if [ "$i" = 1 ]; then
+				netdev="dgram,id=net1,local.type=unix,local.path=$base/n1.dgram,remote.type=unix,remote.path=$base/n2.dgram"
+			else
+				netdev="dgram,id=net1,local.type=unix,local.path=$base/n2.dgram,remote.type=unix,remote.path=$base/n1.dgram"
+			fi ;;
 		dgram)
 			if [ "$i" = 1 ]; then
 				netdev="dgram,id=net1,local.type=inet,local.host=127.0.0.1,local.port=$p1,remote.type=inet,remote.host=127.0.0.1,remote.port=$p2"
@@ -825,6 +843,9 @@ net_test_in_netns() {
 		for i in $(seq 2 "$nodes"); do
 			check "overlay (VXLAN over the socket network) ping container@node1 -> container@node$i (${ips[i]}): $(guest_ssh "${dirs[1]}" "${ports[1]}" 'c=$(sudo docker ps -q --filter name=pinger | head -n 1); sudo docker exec $c ping -c 3 -W 2 '"${ips[i]}"' | tail -n 2 | head -n 1' || echo FAILED)"
 		done
+	fi
+	if ip link show rmqlan0 >/dev/null 2>&1; then
+		check "frames that left by the default route (rmqlan0): $(ip -s -j link show rmqlan0 | python3 -c 'import json,sys; s=json.load(sys.stdin)[0]["stats64"]["tx"]; print("%d packets, %d bytes" % (s["packets"], s["bytes"]))')"
 	fi
 	for i in $(seq 1 "$nodes"); do
 		figure "net_node${i}_poweroff" "$(stop_guest "${dirs[i]}")" s

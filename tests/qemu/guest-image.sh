@@ -5,11 +5,11 @@
 #! without host keys, systemd-networkd + systemd-resolved, serial console on ttyS0), cached in
 #! $RMACHINE_CACHE/images with a SHA512SUMS beside them, plus the plain-QEMU boot checks the QEMU
 #! driver's design relies on. It touches nothing outside $RMACHINE_CACHE/images, loop devices
-#! backed by files in there, /run/rmachine-guest-image and the temporary folders of its own runs
-#! (/tmp/rmachine-qemu.*), and the network namespaces rmq-* it creates (net-test).
+#! backed by files in there, the temporary folders of its own runs (/tmp/rmachine-qemu.*), the QEMU
+#! processes it starts there, and the network namespaces rmq-* it creates (net-test).
 #!
 #! Usage (as root for build; any user with qemu-system-x86_64 for the rest):
-#!   guest-image.sh build                    build both images once (cached; about 4 minutes cold)
+#!   guest-image.sh build                    build both images once (cached; about 2 minutes cold)
 #!   guest-image.sh path [--docker]          print the image's path (exits 1 if it is not built)
 #!   guest-image.sh boot-test [--docker] [--image QCOW2] [--disk-size SIZE] [--twice] [--keep]
 #!                            [--timeout S] [--qemu-arg ARG]...
@@ -21,10 +21,11 @@
 #!                                           boot N guests (2-3) at once, each with a second NIC on a
 #!                                           QEMU socket network with static IPs from cloud-init
 #!                                           network-config, all inside a fresh network namespace that
-#!                                           has only loopback (root; --default-route adds a
-#!                                           default route into a dummy interface and counts what
-#!                                           leaves by it); check ping, TCP and (with --docker) a
-#!                                           Docker Swarm with an overlay network across them
+#!                                           has only loopback (root, for the namespace only: QEMU
+#!                                           needs none; --default-route adds a default route into
+#!                                           a veth whose peer is alone in a sink namespace, and
+#!                                           counts what leaves by it); check ping, MTU, TCP and
+#!                                           (--docker) a Docker Swarm with an overlay network
 #!   guest-image.sh clean                    remove the images and the build's work folder
 #!
 #! Images (in $RMACHINE_CACHE/images): debian-12-rmachine-test.qcow2 (no Docker),
@@ -46,7 +47,6 @@ MIRROR=${RMACHINE_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 SECURITY_MIRROR=${RMACHINE_DEBIAN_SECURITY_MIRROR:-http://deb.debian.org/debian-security}
 QEMU=${RMACHINE_QEMU:-qemu-system-x86_64}
 ACCEL=${RMACHINE_QEMU_ACCEL:-tcg}
-STATE=/run/rmachine-guest-image
 BASE_IMAGE=debian-12-rmachine-test.qcow2
 DOCKER_IMAGE=debian-12-rmachine-test-docker.qcow2
 # Bump when anything below changes what goes into the images: the next `build` rebuilds them.
@@ -113,7 +113,7 @@ cmd_build() {
 		return 0
 	fi
 	local t0=$SECONDS buildlog=$IMAGES/build.log
-	log "build: building the guest images (recipe $RECIPE_VERSION; about 4 minutes; log $buildlog)"
+	log "build: building the guest images (recipe $RECIPE_VERSION; about 2 minutes; log $buildlog)"
 	: >"$buildlog"
 	detach_stale_loops
 	# The whole build runs in a private mount namespace: whatever happens, no mount outlives it.
@@ -410,7 +410,7 @@ cmd_path() {
 	done
 	local p
 	p=$(image_path "$docker")
-	[ -f "$p" ] || die "$p is not built: run 'bash tests/qemu/guest-image.sh build' (as root; about 4 minutes once)"
+	[ -f "$p" ] || die "$p is not built: run 'bash tests/qemu/guest-image.sh build' (as root; about 2 minutes once)"
 	[ "$(cat "$IMAGES/RECIPE" 2>/dev/null)" = "recipe=$RECIPE_VERSION" ] ||
 		die "$p was built by another recipe than this script's ($RECIPE_VERSION): run 'bash tests/qemu/guest-image.sh build'"
 	echo "$p"
@@ -693,6 +693,35 @@ cmd_boot_test() {
 # net-test: VM-to-VM networking without root privileges for QEMU (the namespace only isolates it)
 # ---------------------------------------------------------------------------------------------
 
+# A tiny sniffer for the sink end of net-test --default-route: frames per (protocol, destination).
+SINK_PY='
+import collections, signal, socket, struct, sys
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3))
+s.bind((sys.argv[1], 0))
+seen = collections.Counter(); size = collections.Counter()
+def report(*_):
+    for k, n in seen.most_common(12):
+        print("%d frames, %d bytes: %s" % (n, size[k], k))
+    if not seen:
+        print("nothing arrived")
+    sys.exit(0)
+signal.signal(signal.SIGINT, report)
+signal.signal(signal.SIGTERM, report)
+while True:
+    f = s.recv(65535)
+    et = struct.unpack("!H", f[12:14])[0]
+    if et == 0x0800:
+        proto, dst = f[23], socket.inet_ntoa(f[30:34])
+        ihl = (f[14] & 15) * 4
+        port = struct.unpack("!H", f[14 + ihl + 2:14 + ihl + 4])[0] if proto in (6, 17) else 0
+        k = "IPv4 %s to %s:%d" % ({1: "icmp", 2: "igmp", 6: "tcp", 17: "udp"}.get(proto, proto), dst, port)
+    elif et == 0x86DD:
+        k = "IPv6 next-header %d to %s" % (f[20], socket.inet_ntop(socket.AF_INET6, f[38:54]))
+    else:
+        k = "ethertype 0x%04x" % et
+    seen[k] += 1; size[k] += len(f)
+'
+
 cmd_net_test() {
 	local nodes=3 mode=mcast docker=0 timeout=900
 	while [ $# -gt 0 ]; do
@@ -731,8 +760,20 @@ cmd_net_test() {
 		ip -n "$ns" link set rmqlan0 up
 		ip -n "$sink" link set rmqsink0 up
 		ip -n "$ns" route add default dev rmqlan0
+		# what arrives in the sink, summed by protocol and destination
+		sinklog=$(mktemp /tmp/rmachine-qemu.sink.XXXXXX)
+		ip netns exec "$sink" python3 -c "$SINK_PY" rmqsink0 >"$sinklog" 2>&1 &
+		sinkpid=$!
 	fi
-	ip netns exec "$ns" bash "$SCRIPT" net-test --nodes "$nodes" --mode "$mode" $([ $docker = 1 ] && echo --docker) --timeout "$timeout" --in-netns
+	local rc=0
+	ip netns exec "$ns" bash "$SCRIPT" net-test --nodes "$nodes" --mode "$mode" $([ $docker = 1 ] && echo --docker) --timeout "$timeout" --in-netns || rc=$?
+	if [ -n "${sinkpid:-}" ]; then
+		kill -INT "$sinkpid" 2>/dev/null || true
+		wait "$sinkpid" 2>/dev/null || true
+		sed 's/^/check: sink: /' "$sinklog"
+		rm -f "$sinklog"
+	fi
+	return "$rc"
 }
 
 net_test_in_netns() {

@@ -1,5 +1,5 @@
-//! The built-in drivers and plugin protocols: the one place in the binary that names them. A new
-//! driver is a crate of its own plus one line here.
+//! The built-in drivers and plugin protocols: the one place in the binary that names them (and the
+//! default, qemu: a local VM needs no account). A new driver is a crate of its own plus one line here.
 
 use rmachine_drivers::{DriverEnvironment, DriverKind, PluginFinder, Registry};
 use std::sync::Arc;
@@ -11,7 +11,8 @@ pub fn registry(environment: Arc<DriverEnvironment>) -> Registry {
         rmachine_drivers::none::kind(),
         #[cfg(feature = "aws")]
         rmachine_driver_aws::kind(),
+        rmachine_driver_qemu::kind(),
     ];
     let finders: Vec<Arc<dyn PluginFinder>> = vec![];
-    Registry::new(environment, None, builtin, finders)
+    Registry::new(environment, Some("qemu"), builtin, finders)
 }

@@ -107,18 +107,19 @@ impl Launch {
         ];
         forwards.extend(self.publish.iter().map(Publish::hostfwd));
         let hostfwd: String = forwards.iter().map(|rule| format!(",hostfwd={rule}")).collect();
+        // `romfile=`: no iPXE option ROM (the disk boots; the ROM's prompt costs seconds under TCG)
         push(&[
             "-netdev",
             &format!("user,id=net0{hostfwd}"),
             "-device",
-            &format!("virtio-net-pci,netdev=net0,mac={}", self.nat_mac),
+            &format!("virtio-net-pci,netdev=net0,mac={},romfile=", self.nat_mac),
         ]);
         if let Some(peer) = &self.peer {
             push(&[
                 "-netdev",
                 &format!("socket,id=net1,mcast={}:{},localaddr=127.0.0.1", peer.group, peer.port),
                 "-device",
-                &format!("virtio-net-pci,netdev=net1,mac={}", peer.mac),
+                &format!("virtio-net-pci,netdev=net1,mac={},romfile=", peer.mac),
             ]);
         }
         push(&["-device", "virtio-rng-pci"]);
@@ -236,7 +237,7 @@ mod tests {
         let netdevs = after(&args, "-netdev");
         assert!(netdevs[0].ends_with(",hostfwd=tcp:127.0.0.1:8080-:80,hostfwd=udp:127.0.0.1:5353-:53"), "{netdevs:?}");
         assert_eq!(netdevs[1], "socket,id=net1,mcast=239.255.1.2:23456,localaddr=127.0.0.1");
-        assert!(after(&args, "-device").contains(&"virtio-net-pci,netdev=net1,mac=52:54:0a:d5:00:0a"));
+        assert!(after(&args, "-device").contains(&"virtio-net-pci,netdev=net1,mac=52:54:0a:d5:00:0a,romfile="));
         assert_eq!(after(&args, "-kernel"), ["/k/vmlinuz"]);
         assert_eq!(after(&args, "-initrd"), ["/k/initrd.img"]);
         assert_eq!(after(&args, "-append"), ["root=/dev/vda1 console=ttyS0"]);

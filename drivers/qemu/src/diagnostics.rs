@@ -70,7 +70,8 @@ fn likely_cause(log: &str, running: bool, accel: Accel, qemu_log: &str) -> Strin
         let said = if qemu_log.is_empty() { String::new() } else { format!(" Its log says: {qemu_log}") };
         return format!("Likely cause: QEMU is no longer running (the guest powered off or QEMU crashed).{said}");
     }
-    if log.contains("No bootable device") || log.contains("Boot failed") && !log.contains("Linux version") {
+    let firmware_gave_up = log.contains("No bootable device") || log.contains("EFI Internal Shell") || log.contains("Boot failed");
+    if firmware_gave_up && !log.contains("Linux version") {
         return "Likely cause: the firmware found nothing bootable on the disk: --qemu-image must be a bootable disk image (qcow2 or raw) with a bootloader, such as a distribution's cloud image.".into();
     }
     if log.contains("Kernel panic") {
@@ -102,6 +103,8 @@ mod tests {
     #[test]
     fn the_likely_cause_follows_what_the_console_shows() {
         assert!(likely_cause("No bootable device.", true, Accel::Tcg, "").contains("nothing bootable"));
+        let ovmf = "BdsDxe: failed to load Boot0001 \"UEFI Misc Device\"\nBdsDxe: starting Boot0002 \"EFI Internal Shell\"\nShell> ";
+        assert!(likely_cause(ovmf, true, Accel::Tcg, "").contains("nothing bootable"));
         assert!(likely_cause("Kernel panic - not syncing: VFS", true, Accel::Tcg, "").contains("panicked"));
         assert!(likely_cause("Debian GNU/Linux 12 dev ttyS0\n\ndev login: ", true, Accel::Tcg, "").contains("booted"));
         assert!(likely_cause("[    1.0] Linux version 6.1", true, Accel::Kvm, "").contains("--qemu-accel tcg"));

@@ -279,7 +279,10 @@ async fn spawn(binary: &Path, plan: &Launch) -> Result<(), Spawn> {
     }
 }
 
-/// QEMU's own log (`-D`), which holds its start-up errors; trimmed.
+/// QEMU's own log (`-D`), which holds its start-up errors; trimmed, without the warning QEMU
+/// always gives for SeaBIOS's well-known `etc/sercon-port` item.
 pub fn log_text(path: &Path) -> String {
-    std::fs::read_to_string(path).map(|text| text.trim().to_string()).unwrap_or_default()
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().filter(|line| !line.contains("externally provided fw_cfg item names")).collect();
+    lines.join("\n").trim().to_string()
 }

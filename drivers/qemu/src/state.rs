@@ -7,7 +7,7 @@ use rmachine_drivers::{MachineState, StateReport};
 /// The state told by the pidfile lock's holder and QMP's `query-status` (or why QMP failed).
 pub fn state_report(holder: Option<i32>, status: Option<Result<String, QmpError>>) -> StateReport {
     let Some(pid) = holder else {
-        return StateReport::with_reason(MachineState::Stopped, "QEMU is not running");
+        return StateReport { state: MachineState::Stopped, reason: None };
     };
     match status {
         None => StateReport::with_reason(MachineState::Error, format!("QEMU pid {pid} runs; QMP was not asked")),

@@ -116,6 +116,7 @@ fn two_machines_at_once_and_the_whole_lifecycle() {
     let listing = store.listing();
     assert!(listing.iter().all(|(_, state, url)| state == "Running" && url.starts_with("tcp://127.0.0.1:")), "{listing:?}");
     assert_ne!(listing[0].2, listing[1].2);
+    assert_eq!(store.qemu_processes().len(), 2, "one QEMU per machine: {:?}", store.qemu_processes());
     for name in ["alpha", "beta"] {
         assert!(docker(&store, name, "docker version --format '{{.Server.Version}}'").contains("20.10"));
     }
@@ -137,6 +138,7 @@ fn two_machines_at_once_and_the_whole_lifecycle() {
     let boot_id = || store.ok(&["ssh", "alpha", "--", "cat /proc/sys/kernel/random/boot_id"]);
     let before = boot_id();
     let pid_before = store.qemu_processes();
+    assert_eq!(pid_before.len(), 1, "{pid_before:?}");
     store.ok(&["restart", "alpha"]);
     assert_eq!(store.state_and_url("alpha"), ("Running".into(), url.clone()), "restart keeps the URL");
     assert_ne!(boot_id(), before, "the guest rebooted");

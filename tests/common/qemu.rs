@@ -129,7 +129,9 @@ impl QemuStore {
         for entry in std::fs::read_dir("/proc").unwrap().flatten() {
             let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else { continue };
             let text = String::from_utf8_lossy(&cmdline).replace('\0', " ");
-            if text.starts_with("qemu-system") && text.contains(&marker) {
+            // argv[0] is QEMU's path; its process name is the machine's (`-name ...,process=`)
+            let program = text.split(' ').next().unwrap_or_default().rsplit('/').next().unwrap_or_default();
+            if program.starts_with("qemu-system") && text.contains(&marker) {
                 found.push(format!("{}: {text}", entry.file_name().to_string_lossy()));
             }
         }

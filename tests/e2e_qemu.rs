@@ -40,11 +40,22 @@ fn a_machine_from_the_image_without_docker_gets_the_engine_installed_with_userns
     let _slots = guest_slots(1);
 
     // A first create is interrupted (Ctrl-C) while it downloads: it leaves only the partial download.
-    images.server.set_rate(20_000_000);
-    let first = store.command().args(["create", "-d", "qemu", "--qemu-image", &url, "plain"]).stderr(Stdio::piped()).spawn().unwrap();
+    images.server.set_rate(10_000_000);
+    let first = store
+        .command()
+        .args(["create", "-d", "qemu", "--qemu-image", &url, "plain"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     let downloads = store.cache().join("rmachine/images/downloads");
     let started = Instant::now();
-    let part_size = || list(&downloads).iter().filter(|name| name.ends_with(".part")).map(|name| std::fs::metadata(downloads.join(name)).map_or(0, |meta| meta.len())).sum::<u64>();
+    let part_size = || {
+        list(&downloads)
+            .iter()
+            .filter(|name| name.ends_with(".part"))
+            .map(|name| std::fs::metadata(downloads.join(name)).map_or(0, |meta| meta.len()))
+            .sum::<u64>()
+    };
     while part_size() < 30_000_000 {
         assert!(started.elapsed() < Duration::from_secs(120), "the download did not start: {:?}", list(&downloads));
         std::thread::sleep(Duration::from_millis(100));
@@ -54,12 +65,19 @@ fn a_machine_from_the_image_without_docker_gets_the_engine_installed_with_userns
     assert!(text(&interrupted.stderr).contains("interrupted"), "{}", text(&interrupted.stderr));
     assert!(!store.store().join("machines/plain").exists(), "the interrupted create left its machine");
     let kept = part_size();
-    assert!(kept >= 30_000_000, "the partial download was not kept");
+    assert!(
+        kept >= 30_000_000,
+        "the partial download was not kept: {:?} {:?}\n{}",
+        list(&downloads),
+        list(&store.cache().join("rmachine/images")),
+        text(&interrupted.stderr)
+    );
 
     // The second create resumes the download and installs the engine in the guest.
     images.server.set_rate(0);
     let started = Instant::now();
-    let created = store.run(&["create", "-d", "qemu", "--qemu-image", &url, "--engine-userns-remap", "default", "plain"]);
+    let created =
+        store.run(&["create", "-d", "qemu", "--qemu-image", &url, "--engine-userns-remap", "default", "plain"]);
     let log = text(&created.stderr);
     succeeds("create plain", created);
     figure("qemu_create_from_image_without_docker", &seconds(started), "s");
@@ -68,7 +86,8 @@ fn a_machine_from_the_image_without_docker_gets_the_engine_installed_with_userns
     let gets = images.server.requests_for(PLAIN_IMAGE);
     let resumed = gets.last().unwrap();
     assert_eq!(resumed.status, 206, "{gets:?}");
-    let offset: u64 = resumed.range.as_deref().unwrap().trim_start_matches("bytes=").trim_end_matches('-').parse().unwrap();
+    let offset: u64 =
+        resumed.range.as_deref().unwrap().trim_start_matches("bytes=").trim_end_matches('-').parse().unwrap();
     assert!(offset >= kept, "resumed at {offset}, after {kept} bytes were kept");
 
     let info = docker(&store, "plain", "docker info --format '{{.ServerVersion}} {{.SecurityOptions}}'");
@@ -76,8 +95,12 @@ fn a_machine_from_the_image_without_docker_gets_the_engine_installed_with_userns
     let tarball = image_tarball(store.home());
     docker(&store, "plain", &format!("docker import {} rmtest/busybox:1 >/dev/null", tarball.display()));
     let uid_map = docker(&store, "plain", "docker run --rm rmtest/busybox:1 cat /proc/self/uid_map");
-    assert_eq!(uid_map.split_whitespace().collect::<Vec<_>>(), ["0", "100000", "65536"], "{uid_map}");
-    let root_size: u64 = store.ok(&["ssh", "plain", "--", "df -B1 --output=size / | tail -n 1"]).trim().parse().unwrap();
+    // the range useradd gave dockremap (the cloud-init user `rmachine` holds the first one)
+    let subuid = store.ok(&["ssh", "plain", "--", "grep ^dockremap: /etc/subuid"]);
+    let range: Vec<&str> = subuid.trim().split(':').skip(1).collect();
+    assert_eq!(uid_map.split_whitespace().collect::<Vec<_>>(), ["0", range[0], range[1]], "{uid_map} vs {subuid}");
+    let root_size: u64 =
+        store.ok(&["ssh", "plain", "--", "df -B1 --output=size / | tail -n 1"]).trim().parse().unwrap();
     assert!(root_size > 15 << 30, "the root file system was not grown into the 20 GiB disk: {root_size} bytes");
 
     store.ok(&["rm", "-y", "plain"]);
@@ -109,12 +132,20 @@ fn two_machines_at_once_and_the_whole_lifecycle() {
         succeeds("create alpha/beta", output);
     }
     figure("qemu_create_two_at_once_docker_image", &seconds(started), "s");
-    let gets: Vec<(u16, Option<String>)> = images.server.requests_for(DOCKER_IMAGE).into_iter().map(|seen| (seen.status, seen.range)).collect();
-    assert_eq!(gets, [(200, None), (206, Some("bytes=100000000-".into()))], "one download for both, resumed once: {logs}");
+    let gets: Vec<(u16, Option<String>)> =
+        images.server.requests_for(DOCKER_IMAGE).into_iter().map(|seen| (seen.status, seen.range)).collect();
+    assert_eq!(
+        gets,
+        [(200, None), (206, Some("bytes=100000000-".into()))],
+        "one download for both, resumed once: {logs}"
+    );
     assert!(logs.contains("waiting for another rmachine"), "{logs}");
 
     let listing = store.listing();
-    assert!(listing.iter().all(|(_, state, url)| state == "Running" && url.starts_with("tcp://127.0.0.1:")), "{listing:?}");
+    assert!(
+        listing.iter().all(|(_, state, url)| state == "Running" && url.starts_with("tcp://127.0.0.1:")),
+        "{listing:?}"
+    );
     assert_ne!(listing[0].2, listing[1].2);
     assert_eq!(store.qemu_processes().len(), 2, "one QEMU per machine: {:?}", store.qemu_processes());
     for name in ["alpha", "beta"] {
@@ -186,17 +217,26 @@ fn three_machines_of_a_cluster_file_form_a_swarm_on_their_own_network() {
     figure("qemu_apply_three_machine_swarm", &seconds(started), "s");
     let nodes = docker(&store, "qm1", "docker node ls --format '{{.Hostname}} {{.Status}}' | sort");
     assert_eq!(nodes.lines().collect::<Vec<_>>(), ["qm1 Ready", "qw1 Ready", "qw2 Ready"], "{nodes}");
-    let addresses = docker(&store, "qm1", "docker node ls -q | xargs docker node inspect --format '{{.Status.Addr}}' | sort");
+    let addresses =
+        docker(&store, "qm1", "docker node ls -q | xargs docker node inspect --format '{{.Status.Addr}}' | sort");
     assert_eq!(addresses.lines().collect::<Vec<_>>(), ["10.213.0.10", "10.213.0.11", "10.213.0.12"], "{addresses}");
 
     let tarball = image_tarball(store.home());
     for name in ["qm1", "qw1", "qw2"] {
         docker(&store, name, &format!("docker import {} rmtest/busybox:1 >/dev/null", tarball.display()));
     }
-    docker(&store, "qm1", "docker service create -d --no-resolve-image --mode global --name pinger rmtest/busybox:1 sleep 3600 >/dev/null");
+    docker(
+        &store,
+        "qm1",
+        "docker service create -d --no-resolve-image --mode global --name pinger rmtest/busybox:1 sleep 3600 >/dev/null",
+    );
     let deadline = Instant::now() + Duration::from_secs(300);
     loop {
-        let tasks = docker(&store, "qm1", "docker service ps pinger --filter desired-state=running --format '{{.Node}} {{.CurrentState}}'");
+        let tasks = docker(
+            &store,
+            "qm1",
+            "docker service ps pinger --filter desired-state=running --format '{{.Node}} {{.CurrentState}}'",
+        );
         if tasks.lines().filter(|line| line.contains("Running")).count() == 3 {
             break;
         }
@@ -218,13 +258,25 @@ fn failures_are_refused_or_reported_and_leave_nothing_behind() {
     let store = QemuStore::new();
     let url = images.url(DOCKER_IMAGE);
 
-    let missing = store.command().env("RMACHINE_QEMU_BINARY", "/opt/none/qemu-system-x86_64").args(["create", "-d", "qemu", "--qemu-image", &url, "nobin"]).output().unwrap();
+    let missing = store
+        .command()
+        .env("RMACHINE_QEMU_BINARY", "/opt/none/qemu-system-x86_64")
+        .args(["create", "-d", "qemu", "--qemu-image", &url, "nobin"])
+        .output()
+        .unwrap();
     assert_eq!(missing.status.code(), Some(3), "a pre-create check failure");
     let error = fails("create without QEMU", missing);
-    assert!(error.contains("/opt/none/qemu-system-x86_64 does not exist") && error.contains("apt-get install qemu-system-x86"), "{error}");
+    assert!(
+        error.contains("/opt/none/qemu-system-x86_64 does not exist")
+            && error.contains("apt-get install qemu-system-x86"),
+        "{error}"
+    );
 
     let wrong = format!("sha512:{}", "0".repeat(128));
-    let error = fails("create with a wrong checksum", store.run(&["create", "-d", "qemu", "--qemu-image", &url, "--qemu-image-checksum", &wrong, "wrongsum"]));
+    let error = fails(
+        "create with a wrong checksum",
+        store.run(&["create", "-d", "qemu", "--qemu-image", &url, "--qemu-image-checksum", &wrong, "wrongsum"]),
+    );
     assert!(error.contains(&format!("not {wrong}")) && error.contains("nothing was left behind"), "{error}");
     store.assert_nothing_left_of("wrongsum");
     assert!(cached_files(&store).is_empty(), "the rejected download was kept: {:?}", cached_files(&store));
@@ -246,7 +298,19 @@ fn failures_are_refused_or_reported_and_leave_nothing_behind() {
                 scope.spawn(move || {
                     let started = Instant::now();
                     let name = format!("never-{firmware}");
-                    let args = ["create", "-d", "qemu", "--qemu-image", &broken_url, "--qemu-image-insecure", "--qemu-firmware", firmware, "--ssh-timeout", "45", &name];
+                    let args = [
+                        "create",
+                        "-d",
+                        "qemu",
+                        "--qemu-image",
+                        &broken_url,
+                        "--qemu-image-insecure",
+                        "--qemu-firmware",
+                        firmware,
+                        "--ssh-timeout",
+                        "45",
+                        &name,
+                    ];
                     (firmware, store.run(&args), started.elapsed())
                 })
             })

@@ -16,7 +16,8 @@ const GUEST_SLOTS: usize = 3;
 
 /// The folder holding the built test images and their SHA512SUMS; panics saying how to build them.
 pub fn images_folder() -> PathBuf {
-    let cache = std::env::var_os("RMACHINE_CACHE").map_or_else(|| PathBuf::from("/var/cache/rmachine-ci"), PathBuf::from);
+    let cache =
+        std::env::var_os("RMACHINE_CACHE").map_or_else(|| PathBuf::from("/var/cache/rmachine-ci"), PathBuf::from);
     let folder = cache.join("images");
     for name in [PLAIN_IMAGE, DOCKER_IMAGE, "SHA512SUMS"] {
         if !folder.join(name).is_file() {
@@ -28,7 +29,9 @@ pub fn images_folder() -> PathBuf {
     }
     let qemu = Command::new("qemu-system-x86_64").arg("--version").output();
     if !qemu.is_ok_and(|output| output.status.success()) {
-        panic!("qemu-system-x86_64 is missing: install qemu-system-x86 and qemu-utils from bookworm-backports (see .ci/run)");
+        panic!(
+            "qemu-system-x86_64 is missing: install qemu-system-x86 and qemu-utils from bookworm-backports (see .ci/run)"
+        );
     }
     folder
 }
@@ -142,7 +145,8 @@ impl QemuStore {
     pub fn assert_nothing_left_of(&self, name: &str) {
         let folder = self.store().join("machines").join(name);
         assert!(!folder.exists(), "{} is left: {:?}", folder.display(), list(&folder));
-        let processes: Vec<String> = self.qemu_processes().into_iter().filter(|line| line.contains(&format!("rmachine-{name},"))).collect();
+        let processes: Vec<String> =
+            self.qemu_processes().into_iter().filter(|line| line.contains(&format!("rmachine-{name},"))).collect();
         assert!(processes.is_empty(), "QEMU processes left: {processes:?}");
     }
 }

@@ -22,7 +22,14 @@ pub async fn pre_create_check(machine: &QemuMachine) -> Result<(), DriverError> 
     if (version.0, version.1) < OLDEST_QEMU {
         return Err(DriverError::failed(
             "checking QEMU",
-            format!("{} is QEMU {}.{}; rmachine needs {}.{} or newer (Debian 12: apt-get install -t bookworm-backports qemu-system-x86)", binary.display(), version.0, version.1, OLDEST_QEMU.0, OLDEST_QEMU.1),
+            format!(
+                "{} is QEMU {}.{}; rmachine needs {}.{} or newer (Debian 12: apt-get install -t bookworm-backports qemu-system-x86)",
+                binary.display(),
+                version.0,
+                version.1,
+                OLDEST_QEMU.0,
+                OLDEST_QEMU.1
+            ),
         ));
     }
     machine.qemu_img()?;
@@ -31,20 +38,26 @@ pub async fn pre_create_check(machine: &QemuMachine) -> Result<(), DriverError> 
     {
         return Err(DriverError::invalid(
             "--qemu-accel",
-            format!("kvm is not usable here: {problem}. Use --qemu-accel tcg (emulation, slow), or give your user access to /dev/kvm (the kvm group)"),
+            format!(
+                "kvm is not usable here: {problem}. Use --qemu-accel tcg (emulation, slow), or give your user access to /dev/kvm (the kvm group)"
+            ),
         ));
     }
     if config.firmware == FirmwareChoice::Uefi {
         crate::launch::ovmf()?;
     }
     if config.kernel.is_none() && (config.initrd.is_some() || config.append.is_some()) {
-        return Err(DriverError::invalid("--qemu-initrd/--qemu-append", "they go with --qemu-kernel FILE (direct kernel boot)"));
+        return Err(DriverError::invalid(
+            "--qemu-initrd/--qemu-append",
+            "they go with --qemu-kernel FILE (direct kernel boot)",
+        ));
     }
     check_memory(config.memory_mib, Path::new("/proc/meminfo"))?;
     check_ports(machine)?;
     let cache = ImageCache::new(&machine.environment.cache_dir);
     if let ImageSource::Path(path) = &config.image {
-        std::fs::File::open(path).map_err(|error| DriverError::invalid("--qemu-image", format!("{}: {error}", path.display())))?;
+        std::fs::File::open(path)
+            .map_err(|error| DriverError::invalid("--qemu-image", format!("{}: {error}", path.display())))?;
     }
     let client = crate::lifecycle::http_client()?;
     image::expected(&config.image, config.image_checksum.as_ref(), config.image_insecure, &cache, &client).await?;
@@ -60,7 +73,8 @@ async fn qemu_version(binary: &Path) -> Result<(u64, u64), DriverError> {
         .map_err(|_| failed("no answer within 20s".into()))?
         .map_err(|error| failed(error.to_string()))?;
     let text = String::from_utf8_lossy(&output.stdout);
-    parse_version(&text).ok_or_else(|| failed(format!("not a QEMU version line: '{}'", text.lines().next().unwrap_or_default())))
+    parse_version(&text)
+        .ok_or_else(|| failed(format!("not a QEMU version line: '{}'", text.lines().next().unwrap_or_default())))
 }
 
 /// `QEMU emulator version 10.0.2 (Debian ...)` → (10, 0).
@@ -80,7 +94,10 @@ fn check_memory(memory_mib: u64, meminfo: &Path) -> Result<(), DriverError> {
     match available_kib.map(|kib| kib / 1024) {
         Some(available) if available < memory_mib => Err(DriverError::invalid(
             "--qemu-memory",
-            format!("{memory_mib} MiB asked, only {available} MiB available on this machine: give less (e.g. --qemu-memory {}), or stop other VMs", (available / 2).max(256)),
+            format!(
+                "{memory_mib} MiB asked, only {available} MiB available on this machine: give less (e.g. --qemu-memory {}), or stop other VMs",
+                (available / 2).max(256)
+            ),
         )),
         _ => Ok(()),
     }
@@ -90,12 +107,20 @@ fn check_ports(machine: &QemuMachine) -> Result<(), DriverError> {
     let config = &machine.config;
     for (flag, port) in [("--qemu-ssh-port", config.fixed_ssh_port), ("--qemu-engine-port", config.fixed_engine_port)] {
         if let Some(port) = port.filter(|port| !ports::is_free(Protocol::Tcp, LOOPBACK, *port)) {
-            return Err(DriverError::invalid(flag, format!("127.0.0.1:{port} is taken by another program: choose another port, or leave it out to have one picked")));
+            return Err(DriverError::invalid(
+                flag,
+                format!(
+                    "127.0.0.1:{port} is taken by another program: choose another port, or leave it out to have one picked"
+                ),
+            ));
         }
     }
     for rule in &config.publish {
         if !ports::is_free(rule.protocol, rule.address, rule.host) {
-            return Err(DriverError::invalid("--qemu-publish", format!("{rule}: port {} is taken on {}", rule.host, rule.address)));
+            return Err(DriverError::invalid(
+                "--qemu-publish",
+                format!("{rule}: port {} is taken on {}", rule.host, rule.address),
+            ));
         }
     }
     Ok(())
@@ -107,7 +132,10 @@ mod tests {
 
     #[test]
     fn versions_parse_from_qemu_s_first_line() {
-        assert_eq!(parse_version("QEMU emulator version 10.0.2 (Debian 1:10.0.2+ds-2+deb13u1~bpo12+1)\nCopyright"), Some((10, 0)));
+        assert_eq!(
+            parse_version("QEMU emulator version 10.0.2 (Debian 1:10.0.2+ds-2+deb13u1~bpo12+1)\nCopyright"),
+            Some((10, 0))
+        );
         assert_eq!(parse_version("QEMU emulator version 7.2.15"), Some((7, 2)));
         assert_eq!(parse_version("something else"), None);
     }

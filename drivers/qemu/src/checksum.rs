@@ -53,7 +53,9 @@ impl Checksum {
         let algorithm = match name.to_ascii_lowercase().as_str() {
             "sha512" => Algorithm::Sha512,
             "sha256" => Algorithm::Sha256,
-            other => return Err(format!("'{other}' is not a checksum algorithm rmachine checks: use sha512 or sha256")),
+            other => {
+                return Err(format!("'{other}' is not a checksum algorithm rmachine checks: use sha512 or sha256"));
+            }
         };
         Checksum::from_hex(algorithm, hex)
             .ok_or_else(|| format!("'{hex}' is not {} hex digits of a {name} digest", algorithm.hex_length()))
@@ -158,14 +160,23 @@ mod tests {
 
     #[test]
     fn sums_files_of_debian_ubuntu_and_bsd_style_are_read() {
-        let debian = format!("{A512}  debian-12-genericcloud-amd64.qcow2\n{}  debian-12-genericcloud-amd64.raw\n", "0".repeat(128));
+        let debian = format!(
+            "{A512}  debian-12-genericcloud-amd64.qcow2\n{}  debian-12-genericcloud-amd64.raw\n",
+            "0".repeat(128)
+        );
         let found = find_in_sums(&debian, Algorithm::Sha512, "debian-12-genericcloud-amd64.qcow2").unwrap();
         assert_eq!(found.hex, A512);
-        assert_eq!(find_in_sums(&debian, Algorithm::Sha512, "debian-12-genericcloud-amd64.raw").unwrap().hex, "0".repeat(128));
+        assert_eq!(
+            find_in_sums(&debian, Algorithm::Sha512, "debian-12-genericcloud-amd64.raw").unwrap().hex,
+            "0".repeat(128)
+        );
         assert_eq!(find_in_sums(&debian, Algorithm::Sha512, "other.qcow2"), None);
         let hex256 = "a".repeat(64);
         let ubuntu = format!("{hex256} *ubuntu-24.04-server-cloudimg-amd64.img\n{} *x.img\n", "b".repeat(64));
-        assert_eq!(find_in_sums(&ubuntu, Algorithm::Sha256, "ubuntu-24.04-server-cloudimg-amd64.img").unwrap().hex, hex256);
+        assert_eq!(
+            find_in_sums(&ubuntu, Algorithm::Sha256, "ubuntu-24.04-server-cloudimg-amd64.img").unwrap().hex,
+            hex256
+        );
         assert_eq!(find_in_sums(&ubuntu, Algorithm::Sha512, "x.img"), None, "a 64-digit sum is not sha512");
         let bsd = format!("SHA256 (disk.qcow2) = {hex256}\n");
         assert_eq!(find_in_sums(&bsd, Algorithm::Sha256, "disk.qcow2").unwrap().hex, hex256);

@@ -78,7 +78,7 @@ impl Seed<'_> {
             .volume_label(*b"CIDATA     ")
             .fat_type(fatfs::FatType::Fat12)
             .total_sectors((VOLUME_SIZE / 512) as u32);
-        fatfs::format_volume(&mut Cursor::new(&mut image), options)?;
+        fatfs::format_volume(Cursor::new(&mut image), options)?;
         {
             let filesystem = fatfs::FileSystem::new(Cursor::new(&mut image), fatfs::FsOptions::new())?;
             for (name, content) in self.files() {
@@ -163,7 +163,8 @@ mod tests {
 
     #[test]
     fn on_a_vm_network_the_second_nic_gets_its_static_address() {
-        let network = SeedNetwork { nat_mac: "52:54:00:aa:bb:cc", peer_mac: "52:54:0a:d5:00:0a", peer_address: "10.213.0.10/24" };
+        let network =
+            SeedNetwork { nat_mac: "52:54:00:aa:bb:cc", peer_mac: "52:54:0a:d5:00:0a", peer_address: "10.213.0.10/24" };
         let seed = seed(Some(network));
         let (_, files) = read_back(seed.volume().unwrap());
         let (_, config) = files.iter().find(|(name, _)| name == "network-config").expect("network-config");

@@ -216,12 +216,14 @@ mod tests {
     fn kvm_uefi_publish_peer_network_and_direct_kernel_boot() {
         let mut launch = launch();
         launch.accel = Accel::Kvm;
-        launch.firmware = Firmware::Uefi { code: "/usr/share/OVMF/OVMF_CODE_4M.fd".into(), vars: "/m/efi,vars.fd".into() };
+        launch.firmware =
+            Firmware::Uefi { code: "/usr/share/OVMF/OVMF_CODE_4M.fd".into(), vars: "/m/efi,vars.fd".into() };
         launch.publish = vec![
             Publish { protocol: Protocol::Tcp, address: "127.0.0.1".parse().unwrap(), host: 8080, guest: 80 },
             Publish { protocol: Protocol::Udp, address: "127.0.0.1".parse().unwrap(), host: 5353, guest: 53 },
         ];
-        launch.peer = Some(PeerNic { group: "239.255.1.2".parse().unwrap(), port: 23456, mac: "52:54:0a:d5:00:0a".into() });
+        launch.peer =
+            Some(PeerNic { group: "239.255.1.2".parse().unwrap(), port: 23456, mac: "52:54:0a:d5:00:0a".into() });
         launch.kernel = Some("/k/vmlinuz".into());
         launch.initrd = Some("/k/initrd.img".into());
         launch.append = Some("root=/dev/vda1 console=ttyS0".into());

@@ -18,7 +18,9 @@ pub fn unreachable_hint(machine: &QemuMachine) -> String {
     let qemu_log = machine.file(QEMU_LOG).map(|path| crate::launch::log_text(&path)).unwrap_or_default();
     let mut hint = String::new();
     match &serial {
-        Some(path) if log.trim().is_empty() => hint.push_str(&format!("The guest wrote nothing to its serial console ({}).\n", path.display())),
+        Some(path) if log.trim().is_empty() => {
+            hint.push_str(&format!("The guest wrote nothing to its serial console ({}).\n", path.display()))
+        }
         Some(path) => {
             hint.push_str(&format!("The last lines of the guest's serial console ({}):\n", path.display()));
             for line in tail(&log, TAIL_LINES) {
@@ -43,7 +45,7 @@ fn read_console(path: &Path) -> String {
                 // CSI: ESC [ ... final byte; other escapes: ESC + one character
                 if chars.peek() == Some(&'[') {
                     chars.next();
-                    while let Some(next) = chars.next() {
+                    for next in chars.by_ref() {
                         if next.is_ascii_alphabetic() {
                             break;
                         }
@@ -70,7 +72,8 @@ fn likely_cause(log: &str, running: bool, accel: Accel, qemu_log: &str) -> Strin
         let said = if qemu_log.is_empty() { String::new() } else { format!(" Its log says: {qemu_log}") };
         return format!("Likely cause: QEMU is no longer running (the guest powered off or QEMU crashed).{said}");
     }
-    let firmware_gave_up = log.contains("No bootable device") || log.contains("EFI Internal Shell") || log.contains("Boot failed");
+    let firmware_gave_up =
+        log.contains("No bootable device") || log.contains("EFI Internal Shell") || log.contains("Boot failed");
     if firmware_gave_up && !log.contains("Linux version") {
         return "Likely cause: the firmware found nothing bootable on the disk: --qemu-image must be a bootable disk image (qcow2 or raw) with a bootloader, such as a distribution's cloud image.".into();
     }

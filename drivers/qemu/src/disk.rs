@@ -25,7 +25,7 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
 
 /// `20 GiB` or `512 MiB`, for messages.
 pub fn describe_size(bytes: u64) -> String {
-    if bytes % GIB == 0 { format!("{} GiB", bytes / GIB) } else { format!("{} MiB", bytes >> 20) }
+    if bytes.is_multiple_of(GIB) { format!("{} GiB", bytes / GIB) } else { format!("{} MiB", bytes >> 20) }
 }
 
 /// What `qemu-img info` says of an image.
@@ -37,8 +37,9 @@ pub struct ImageInfo {
 
 pub async fn info(qemu_img: &Path, image: &Path) -> Result<ImageInfo, DriverError> {
     let output = run(qemu_img, &["info", "--force-share", "--output=json", &image.display().to_string()]).await?;
-    let json: serde_json::Value = serde_json::from_slice(&output)
-        .map_err(|error| DriverError::failed(format!("reading qemu-img info of {}", image.display()), error.to_string()))?;
+    let json: serde_json::Value = serde_json::from_slice(&output).map_err(|error| {
+        DriverError::failed(format!("reading qemu-img info of {}", image.display()), error.to_string())
+    })?;
     let format = json["format"].as_str().unwrap_or_default().to_string();
     let virtual_size = json["virtual-size"].as_u64().unwrap_or(0);
     if !matches!(format.as_str(), "qcow2" | "raw") {
@@ -51,7 +52,13 @@ pub async fn info(qemu_img: &Path, image: &Path) -> Result<ImageInfo, DriverErro
 }
 
 /// Creates `overlay` on `base` with `size` bytes (refused below the base's own size).
-pub async fn create_overlay(qemu_img: &Path, base: &Path, base_info: &ImageInfo, overlay: &Path, size: u64) -> Result<(), DriverError> {
+pub async fn create_overlay(
+    qemu_img: &Path,
+    base: &Path,
+    base_info: &ImageInfo,
+    overlay: &Path,
+    size: u64,
+) -> Result<(), DriverError> {
     if size < base_info.virtual_size {
         return Err(DriverError::invalid(
             "--qemu-disk-size",
@@ -137,7 +144,8 @@ mod tests {
     }
 
     async fn info_json(qemu_img: &Path, image: &Path) -> serde_json::Value {
-        serde_json::from_slice(&run(qemu_img, &["info", "--output=json", &image.display().to_string()]).await.unwrap()).unwrap()
+        serde_json::from_slice(&run(qemu_img, &["info", "--output=json", &image.display().to_string()]).await.unwrap())
+            .unwrap()
     }
 
     fn which(name: &str) -> Option<std::path::PathBuf> {

@@ -116,7 +116,12 @@ impl Download<'_> {
             return Ok(Progress { hasher, offset: read, meta, bar: None });
         }
         let _ = std::fs::remove_file(self.part);
-        Ok(Progress { hasher, offset: 0, meta: PartMeta { url: self.url.to_string(), ..PartMeta::default() }, bar: None })
+        Ok(Progress {
+            hasher,
+            offset: 0,
+            meta: PartMeta { url: self.url.to_string(), ..PartMeta::default() },
+            bar: None,
+        })
     }
 
     async fn fetch(&self, progress: &mut Progress) -> Result<(), Failure> {
@@ -133,10 +138,14 @@ impl Download<'_> {
         let status = response.status();
         match status {
             StatusCode::PARTIAL_CONTENT => {
-                let start = response.headers().get(CONTENT_RANGE).and_then(|value| value.to_str().ok()).and_then(range_start);
+                let start =
+                    response.headers().get(CONTENT_RANGE).and_then(|value| value.to_str().ok()).and_then(range_start);
                 if start != Some(progress.offset) {
                     self.start_over(progress);
-                    return Err(Failure::Transient(format!("the server resumed at {start:?}, not at {}", progress.offset)));
+                    return Err(Failure::Transient(format!(
+                        "the server resumed at {start:?}, not at {}",
+                        progress.offset
+                    )));
                 }
             }
             StatusCode::OK => {
@@ -144,7 +153,13 @@ impl Download<'_> {
                     self.log.phase("the server sent the whole file (it changed, or cannot resume): starting over");
                 }
                 self.start_over(progress);
-                let header = |name| response.headers().get(name).and_then(|value: &reqwest::header::HeaderValue| value.to_str().ok()).map(str::to_string);
+                let header = |name| {
+                    response
+                        .headers()
+                        .get(name)
+                        .and_then(|value: &reqwest::header::HeaderValue| value.to_str().ok())
+                        .map(str::to_string)
+                };
                 progress.meta.etag = header(ETAG);
                 progress.meta.last_modified = header(LAST_MODIFIED);
                 self.write_meta(&progress.meta).map_err(Failure::Fatal)?;
@@ -159,12 +174,16 @@ impl Download<'_> {
         self.stream_body(response, progress, total).await
     }
 
-    async fn stream_body(&self, mut response: reqwest::Response, progress: &mut Progress, total: Option<u64>) -> Result<(), Failure> {
-        let mut file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(self.part)
-            .map_err(|error| Failure::Fatal(self.failed(format!("cannot write {}: {error}", self.part.display()))))?;
+    async fn stream_body(
+        &self,
+        mut response: reqwest::Response,
+        progress: &mut Progress,
+        total: Option<u64>,
+    ) -> Result<(), Failure> {
+        let mut file =
+            std::fs::OpenOptions::new().create(true).append(true).open(self.part).map_err(|error| {
+                Failure::Fatal(self.failed(format!("cannot write {}: {error}", self.part.display())))
+            })?;
         let bar = progress.bar.get_or_insert_with(|| self.log.transfer(&format!("downloading {}", self.url), total));
         bar.position(progress.offset);
         loop {
@@ -176,6 +195,8 @@ impl Download<'_> {
                     progress.hasher.update(&bytes);
                     progress.offset += bytes.len() as u64;
                     bar.position(progress.offset);
+                    // hashing keeps up with the network only just: let Ctrl-C (and others) in
+                    tokio::task::yield_now().await;
                 }
                 Ok(None) => break,
                 Err(error) => {
@@ -184,11 +205,14 @@ impl Download<'_> {
                 }
             }
         }
-        file.sync_all().map_err(|error| Failure::Fatal(self.failed(format!("cannot write {}: {error}", self.part.display()))))?;
+        file.sync_all()
+            .map_err(|error| Failure::Fatal(self.failed(format!("cannot write {}: {error}", self.part.display()))))?;
         match total {
-            Some(total) if progress.offset < total => {
-                Err(Failure::Transient(format!("the connection ended at {} of {}", mebibytes(progress.offset), mebibytes(total))))
-            }
+            Some(total) if progress.offset < total => Err(Failure::Transient(format!(
+                "the connection ended at {} of {}",
+                mebibytes(progress.offset),
+                mebibytes(total)
+            ))),
             _ => Ok(()),
         }
     }

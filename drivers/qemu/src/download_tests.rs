@@ -5,6 +5,7 @@
 use super::*;
 use crate::test_http_server::TestServer;
 use rmachine_drivers::SilentLog;
+use std::path::PathBuf;
 
 struct Fixture {
     _folder: tempfile::TempDir,
@@ -13,8 +14,6 @@ struct Fixture {
     server: TestServer,
     content: Vec<u8>,
 }
-
-use std::path::PathBuf;
 
 fn fixture() -> Fixture {
     let folder = tempfile::tempdir().unwrap();
@@ -35,18 +34,20 @@ fn sha512(bytes: &[u8]) -> Checksum {
 }
 
 async fn download(fixture: &Fixture) -> Result<Downloaded, DriverError> {
+    download_as(fixture, "disk.qcow2", "x", Algorithm::Sha512).await
+}
+
+/// Downloads `name` from the fixture's server into WORK/`part_name`.part.
+async fn download_as(
+    fixture: &Fixture,
+    name: &str,
+    part_name: &str,
+    algorithm: Algorithm,
+) -> Result<Downloaded, DriverError> {
     let client = reqwest::Client::new();
-    let url = fixture.server.url("disk.qcow2");
-    Download {
-        client: &client,
-        url: &url,
-        part: &fixture.work.join("x.part"),
-        meta: &fixture.work.join("x.meta"),
-        algorithm: Algorithm::Sha512,
-        log: &SilentLog,
-    }
-    .run()
-    .await
+    let url = fixture.server.url(name);
+    let (part, meta) = (fixture.work.join(format!("{part_name}.part")), fixture.work.join(format!("{part_name}.meta")));
+    Download { client: &client, url: &url, part: &part, meta: &meta, algorithm, log: &SilentLog }.run().await
 }
 
 #[tokio::test]
@@ -105,19 +106,6 @@ async fn a_server_that_ignores_ranges_still_gives_a_correct_file() {
 #[tokio::test]
 async fn a_missing_file_is_an_error_naming_the_url_and_status() {
     let fixture = fixture();
-    let client = reqwest::Client::new();
-    let url = fixture.server.url("nothing.qcow2");
-    let error = Download {
-        client: &client,
-        url: &url,
-        part: &fixture.work.join("y.part"),
-        meta: &fixture.work.join("y.meta"),
-        algorithm: Algorithm::Sha256,
-        log: &SilentLog,
-    }
-    .run()
-    .await
-    .unwrap_err()
-    .to_string();
+    let error = download_as(&fixture, "nothing.qcow2", "y", Algorithm::Sha256).await.unwrap_err().to_string();
     assert!(error.contains("nothing.qcow2") && error.contains("404"), "{error}");
 }

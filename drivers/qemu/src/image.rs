@@ -15,7 +15,8 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 /// The newest official Debian 12 cloud image; `SHA512SUMS` sits beside it.
-pub const DEFAULT_IMAGE: &str = "https://cloud.debian.org/images/cloud/bookworm/latest/debian-12-genericcloud-amd64.qcow2";
+pub const DEFAULT_IMAGE: &str =
+    "https://cloud.debian.org/images/cloud/bookworm/latest/debian-12-genericcloud-amd64.qcow2";
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -165,9 +166,15 @@ pub async fn expected(
 }
 
 /// The sums file beside the source; `Ok(None)` when there is none, `Err` when it cannot be asked.
-async fn read_sums(source: &ImageSource, algorithm: Algorithm, client: &reqwest::Client) -> Result<Option<String>, String> {
+async fn read_sums(
+    source: &ImageSource,
+    algorithm: Algorithm,
+    client: &reqwest::Client,
+) -> Result<Option<String>, String> {
     match source {
-        ImageSource::Path(path) => Ok(path.parent().and_then(|folder| std::fs::read_to_string(folder.join(algorithm.sums_file())).ok())),
+        ImageSource::Path(path) => {
+            Ok(path.parent().and_then(|folder| std::fs::read_to_string(folder.join(algorithm.sums_file())).ok()))
+        }
         ImageSource::Url(url) => {
             let base = reqwest::Url::parse(url).map_err(|error| format!("'{url}' is not a URL: {error}"))?;
             let sums_url = base.join(algorithm.sums_file()).map_err(|error| error.to_string())?;
@@ -178,7 +185,9 @@ async fn read_sums(source: &ImageSource, algorithm: Algorithm, client: &reqwest:
                 .await
                 .map_err(|error| format!("cannot fetch {sums_url}: {}", crate::download::describe(&error)))?;
             match response.status() {
-                status if status.is_success() => response.text().await.map(Some).map_err(|error| format!("reading {sums_url}: {error}")),
+                status if status.is_success() => {
+                    response.text().await.map(Some).map_err(|error| format!("reading {sums_url}: {error}"))
+                }
                 reqwest::StatusCode::NOT_FOUND | reqwest::StatusCode::FORBIDDEN => Ok(None),
                 status => Err(format!("{sums_url} answered HTTP {status}")),
             }
@@ -234,7 +243,7 @@ pub async fn ensure_cached(
             log.phase(&format!("downloaded {}{resumed}; verifying it ({})", mebibytes(done.size), algorithm.as_str()));
             done.checksum
         }
-        ImageSource::Path(path) => copy_hashing(path, &part, algorithm, log)?,
+        ImageSource::Path(path) => copy_hashing(path, &part, algorithm, log).await?,
     };
     if let Some(wanted) = checksum
         && *wanted != got
@@ -243,7 +252,9 @@ pub async fn ensure_cached(
         let _ = std::fs::remove_file(part.with_extension("meta"));
         return Err(DriverError::failed(
             format!("verifying the image {}", source.describe()),
-            format!("its digest is {got}, not {wanted}; the file was deleted. Check --qemu-image-checksum (or the SHA512SUMS beside the image)"),
+            format!(
+                "its digest is {got}, not {wanted}; the file was deleted. Check --qemu-image-checksum (or the SHA512SUMS beside the image)"
+            ),
         ));
     }
     if checksum.is_none() {
@@ -257,15 +268,23 @@ pub async fn ensure_cached(
     Ok((target, got))
 }
 
-/// Copies a local image into the cache's download folder, hashing it on the way.
-fn copy_hashing(from: &Path, to: &Path, algorithm: Algorithm, log: &dyn DriverLog) -> Result<Checksum, DriverError> {
+/// Copies a local image into the cache's download folder, hashing it on the way (yielding
+/// between chunks, so that Ctrl-C is not held up).
+async fn copy_hashing(
+    from: &Path,
+    to: &Path,
+    algorithm: Algorithm,
+    log: &dyn DriverLog,
+) -> Result<Checksum, DriverError> {
     use std::io::{Read, Write};
-    let unreadable = |error: std::io::Error| DriverError::failed(format!("reading the image {}", from.display()), error.to_string());
+    let unreadable =
+        |error: std::io::Error| DriverError::failed(format!("reading the image {}", from.display()), error.to_string());
     let mut input = std::fs::File::open(from).map_err(unreadable)?;
     let total = input.metadata().map_err(unreadable)?.len();
     log.phase(&format!("copying {} ({}) into the image cache", from.display(), mebibytes(total)));
     let bar = log.transfer(&format!("copying {}", from.display()), Some(total));
-    let mut output = std::fs::File::create(to).map_err(|source| DriverError::Write { path: to.to_path_buf(), source })?;
+    let mut output =
+        std::fs::File::create(to).map_err(|source| DriverError::Write { path: to.to_path_buf(), source })?;
     let mut hasher = Hasher::new(algorithm);
     let mut buffer = vec![0u8; 1 << 20];
     let mut done = 0;
@@ -278,16 +297,26 @@ fn copy_hashing(from: &Path, to: &Path, algorithm: Algorithm, log: &dyn DriverLo
         hasher.update(&buffer[..count]);
         done += count as u64;
         bar.position(done);
+        tokio::task::yield_now().await;
     }
     output.sync_all().map_err(|source| DriverError::Write { path: to.to_path_buf(), source })?;
     Ok(hasher.finish())
 }
 
 /// Takes the source's download lock, saying so when another process holds it.
-async fn lock(path: &Path, source: &ImageSource, log: &dyn DriverLog) -> Result<nix::fcntl::Flock<std::fs::File>, DriverError> {
+async fn lock(
+    path: &Path,
+    source: &ImageSource,
+    log: &dyn DriverLog,
+) -> Result<nix::fcntl::Flock<std::fs::File>, DriverError> {
     use nix::fcntl::{Flock, FlockArg};
     let open = || {
-        std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(path).map_err(|error| DriverError::Write { path: path.to_path_buf(), source: error })
+        std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(path)
+            .map_err(|error| DriverError::Write { path: path.to_path_buf(), source: error })
     };
     match Flock::lock(open()?, FlockArg::LockExclusiveNonblock) {
         Ok(lock) => return Ok(lock),

@@ -84,7 +84,8 @@ async fn an_image_nobody_can_check_is_refused_unless_insecure() {
     let error = expected(&local, None, false, &fixture.cache, &client).await.unwrap_err().to_string();
     assert!(error.contains("--qemu-image-checksum") && error.contains("--qemu-image-insecure"), "{error}");
     assert_eq!(expected(&local, None, true, &fixture.cache, &client).await.unwrap(), Expected::Unchecked);
-    let (path, checksum) = ensure_cached(&local, &Expected::Unchecked, &fixture.cache, &client, &SilentLog).await.unwrap();
+    let (path, checksum) =
+        ensure_cached(&local, &Expected::Unchecked, &fixture.cache, &client, &SilentLog).await.unwrap();
     assert_eq!(checksum, fixture.digest, "an unchecked image is still cached by its digest");
     assert!(path.is_file());
 }
@@ -114,7 +115,8 @@ async fn offline_the_copy_verified_before_is_used() {
         server.url("img.qcow2")
     };
     // the same URL on a port nothing listens on any more: point the source at a dead server
-    let dead = url.replace(url.split('/').nth(2).unwrap(), &format!("127.0.0.1:{}", crate::ports::pick_free_port().unwrap()));
+    let dead =
+        url.replace(url.split('/').nth(2).unwrap(), &format!("127.0.0.1:{}", crate::ports::pick_free_port().unwrap()));
     let source = ImageSource::Url(dead.clone());
     let error = expected(&source, None, false, &fixture.cache, &client).await.unwrap_err().to_string();
     assert!(error.contains("no copy of it is cached"), "an unknown source offline is an error: {error}");

@@ -2,8 +2,8 @@
 //! into the machine's folder, 0600) and the SSH host key the guest is given through cloud-init, so
 //! its public half is known, and pinned, before the guest first boots.
 
-use russh::keys::ssh_key::{Algorithm, LineEnding, PrivateKey};
 use rmachine_drivers::DriverError;
+use russh::keys::ssh_key::{Algorithm, LineEnding, PrivateKey};
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
@@ -17,7 +17,8 @@ pub struct KeyPair {
 }
 
 pub fn generate(comment: &str) -> Result<KeyPair, DriverError> {
-    let failed = |error: russh::keys::ssh_key::Error| DriverError::failed("generating an ed25519 key", error.to_string());
+    let failed =
+        |error: russh::keys::ssh_key::Error| DriverError::failed("generating an ed25519 key", error.to_string());
     let mut random = russh::keys::key::safe_rng();
     let mut key = PrivateKey::random(&mut random, Algorithm::Ed25519).map_err(failed)?;
     key.set_comment(comment);
@@ -29,10 +30,12 @@ pub fn generate(comment: &str) -> Result<KeyPair, DriverError> {
 /// Writes `pair` as `path` (0600, never over an existing key) and `path.pub`.
 pub fn write(pair: &KeyPair, path: &Path) -> Result<(), DriverError> {
     let write_error = |source| DriverError::Write { path: path.to_path_buf(), source };
-    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path).map_err(write_error)?;
+    let mut file =
+        std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path).map_err(write_error)?;
     file.write_all(pair.private_openssh.as_bytes()).and_then(|()| file.sync_all()).map_err(write_error)?;
     let public = path.with_extension("pub");
-    std::fs::write(&public, format!("{}\n", pair.public_line)).map_err(|source| DriverError::Write { path: public, source })
+    std::fs::write(&public, format!("{}\n", pair.public_line))
+        .map_err(|source| DriverError::Write { path: public, source })
 }
 
 #[cfg(test)]

@@ -12,8 +12,8 @@ use crate::network::{Address, check_multicast_loopback};
 use crate::ports::Publish;
 use crate::settings::{Created, FirmwareChoice, QemuConfig};
 use rmachine_drivers::{
-    Driver, DriverEnvironment, DriverError, DriverKind, DriverOptions, NewMachine, OptionKind, OptionSpec,
-    OptionValue, bool_option, check_port, int_option, list_option, path_option, settings_from_json, string_option,
+    Driver, DriverEnvironment, DriverError, DriverKind, DriverOptions, NewMachine, OptionKind, OptionSpec, OptionValue,
+    bool_option, check_port, int_option, list_option, path_option, settings_from_json, string_option,
 };
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -44,7 +44,11 @@ fn check_network_name(name: &str) -> Result<(), String> {
     let valid = !name.is_empty()
         && name.len() <= 32
         && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
-    if valid { Ok(()) } else { Err(format!("'{name}' is not a network name: lower-case letters, digits, - and _ (up to 32)")) }
+    if valid {
+        Ok(())
+    } else {
+        Err(format!("'{name}' is not a network name: lower-case letters, digits, - and _ (up to 32)"))
+    }
 }
 
 fn check_positive(value: &OptionValue) -> Result<(), String> {
@@ -135,7 +139,11 @@ impl DriverKind for QemuKind {
         Ok(Box::new(QemuMachine::new(environment.clone(), config)))
     }
 
-    fn open(&self, environment: &Arc<DriverEnvironment>, settings: &serde_json::Value) -> Result<Box<dyn Driver>, DriverError> {
+    fn open(
+        &self,
+        environment: &Arc<DriverEnvironment>,
+        settings: &serde_json::Value,
+    ) -> Result<Box<dyn Driver>, DriverError> {
         let config = settings_from_json::<QemuConfig>(NAME, settings)?;
         Ok(Box::new(QemuMachine::new(environment.clone(), config)))
     }
@@ -166,12 +174,18 @@ pub fn config_from_options(machine: &NewMachine<'_>, options: &DriverOptions) ->
     let current_folder = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
     let image = match ImageSource::parse(&image_text, &current_folder) {
         ImageSource::Path(path) => ImageSource::Path(
-            std::fs::canonicalize(&path).map_err(|error| invalid("qemu-image")(format!("{}: {error}", path.display())))?,
+            std::fs::canonicalize(&path)
+                .map_err(|error| invalid("qemu-image")(format!("{}: {error}", path.display())))?,
         ),
         url => url,
     };
     let number = |flag: &str, default: i64| options.int(flag).unwrap_or(default).max(1) as u64;
-    let publish = options.list("qemu-publish").iter().map(|rule| Publish::parse(rule)).collect::<Result<Vec<_>, _>>().map_err(invalid("qemu-publish"))?;
+    let publish = options
+        .list("qemu-publish")
+        .iter()
+        .map(|rule| Publish::parse(rule))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(invalid("qemu-publish"))?;
     let fixed_port = |flag: &str| -> Result<Option<u16>, DriverError> {
         options.int(flag).map(|_| options.port(flag, 0)).transpose()
     };
@@ -194,7 +208,12 @@ pub fn config_from_options(machine: &NewMachine<'_>, options: &DriverOptions) ->
     Ok(QemuConfig {
         machine_name: machine.name.to_string(),
         image,
-        image_checksum: options.string("qemu-image-checksum").filter(|text| !text.is_empty()).map(|text| Checksum::parse(&text)).transpose().map_err(invalid("qemu-image-checksum"))?,
+        image_checksum: options
+            .string("qemu-image-checksum")
+            .filter(|text| !text.is_empty())
+            .map(|text| Checksum::parse(&text))
+            .transpose()
+            .map_err(invalid("qemu-image-checksum"))?,
         image_insecure: options.bool("qemu-image-insecure"),
         cpus: number("qemu-cpus", 2) as u32,
         memory_mib: number("qemu-memory", 2048),
@@ -265,7 +284,8 @@ mod tests {
         let refused = config_from_options(&swarm, &options(&[("qemu-network", text("none"))])).unwrap_err();
         assert!(refused.to_string().contains("needs a network to its peers"), "{refused}");
         let alone = NewMachine { name: "dev", joins_swarm: false };
-        let error = config_from_options(&alone, &options(&[("qemu-network-address", text("10.9.0.5/16"))])).unwrap_err();
+        let error =
+            config_from_options(&alone, &options(&[("qemu-network-address", text("10.9.0.5/16"))])).unwrap_err();
         assert!(error.to_string().contains("needs --qemu-network"), "{error}");
     }
 

@@ -51,16 +51,16 @@ impl QemuMachine {
         let missing = |problem: String| {
             DriverError::failed(
                 "finding QEMU",
-                format!("{problem}. Install QEMU (Debian/Ubuntu: apt-get install qemu-system-x86 qemu-utils; Fedora: dnf install qemu-system-x86 qemu-img) or point --qemu-binary (RMACHINE_QEMU_BINARY) at qemu-system-x86_64"),
+                format!(
+                    "{problem}. Install QEMU (Debian/Ubuntu: apt-get install qemu-system-x86 qemu-utils; Fedora: dnf install qemu-system-x86 qemu-img) or point --qemu-binary (RMACHINE_QEMU_BINARY) at qemu-system-x86_64"
+                ),
             )
         };
         if wanted.contains('/') {
             let path = PathBuf::from(wanted);
             return if path.is_file() { Ok(path) } else { Err(missing(format!("{wanted} does not exist"))) };
         }
-        self.environment
-            .find_executable(wanted)
-            .ok_or_else(|| missing(format!("'{wanted}' is not in PATH")))
+        self.environment.find_executable(wanted).ok_or_else(|| missing(format!("'{wanted}' is not in PATH")))
     }
 
     /// `qemu-img`: beside the QEMU binary, else in the search path.
@@ -95,7 +95,10 @@ impl QemuMachine {
         {
             return Err(DriverError::failed(
                 format!("starting machine '{}'", self.config.machine_name),
-                format!("its base image {} is gone from the image cache (the disk is an overlay on it): put it back, or 'rmachine rm' the machine and create it again", base.display()),
+                format!(
+                    "its base image {} is gone from the image cache (the disk is an overlay on it): put it back, or 'rmachine rm' the machine and create it again",
+                    base.display()
+                ),
             ));
         }
         self.keep_or_repick_ports(log)?;
@@ -105,12 +108,16 @@ impl QemuMachine {
             .mode(0o700)
             .create(runtime)
             .map_err(|source| DriverError::Write { path: runtime.clone(), source })?;
+        check_private_folder(runtime)?;
         let (qmp_socket, serial_socket) = (self.runtime_socket("qmp"), self.runtime_socket("serial"));
         for socket in [&qmp_socket, &serial_socket] {
             if socket.as_os_str().len() > SOCKET_PATH_LIMIT {
                 return Err(DriverError::failed(
                     "placing QEMU's sockets",
-                    format!("{} is longer than a UNIX socket path may be (107 bytes): set XDG_RUNTIME_DIR to a short folder", socket.display()),
+                    format!(
+                        "{} is longer than a UNIX socket path may be (107 bytes): set XDG_RUNTIME_DIR to a short folder",
+                        socket.display()
+                    ),
                 ));
             }
             let _ = std::fs::remove_file(socket);
@@ -127,7 +134,10 @@ impl QemuMachine {
                     self.config.created.engine_port = pick()?;
                 }
                 Err(Spawn::PortTaken(problem) | Spawn::Failed(problem)) => {
-                    return Err(DriverError::failed(format!("starting QEMU for machine '{}'", self.config.machine_name), problem));
+                    return Err(DriverError::failed(
+                        format!("starting QEMU for machine '{}'", self.config.machine_name),
+                        problem,
+                    ));
                 }
             }
         }
@@ -151,7 +161,12 @@ impl QemuMachine {
             if let Some(fixed) = fixed {
                 *port = fixed;
                 if !ports::is_free(Protocol::Tcp, LOOPBACK, fixed) {
-                    return Err(DriverError::invalid(flag, format!("127.0.0.1:{fixed} is taken by another program: free it, or create the machine without {flag} to have a port picked")));
+                    return Err(DriverError::invalid(
+                        flag,
+                        format!(
+                            "127.0.0.1:{fixed} is taken by another program: free it, or create the machine without {flag} to have a port picked"
+                        ),
+                    ));
                 }
             } else if *port == 0 {
                 *port = pick()?;
@@ -168,7 +183,12 @@ impl QemuMachine {
             if !ports::is_free(rule.protocol, rule.address, rule.host) {
                 return Err(DriverError::invalid(
                     "--qemu-publish",
-                    format!("{}:{} ({}) is taken by another program: free it first", rule.address, rule.host, rule.protocol.as_str()),
+                    format!(
+                        "{}:{} ({}) is taken by another program: free it first",
+                        rule.address,
+                        rule.host,
+                        rule.protocol.as_str()
+                    ),
                 ));
             }
         }
@@ -221,7 +241,10 @@ impl QemuMachine {
             match Qmp::connect(qmp_socket, Duration::from_secs(5)).await {
                 Ok(_) => return Ok(()),
                 Err(error) if started.elapsed() > GREETING_TIMEOUT => {
-                    return Err(DriverError::failed(format!("starting QEMU for machine '{}'", self.config.machine_name), error.to_string()));
+                    return Err(DriverError::failed(
+                        format!("starting QEMU for machine '{}'", self.config.machine_name),
+                        error.to_string(),
+                    ));
                 }
                 Err(_) => {}
             }
@@ -235,6 +258,22 @@ impl QemuMachine {
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
     }
+}
+
+/// The sockets' folder must be this user's alone (under /tmp another user could have made it).
+fn check_private_folder(folder: &Path) -> Result<(), DriverError> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(folder).map_err(|source| DriverError::Write { path: folder.to_path_buf(), source })?;
+    if meta.uid() != nix::unistd::geteuid().as_raw() || meta.mode() & 0o077 != 0 {
+        return Err(DriverError::failed(
+            "placing QEMU's sockets",
+            format!(
+                "{} belongs to another user or is open to others: remove it, or set XDG_RUNTIME_DIR to a folder of your own",
+                folder.display()
+            ),
+        ));
+    }
+    Ok(())
 }
 
 fn pick() -> Result<u16, DriverError> {
@@ -261,7 +300,13 @@ async fn spawn(binary: &Path, plan: &Launch) -> Result<(), Spawn> {
     let output = match tokio::time::timeout(SPAWN_TIMEOUT, run).await {
         Ok(Ok(output)) => output,
         Ok(Err(error)) => return Err(Spawn::Failed(format!("cannot run {}: {error}", binary.display()))),
-        Err(_) => return Err(Spawn::Failed(format!("{} did not daemonize within {}s", binary.display(), SPAWN_TIMEOUT.as_secs()))),
+        Err(_) => {
+            return Err(Spawn::Failed(format!(
+                "{} did not daemonize within {}s",
+                binary.display(),
+                SPAWN_TIMEOUT.as_secs()
+            )));
+        }
     };
     if output.status.success() {
         return Ok(());
@@ -283,6 +328,7 @@ async fn spawn(binary: &Path, plan: &Launch) -> Result<(), Spawn> {
 /// always gives for SeaBIOS's well-known `etc/sercon-port` item.
 pub fn log_text(path: &Path) -> String {
     let text = std::fs::read_to_string(path).unwrap_or_default();
-    let lines: Vec<&str> = text.lines().filter(|line| !line.contains("externally provided fw_cfg item names")).collect();
+    let lines: Vec<&str> =
+        text.lines().filter(|line| !line.contains("externally provided fw_cfg item names")).collect();
     lines.join("\n").trim().to_string()
 }

@@ -131,7 +131,12 @@ impl Driver for QemuMachine {
             host: self.ip(),
             port: self.config.created.ssh_port,
             user: cidata::USER.to_string(),
-            private_key: self.config.created.machine_directory.as_ref().map(|folder| folder.join(settings::USER_KEY_FILE)),
+            private_key: self
+                .config
+                .created
+                .machine_directory
+                .as_ref()
+                .map(|folder| folder.join(settings::USER_KEY_FILE)),
             expected_host_key: self.config.created.host_public_key.clone(),
         })
     }

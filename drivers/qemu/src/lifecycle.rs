@@ -44,14 +44,19 @@ pub async fn create(machine: &mut QemuMachine, context: &CreateContext<'_>) -> R
     let cache = ImageCache::new(&machine.environment.cache_dir);
     let client = http_client()?;
     let config = &machine.config;
-    let expected = image::expected(&config.image, config.image_checksum.as_ref(), config.image_insecure, &cache, &client).await?;
+    let expected =
+        image::expected(&config.image, config.image_checksum.as_ref(), config.image_insecure, &cache, &client).await?;
     let (base, checksum) = image::ensure_cached(&config.image, &expected, &cache, &client, log).await?;
     machine.config.created.base_image = Some(base.clone());
     machine.config.created.base_checksum = Some(checksum);
 
     let qemu_img = machine.qemu_img()?;
     let info = disk::info(&qemu_img, &base).await?;
-    log.phase(&format!("creating its {} disk (an overlay on {})", disk::describe_size(machine.config.disk_size), base.display()));
+    log.phase(&format!(
+        "creating its {} disk (an overlay on {})",
+        disk::describe_size(machine.config.disk_size),
+        base.display()
+    ));
     disk::create_overlay(&qemu_img, &base, &info, &folder.join(DISK_FILE), machine.config.disk_size).await?;
 
     let name = machine.config.machine_name.clone();
@@ -75,7 +80,8 @@ pub async fn create(machine: &mut QemuMachine, context: &CreateContext<'_>) -> R
             _ => None,
         },
     };
-    let volume = seed.volume().map_err(|error| DriverError::failed("writing the cloud-init seed", error.to_string()))?;
+    let volume =
+        seed.volume().map_err(|error| DriverError::failed("writing the cloud-init seed", error.to_string()))?;
     write_private(&folder.join(SEED_FILE), &volume)?;
     write_firmware_files(machine, &folder)?;
 
@@ -120,7 +126,13 @@ fn write_firmware_files(machine: &QemuMachine, folder: &Path) -> Result<(), Driv
 fn write_private(path: &Path, contents: &[u8]) -> Result<(), DriverError> {
     use std::io::Write;
     let write_error = |source| DriverError::Write { path: path.to_path_buf(), source };
-    let mut file = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path).map_err(write_error)?;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(write_error)?;
     file.write_all(contents).and_then(|()| file.sync_all()).map_err(write_error)
 }
 
@@ -130,7 +142,12 @@ pub async fn state(machine: &QemuMachine, timeout: Duration) -> StateReport {
     };
     let holder = match lock_holder(&pidfile) {
         Ok(holder) => holder,
-        Err(error) => return StateReport::with_reason(MachineState::Error, format!("cannot read {}: {error}", pidfile.display())),
+        Err(error) => {
+            return StateReport::with_reason(
+                MachineState::Error,
+                format!("cannot read {}: {error}", pidfile.display()),
+            );
+        }
     };
     let status = match (&holder, &machine.config.created.qmp_socket) {
         (Some(_), Some(socket)) => Some(qmp::query_status(socket, timeout.min(QMP_TIMEOUT)).await),
@@ -144,17 +161,25 @@ pub async fn power(machine: &mut QemuMachine, operation: PowerOperation) -> Resu
     let pidfile = machine.file(PIDFILE).ok_or_else(|| {
         DriverError::failed(format!("{operation} machine '{}'", machine.config.machine_name), "it was never created")
     })?;
-    let holder = lock_holder(&pidfile).map_err(|error| DriverError::failed(format!("reading {}", pidfile.display()), error.to_string()))?;
+    let holder = lock_holder(&pidfile)
+        .map_err(|error| DriverError::failed(format!("reading {}", pidfile.display()), error.to_string()))?;
     match (operation, holder) {
-        (PowerOperation::Start | PowerOperation::Restart, None) => machine.launch(log.as_ref()).await.map(|()| PowerOutcome::Done),
-        (PowerOperation::Start, Some(_)) | (PowerOperation::Stop | PowerOperation::Kill, None) => Ok(PowerOutcome::Done),
+        (PowerOperation::Start | PowerOperation::Restart, None) => {
+            machine.launch(log.as_ref()).await.map(|()| PowerOutcome::Done)
+        }
+        (PowerOperation::Start, Some(_)) | (PowerOperation::Stop | PowerOperation::Kill, None) => {
+            Ok(PowerOutcome::Done)
+        }
         (PowerOperation::Stop, Some(pid)) => stop(machine, pid, log.as_ref()).await.map(|()| PowerOutcome::Done),
         (PowerOperation::Kill, Some(pid)) => quit_or_kill(machine, pid).await.map(|()| PowerOutcome::Done),
         (PowerOperation::Restart, Some(_)) if ssh_answers(machine.config.created.ssh_port).await => {
             Ok(PowerOutcome::RunOverSsh(REBOOT_COMMAND.to_string()))
         }
         (PowerOperation::Restart, Some(_)) => {
-            log.phase(&format!("({}) SSH does not answer: resetting the VM (QMP system_reset)", machine.config.machine_name));
+            log.phase(&format!(
+                "({}) SSH does not answer: resetting the VM (QMP system_reset)",
+                machine.config.machine_name
+            ));
             let socket = qmp_socket(machine)?;
             qmp::run(&socket, "system_reset", QMP_TIMEOUT).await.map(|_| PowerOutcome::Done).map_err(qmp_failed)
         }
@@ -162,7 +187,12 @@ pub async fn power(machine: &mut QemuMachine, operation: PowerOperation) -> Resu
 }
 
 fn qmp_socket(machine: &QemuMachine) -> Result<std::path::PathBuf, DriverError> {
-    machine.config.created.qmp_socket.clone().ok_or_else(|| DriverError::failed("reaching QEMU", "the record names no QMP socket"))
+    machine
+        .config
+        .created
+        .qmp_socket
+        .clone()
+        .ok_or_else(|| DriverError::failed("reaching QEMU", "the record names no QMP socket"))
 }
 
 fn qmp_failed(error: qmp::QmpError) -> DriverError {
@@ -211,7 +241,8 @@ async fn quit_or_kill(machine: &QemuMachine, pid: i32) -> Result<(), DriverError
     if !wait_released(&pidfile, QUIT_WAIT).await {
         // the holder now, not the PID from before: it may have exited meanwhile
         if let Ok(Some(holder)) = lock_holder(&pidfile) {
-            force_kill(holder).map_err(|error| DriverError::failed(format!("killing QEMU pid {pid}"), error.to_string()))?;
+            force_kill(holder)
+                .map_err(|error| DriverError::failed(format!("killing QEMU pid {pid}"), error.to_string()))?;
         }
         if !wait_released(&pidfile, QUIT_WAIT).await {
             return Err(DriverError::failed(format!("stopping QEMU pid {pid}"), "it is still running after SIGKILL"));

@@ -24,7 +24,11 @@ pub struct Group {
 }
 
 pub fn group(store_root: &Path, network: &str) -> Group {
-    let digest = Sha256::new().chain_update(store_root.as_os_str().as_encoded_bytes()).chain_update([0]).chain_update(network).finalize();
+    let digest = Sha256::new()
+        .chain_update(store_root.as_os_str().as_encoded_bytes())
+        .chain_update([0])
+        .chain_update(network)
+        .finalize();
     // 239.255.0.0/16: administratively scoped (organisation-local) multicast.
     Group {
         address: Ipv4Addr::new(239, 255, digest[0], digest[1].max(1)),

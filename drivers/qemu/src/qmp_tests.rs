@@ -69,7 +69,8 @@ fn plain_answers(request: &Value) -> Option<Vec<String>> {
 
 #[tokio::test]
 async fn greeting_capabilities_and_a_command_skipping_events_and_stale_answers() {
-    const EVENT: &str = r#"{"timestamp": {"seconds": 1, "microseconds": 0}, "event": "RTC_CHANGE", "data": {"offset": 0}}"#;
+    const EVENT: &str =
+        r#"{"timestamp": {"seconds": 1, "microseconds": 0}, "event": "RTC_CHANGE", "data": {"offset": 0}}"#;
     let (_folder, path, task) = fake_qemu(&[EVENT], plain_answers).await;
     let mut qmp = Qmp::connect(&path, Duration::from_secs(5)).await.unwrap();
     assert_eq!(qmp.version, QemuVersion { major: 10, minor: 0, micro: 2 });
@@ -87,10 +88,7 @@ async fn errors_carry_the_class_and_description() {
     let (_folder, path, _task) = fake_qemu(&[], plain_answers).await;
     let mut qmp = Qmp::connect(&path, Duration::from_secs(5)).await.unwrap();
     let error = qmp.execute("no-such-command", Some(json!({"x": 1}))).await.unwrap_err();
-    assert!(
-        matches!(&error, QmpError::Command { class, .. } if class == "CommandNotFound"),
-        "{error:?}"
-    );
+    assert!(matches!(&error, QmpError::Command { class, .. } if class == "CommandNotFound"), "{error:?}");
     assert_eq!(
         error.to_string(),
         "QMP command no-such-command failed: CommandNotFound: The command no-such-command has not been found"

@@ -72,8 +72,7 @@ mod tests {
 
     #[test]
     fn a_silent_or_missing_qmp_socket_is_reported_with_the_pid() {
-        let silent =
-            QmpError::Timeout { path: PathBuf::from("/run/x.qmp"), what: "query-status".into(), seconds: 2 };
+        let silent = QmpError::Timeout { path: PathBuf::from("/run/x.qmp"), what: "query-status".into(), seconds: 2 };
         let report = state_report(Some(4242), Some(Err(silent)));
         assert_eq!(report.state, MachineState::Timeout);
         assert_eq!(report.reason.unwrap(), "QEMU pid 4242 is alive but its QMP socket was silent for 2s");

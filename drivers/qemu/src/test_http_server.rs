@@ -139,12 +139,16 @@ fn handle(stream: TcpStream, shared: &Shared) -> std::io::Result<()> {
     };
     let validator_matches = if_range.as_deref().is_none_or(|value| value == etag);
     let start = match (&range, ignore_ranges, validator_matches) {
-        (Some(range), false, true) => range.strip_prefix("bytes=").and_then(|r| r.split('-').next()).and_then(|n| n.parse::<u64>().ok()),
+        (Some(range), false, true) => {
+            range.strip_prefix("bytes=").and_then(|r| r.split('-').next()).and_then(|n| n.parse::<u64>().ok())
+        }
         _ => None,
     };
     if start.is_some_and(|start| start >= length) {
         record(416);
-        let head = format!("HTTP/1.1 416 Range Not Satisfiable\r\nContent-Range: bytes */{length}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        let head = format!(
+            "HTTP/1.1 416 Range Not Satisfiable\r\nContent-Range: bytes */{length}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        );
         return stream.write_all(head.as_bytes());
     }
     let (status, head) = match start {
@@ -179,7 +183,12 @@ fn handle(stream: TcpStream, shared: &Shared) -> std::io::Result<()> {
     send_body(&mut body, &mut stream, drop_after, rate)
 }
 
-fn send_body(body: &mut std::fs::File, stream: &mut TcpStream, drop_after: Option<u64>, rate: u64) -> std::io::Result<()> {
+fn send_body(
+    body: &mut std::fs::File,
+    stream: &mut TcpStream,
+    drop_after: Option<u64>,
+    rate: u64,
+) -> std::io::Result<()> {
     let mut buffer = vec![0u8; 64 * 1024];
     let mut sent = 0u64;
     let started = std::time::Instant::now();

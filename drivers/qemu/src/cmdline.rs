@@ -101,42 +101,9 @@ impl Launch {
             "-smbios",
             "type=1,serial=ds=nocloud",
         ]);
-        let mut forwards = vec![
-            format!("tcp:127.0.0.1:{}-:{GUEST_SSH_PORT}", self.ssh_port),
-            format!("tcp:127.0.0.1:{}-:{}", self.engine_port, self.guest_engine_port),
-        ];
-        forwards.extend(self.publish.iter().map(Publish::hostfwd));
-        let hostfwd: String = forwards.iter().map(|rule| format!(",hostfwd={rule}")).collect();
-        // `romfile=`: no iPXE option ROM (the disk boots; the ROM's prompt costs seconds under TCG)
-        push(&[
-            "-netdev",
-            &format!("user,id=net0{hostfwd}"),
-            "-device",
-            &format!("virtio-net-pci,netdev=net0,mac={},romfile=", self.nat_mac),
-        ]);
-        if let Some(peer) = &self.peer {
-            push(&[
-                "-netdev",
-                &format!("socket,id=net1,mcast={}:{},localaddr=127.0.0.1", peer.group, peer.port),
-                "-device",
-                &format!("virtio-net-pci,netdev=net1,mac={},romfile=", peer.mac),
-            ]);
-        }
-        push(&["-device", "virtio-rng-pci"]);
-        push(&[
-            "-chardev",
-            &format!(
-                "socket,id=ser0,path={},server=on,wait=off,logfile={}",
-                value(&self.serial_socket),
-                value(&self.serial_log)
-            ),
-            "-serial",
-            "chardev:ser0",
-            "-chardev",
-            &format!("socket,id=qmp0,path={},server=on,wait=off", value(&self.qmp_socket)),
-            "-qmp",
-            "chardev:qmp0",
-        ]);
+        args.extend(self.network_arguments());
+        args.extend(self.console_and_control_arguments());
+        let mut push = |items: &[&str]| args.extend(items.iter().map(|item| item.to_string()));
         if let Some(kernel) = &self.kernel {
             push(&["-kernel", &kernel.display().to_string()]);
         }
@@ -150,6 +117,51 @@ impl Launch {
         args.extend(self.extra_args.iter().cloned());
         args.push("-daemonize".into());
         args
+    }
+
+    /// slirp with the forwards, the optional second NIC on a multicast network, and entropy.
+    fn network_arguments(&self) -> Vec<String> {
+        let mut forwards = vec![
+            format!("tcp:127.0.0.1:{}-:{GUEST_SSH_PORT}", self.ssh_port),
+            format!("tcp:127.0.0.1:{}-:{}", self.engine_port, self.guest_engine_port),
+        ];
+        forwards.extend(self.publish.iter().map(Publish::hostfwd));
+        let hostfwd: String = forwards.iter().map(|rule| format!(",hostfwd={rule}")).collect();
+        // `romfile=`: no iPXE option ROM (the disk boots; the ROM's prompt costs seconds under TCG)
+        let mut args = vec![
+            "-netdev".to_string(),
+            format!("user,id=net0{hostfwd}"),
+            "-device".to_string(),
+            format!("virtio-net-pci,netdev=net0,mac={},romfile=", self.nat_mac),
+        ];
+        if let Some(peer) = &self.peer {
+            args.extend([
+                "-netdev".to_string(),
+                format!("socket,id=net1,mcast={}:{},localaddr=127.0.0.1", peer.group, peer.port),
+                "-device".to_string(),
+                format!("virtio-net-pci,netdev=net1,mac={},romfile=", peer.mac),
+            ]);
+        }
+        args.extend(["-device".to_string(), "virtio-rng-pci".to_string()]);
+        args
+    }
+
+    /// The serial console (a socket, copied to the log) and the QMP socket.
+    fn console_and_control_arguments(&self) -> Vec<String> {
+        vec![
+            "-chardev".to_string(),
+            format!(
+                "socket,id=ser0,path={},server=on,wait=off,logfile={}",
+                value(&self.serial_socket),
+                value(&self.serial_log)
+            ),
+            "-serial".to_string(),
+            "chardev:ser0".to_string(),
+            "-chardev".to_string(),
+            format!("socket,id=qmp0,path={},server=on,wait=off", value(&self.qmp_socket)),
+            "-qmp".to_string(),
+            "chardev:qmp0".to_string(),
+        ]
     }
 }
 

@@ -108,6 +108,10 @@ cmd_build() {
 		log "build: another build holds $IMAGES/.build.lock; waiting for it"
 		flock "$lockfd"
 	fi
+	if images_current && ! (cd "$IMAGES" && sha512sum --quiet -c SHA512SUMS >/dev/null 2>&1); then
+		log "build: the images do not match $IMAGES/SHA512SUMS (damaged?): rebuilding them"
+		rm -f "$IMAGES/RECIPE"
+	fi
 	if images_current; then
 		log "build: the images are ready (recipe $RECIPE_VERSION): $IMAGES/$BASE_IMAGE, $IMAGES/$DOCKER_IMAGE"
 		return 0
@@ -120,7 +124,8 @@ cmd_build() {
 	# Loop devices do outlive it: the inner trap detaches them, and the next build detaches any a
 	# killed build left (detach_stale_loops).
 	local rc=0
-	unshare --mount --propagation private bash "$SCRIPT" __build-in-ns >>"$buildlog" 2>&1 {lockfd}>&- || rc=$?
+	# (the build inherits the lock fd: if this shell is killed, the lock lasts as long as the build)
+	unshare --mount --propagation private bash "$SCRIPT" __build-in-ns >>"$buildlog" 2>&1 || rc=$?
 	detach_stale_loops
 	if [ $rc != 0 ]; then
 		printf 'guest-image: the last lines of %s:\n' "$buildlog" >&2

@@ -98,8 +98,6 @@ impl Launch {
             &format!("if=none,id=cidata,file={},format=raw,readonly=on", value(&self.seed)),
             "-device",
             "virtio-blk-pci,drive=cidata",
-            "-smbios",
-            "type=1,serial=ds=nocloud",
         ]);
         args.extend(self.network_arguments());
         args.extend(self.console_and_control_arguments());

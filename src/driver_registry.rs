@@ -1,5 +1,5 @@
-//! The built-in drivers and plugin protocols: the one place in the binary that names them. A new
-//! driver is a crate of its own plus one line here.
+//! The built-in drivers and plugin protocols: the one place in the binary that names them (and the
+//! default, qemu: a local VM needs no account). A new driver is a crate of its own plus one line here.
 
 use rmachine_drivers::{DriverEnvironment, DriverKind, PluginFinder, Registry};
 use std::sync::Arc;
@@ -11,9 +11,10 @@ pub fn registry(environment: Arc<DriverEnvironment>) -> Registry {
         rmachine_drivers::none::kind(),
         #[cfg(feature = "aws")]
         rmachine_driver_aws::kind(),
+        rmachine_driver_qemu::kind(),
     ];
     // rmachine's own protocol first: docker-machine's plugin of a name is used only without one.
     let finders: Vec<Arc<dyn PluginFinder>> =
         vec![rmachine_driver_plugin::finder(), rmachine_driver_plugin::docker_machine::finder()];
-    Registry::new(environment, None, builtin, finders)
+    Registry::new(environment, Some("qemu"), builtin, finders)
 }

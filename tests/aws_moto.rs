@@ -131,6 +131,8 @@ fn create_runs_all_the_way_through_at_the_private_ip_moto_assigns_and_rm_leaves_
             env!("CARGO_BIN_EXE_rmachine"),
             store.display()
         ))
+        .envs(moto.aws_env())
+        .env_remove("AWS_PROFILE")
         .env_remove("DOCKER_HOST")
         .output()
         .unwrap();

@@ -55,8 +55,21 @@ fn bad_names_are_refused_before_anything_touches_disk() {
 fn drivers_and_their_flags_are_checked() {
     let folder = tempfile::tempdir().unwrap();
     let store = folder.path();
-    let no_driver = rmachine(store, &["create", "node1"]);
-    assert!(stderr(&no_driver).contains("choose a driver with --driver"), "{}", stderr(&no_driver));
+    // Without --driver, create uses the default driver, qemu (a local VM); here its binary is
+    // missing, so the pre-create check stops it before anything is made or downloaded.
+    let no_driver = Command::new(env!("CARGO_BIN_EXE_rmachine"))
+        .arg("--storage-path")
+        .arg(store)
+        .args(["create", "node1"])
+        .env("RMACHINE_QEMU_BINARY", "/nonexistent/qemu-system-x86_64")
+        .env_remove("RMACHINE_DRIVER")
+        .env_remove("MACHINE_DRIVER")
+        .output()
+        .unwrap();
+    assert_eq!(no_driver.status.code(), Some(3), "{}", stderr(&no_driver));
+    assert!(stderr(&no_driver).contains("/nonexistent/qemu-system-x86_64 does not exist"), "{}", stderr(&no_driver));
+    assert!(stderr(&no_driver).contains("apt-get install qemu-system-x86"), "{}", stderr(&no_driver));
+    assert!(machines(store).is_empty());
     let unknown = rmachine(store, &["create", "--driver", "virtualbox", "node1"]);
     assert!(stderr(&unknown).contains("unknown driver 'virtualbox'"), "{}", stderr(&unknown));
     let no_address = rmachine(store, &["create", "--driver", "generic", "node1"]);

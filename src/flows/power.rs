@@ -1,8 +1,8 @@
 //! start, stop, restart and kill for several machines at once (through the fan-out): each
 //! machine's driver does the operation (or names a command the core runs over SSH), then the core
 //! waits for the result: the engine answering after start/restart, the Stopped state after
-//! stop/kill. A changed address is saved (the driver's settings are the one source of truth) and
-//! the user is told.
+//! stop/kill. A changed address or engine URL (a local VM's port re-picked) is saved (the driver's
+//! settings are the one source of truth) and the user is told.
 
 use crate::context::Context;
 use crate::engine_check::{SshEngineCheck, TlsEngineCheck};
@@ -51,6 +51,8 @@ async fn one_machine(
 ) -> anyhow::Result<Vec<String>> {
     let mut machine = open_machine(store, context, name)?;
     let old_ip = machine.driver.ip();
+    let old_url = machine.engine_url();
+    let old_ssh = machine.driver.ssh_endpoint().map(|endpoint| (endpoint.host, endpoint.port));
     output::status(&format!("({name}) {}...", present_participle(operation)));
     let outcome = machine.driver.power(operation).await;
     // What the driver recorded (a new address, a stopped instance) is kept even when it failed;
@@ -73,17 +75,25 @@ async fn one_machine(
         }
     }
     let new_ip = machine.driver.ip();
+    let new_url = machine.engine_url();
     let mut done = vec![past_tense(operation).to_string()];
-    if new_ip != old_ip && !new_ip.is_empty() {
+    if machine.driver.ssh_endpoint().map(|endpoint| (endpoint.host, endpoint.port)) != old_ssh {
         crate::known_hosts::write_machine_file(store, &machine)?;
+    }
+    if new_ip != old_ip && !new_ip.is_empty() {
         let change = if old_ip.is_empty() { String::new() } else { format!(" (it was at {old_ip})") };
         output::warning(&format!("({name}) the machine is now at {new_ip}{change}: run 'rmachine env {name}' again"));
         done.push(format!("now at {new_ip}"));
+    } else if new_url != old_url {
+        output::warning(&format!(
+            "({name}) the engine URL changed from {old_url} to {new_url}: run 'rmachine env {name}' (or 'rmachine use {name}') again"
+        ));
+        done.push(format!("engine now at {new_url}"));
     }
     match operation {
         PowerOperation::Start | PowerOperation::Restart => {
             if operation == PowerOperation::Restart && matches!(outcome, PowerOutcome::RunOverSsh(_)) {
-                wait_until_down(&machine, GOING_DOWN_DEADLINE).await;
+                wait_until_down(store, &machine, GOING_DOWN_DEADLINE).await;
             }
             let tls = machine.record.engine.transport == rmachine_provision::EngineTransport::Tls;
             if tls && certificate_notice(store, &machine).is_some() {
@@ -151,11 +161,19 @@ fn past_tense(operation: PowerOperation) -> &'static str {
 }
 
 /// Waits (at most `deadline`) for a rebooting host to stop answering, so that the engine check
-/// that follows does not see the engine of the old boot.
-async fn wait_until_down(machine: &Machine, deadline: Duration) {
+/// that follows does not see the engine of the old boot: its driver no longer says Running, or
+/// (a VM whose hypervisor keeps running through the guest's reboot) its TLS engine stops answering.
+async fn wait_until_down(store: &Store, machine: &Machine, deadline: Duration) {
+    let tls = machine.record.engine.transport == rmachine_provision::EngineTransport::Tls;
+    let client = if tls { docker_client(store, Duration::from_secs(2)).ok() } else { None };
     let started = Instant::now();
     while started.elapsed() < deadline {
         if machine.driver.state(Duration::from_secs(2)).await.state != MachineState::Running {
+            return;
+        }
+        if let Some(client) = &client
+            && client.version_quickly(&machine.engine_url()).await.is_err()
+        {
             return;
         }
         tokio::time::sleep(Duration::from_millis(250)).await;

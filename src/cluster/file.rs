@@ -72,7 +72,13 @@ pub fn parse(text: &str, path: &Path, home: Option<&Path>, registry: &Registry) 
     let file = path.display();
     let folder = path.parent().unwrap_or(Path::new("."));
     let raw = read_file(text, registry, folder, home).map_err(|error| match error.location() {
-        Some(location) => anyhow!("{file}:{}:{}: {error}", location.line(), location.column()),
+        Some(location) => {
+            // The parser's message ends with the position the prefix already gives.
+            let (line, column) = (location.line(), location.column());
+            let message = error.to_string();
+            let message = message.strip_suffix(&format!(" at line {line} column {column}")).unwrap_or(&message);
+            anyhow!("{file}:{line}:{column}: {message}")
+        }
         None => anyhow!("{file}: {error}"),
     })?;
     let name = match &raw.name {

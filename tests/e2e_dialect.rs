@@ -126,6 +126,11 @@ fn ssh_options_mount_and_scp_delta_go_through_the_system_tools_with_the_pinned_h
     let first = upload(false);
     blob[4 * 1024 * 1024..4 * 1024 * 1024 + 1024].fill(0xAB);
     std::fs::write(&local, &blob).unwrap();
+    // rsync's quick check compares size and whole-second mtimes: a rewrite within the same second
+    // looks unchanged, as it would to any rsync user. Move the mtime on, as an edit a moment later.
+    let rewritten = std::fs::File::options().write(true).open(&local).unwrap();
+    rewritten.set_modified(std::time::SystemTime::now() + std::time::Duration::from_secs(2)).unwrap();
+    drop(rewritten);
     let second = upload(true);
     eprintln!("figure: scp_delta_first_upload {first} bytes");
     eprintln!("figure: scp_delta_after_1KiB_change {second} bytes");

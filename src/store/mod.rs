@@ -217,6 +217,10 @@ impl Store {
         let text = match std::fs::read(&path) {
             Ok(text) => text,
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                // A `remove` that renamed the folder away after it was found: the machine is gone.
+                if !folder.exists() {
+                    return Err(StoreError::NotFound { name: name.to_string(), store: self.root.clone() });
+                }
                 return Err(corrupt("the machine folder has no record (an interrupted create?)".into()));
             }
             Err(error) => return Err(io_error("cannot read machine record", &path)(error)),

@@ -42,76 +42,12 @@ pub async fn provision<R: Remote, C: EngineCheck>(
     let certificates = managed_files::certificate_files(request.certificates);
     let managed_paths = managed_paths(&certificates, request.engine);
 
-    on_phase("detecting the OS");
-    let mut facts = session.detect(&managed_paths).await?;
-    let family = choose_family(&facts, &session.host)?;
-    let service_manager = service_manager(&facts, &session.host)?;
-    session.privilege = privilege(&facts, &session.host)?;
-    if let Some(driver) = &request.engine.storage_driver {
-        check_storage_driver(driver, &facts, &session.host)?;
-    }
-    // Another package manager run (or the apt of a killed earlier run) must finish first, and
-    // what a killed one left half-done be finished, before "is dockerd installed" means anything.
-    let (settled, package_warnings) =
-        package_manager::settle(&mut session, &managed_paths, facts, family, on_phase).await?;
-    facts = settled;
+    let SettledHost { facts, family, service_manager, engine_installed, dockerd, package_warnings, deprecation } =
+        settle_host(&mut session, request, &managed_paths, on_phase).await?;
+    let dockerd = dockerd.as_str();
 
-    if needs_hostname(&facts, request.hostname) {
-        on_phase(&format!("setting the hostname to {}", request.hostname));
-        session.run_checked(&plan::set_hostname(request.hostname)).await?;
-    }
-
-    let engine_installed = facts.program("dockerd").is_none();
-    if engine_installed {
-        engine_setup::install_engine(&mut session, &facts, family, request.engine, on_phase).await?;
-        on_phase("detecting the installed engine");
-        facts = session.detect(&managed_paths).await?;
-    }
-    if !engine_installed
-        && let Some(pin) = &request.engine.engine_version
-        && let Some(installed) = facts.dockerd_version.as_deref()
-        && !install::version_matches(installed, pin)
-    {
-        return Err(ProvisionError::InstallRefused {
-            host: session.host.clone(),
-            reason: format!(
-                "the host already runs {installed}, not the pinned version {pin}; rmachine does not replace an engine it adopts (`rmachine upgrade NAME` moves it to the pin where the packages offer it)"
-            ),
-        });
-    }
-    let Some(dockerd) = facts.program("dockerd") else {
-        return Err(ProvisionError::EngineMissing {
-            host: session.host.clone(),
-            reason: "the install finished, but `command -v dockerd` still finds nothing".into(),
-        });
-    };
-    // Only now is the engine's version known (a fresh install included): a removed driver is
-    // refused by the engines that removed it, and deprecated on the others.
-    let deprecation = match &request.engine.storage_driver {
-        Some(driver) => storage::check_engine_has(driver, facts.dockerd_version.as_deref()).map_err(|reason| {
-            ProvisionError::StorageDriverUnavailable {
-                host: session.host.clone(),
-                driver: driver.clone(),
-                reason: format!("{reason}; nothing was configured"),
-            }
-        })?,
-        None => None,
-    };
-
-    let service = (service_manager.configure)(&facts, dockerd, &request.engine.env)
-        .map_err(|problem| service_error(problem, &session.host, dockerd))?;
-    // With no driver asked for, the one a running engine uses stays (written down, so that a
-    // later change of Docker's default does not switch it silently).
-    let mut effective = request.engine.clone();
-    if effective.storage_driver.is_none() {
-        effective.storage_driver = storage::driver_to_keep(&facts);
-    }
-    let daemon_json = render::daemon_json(&effective, request.driver_name, service.listener)
-        .map_err(|problems| ProvisionError::InvalidEngineOptions { problems })?;
-    let mut files = vec![ManagedFile::new(DAEMON_JSON_PATH, 0o644, daemon_json.as_bytes())];
-    files.extend(service.files);
-    files.extend(certificates);
-    files.extend(engine_setup::runtime_files(request.engine, runtime_binary));
+    let Desired { effective, daemon_json, files, service_warnings } =
+        desired_files(&facts, service_manager, dockerd, request, certificates, runtime_binary, &session.host)?;
     let changed_files: Vec<&ManagedFile> =
         files.iter().filter(|file| !file.is_on_host(facts.file_state(&file.path))).collect();
 
@@ -124,7 +60,7 @@ pub async fn provision<R: Remote, C: EngineCheck>(
         remote_commands: 0,
         warnings: package_warnings,
     };
-    report.warnings.extend(service.warnings);
+    report.warnings.extend(service_warnings);
     report.warnings.extend(deprecation);
     if changed_files.iter().any(|file| file.path == DAEMON_JSON_PATH) {
         report.warnings.extend(warnings::configuration_warnings(
@@ -136,16 +72,7 @@ pub async fn provision<R: Remote, C: EngineCheck>(
         ));
     }
 
-    // A configuration written by an earlier run that was never confirmed (rmachine killed or cut
-    // off before the restarted engine passed its checks): the engine may still run the one
-    // before it, so it is restarted and checked even when every file is already current.
-    let unconfirmed = facts.file(WRITE_MARKER_PATH).and_then(UnconfirmedRun::parse);
-    if let Some(run) = &unconfirmed {
-        report.warnings.push(format!(
-            "an earlier run wrote {} but never confirmed the restarted engine (rmachine was stopped or lost the host): the engine is restarted and checked now",
-            run.files.join(", ")
-        ));
-    }
+    let unconfirmed = unconfirmed_run(&facts, &mut report.warnings);
     if changed_files.is_empty() && unconfirmed.is_none() && (service_manager.is_running)(&facts) {
         on_phase("waiting for the engine");
         match check.wait_ready().await {
@@ -175,6 +102,134 @@ pub async fn provision<R: Remote, C: EngineCheck>(
     report.remote_commands = session.commands;
     report.warnings.extend(noise_warning(&session));
     Ok(report)
+}
+
+/// A configuration written by an earlier run that was never confirmed (rmachine killed or cut
+/// off before the restarted engine passed its checks): the engine may still run the one before
+/// it, so it is restarted and checked even when every file is already current.
+fn unconfirmed_run(facts: &HostFacts, warnings: &mut Vec<String>) -> Option<UnconfirmedRun> {
+    let run = facts.file(WRITE_MARKER_PATH).and_then(UnconfirmedRun::parse)?;
+    warnings.push(format!(
+        "an earlier run wrote {} but never confirmed the restarted engine (rmachine was stopped or lost the host): the engine is restarted and checked now",
+        run.files.join(", ")
+    ));
+    Some(run)
+}
+
+/// The files the host should have: daemon.json, the service's drop-in, certificates, a runtime.
+struct Desired {
+    /// The engine options with the storage driver to keep filled in.
+    effective: EngineOptions,
+    daemon_json: String,
+    files: Vec<ManagedFile>,
+    service_warnings: Vec<String>,
+}
+
+/// Renders every file rmachine manages on the host, for these facts and this request.
+fn desired_files(
+    facts: &HostFacts,
+    service_manager: &ServiceManager,
+    dockerd: &str,
+    request: &ProvisionRequest<'_>,
+    certificates: Vec<ManagedFile>,
+    runtime_binary: Option<Vec<u8>>,
+    host: &str,
+) -> Result<Desired, ProvisionError> {
+    let service = (service_manager.configure)(facts, dockerd, &request.engine.env)
+        .map_err(|problem| service_error(problem, host, dockerd))?;
+    // With no driver asked for, the one a running engine uses stays (written down, so that a
+    // later change of Docker's default does not switch it silently).
+    let mut effective = request.engine.clone();
+    if effective.storage_driver.is_none() {
+        effective.storage_driver = storage::driver_to_keep(facts);
+    }
+    let daemon_json = render::daemon_json(&effective, request.driver_name, service.listener)
+        .map_err(|problems| ProvisionError::InvalidEngineOptions { problems })?;
+    let mut files = vec![ManagedFile::new(DAEMON_JSON_PATH, 0o644, daemon_json.as_bytes())];
+    files.extend(service.files);
+    files.extend(certificates);
+    files.extend(engine_setup::runtime_files(request.engine, runtime_binary));
+    Ok(Desired { effective, daemon_json, files, service_warnings: service.warnings })
+}
+
+/// What the host is once its package manager is settled and its engine installed or adopted.
+struct SettledHost {
+    facts: HostFacts,
+    family: &'static OsFamily,
+    service_manager: &'static ServiceManager,
+    /// Whether this run installed the engine.
+    engine_installed: bool,
+    /// `command -v dockerd`.
+    dockerd: String,
+    package_warnings: Vec<String>,
+    /// The storage driver asked for is deprecated on this engine.
+    deprecation: Option<String>,
+}
+
+/// Detects the host, lets another package manager run finish (or repairs a killed one), sets the
+/// hostname, and installs the engine or checks the one it has against the request.
+async fn settle_host<R: Remote>(
+    session: &mut Session<'_, R>,
+    request: &ProvisionRequest<'_>,
+    managed_paths: &[String],
+    on_phase: &(dyn Fn(&str) + Sync),
+) -> Result<SettledHost, ProvisionError> {
+    on_phase("detecting the OS");
+    let mut facts = session.detect(managed_paths).await?;
+    let family = choose_family(&facts, &session.host)?;
+    let service_manager = service_manager(&facts, &session.host)?;
+    session.privilege = privilege(&facts, &session.host)?;
+    if let Some(driver) = &request.engine.storage_driver {
+        check_storage_driver(driver, &facts, &session.host)?;
+    }
+    // Another package manager run (or the apt of a killed earlier run) must finish first, and
+    // what a killed one left half-done be finished, before "is dockerd installed" means anything.
+    let (settled, package_warnings) = package_manager::settle(session, managed_paths, facts, family, on_phase).await?;
+    facts = settled;
+
+    if needs_hostname(&facts, request.hostname) {
+        on_phase(&format!("setting the hostname to {}", request.hostname));
+        session.run_checked(&plan::set_hostname(request.hostname)).await?;
+    }
+
+    let engine_installed = facts.program("dockerd").is_none();
+    if engine_installed {
+        engine_setup::install_engine(session, &facts, family, request.engine, on_phase).await?;
+        on_phase("detecting the installed engine");
+        facts = session.detect(managed_paths).await?;
+    }
+    if !engine_installed
+        && let Some(pin) = &request.engine.engine_version
+        && let Some(installed) = facts.dockerd_version.as_deref()
+        && !install::version_matches(installed, pin)
+    {
+        return Err(ProvisionError::InstallRefused {
+            host: session.host.clone(),
+            reason: format!(
+                "the host already runs {installed}, not the pinned version {pin}; rmachine does not replace an engine it adopts (`rmachine upgrade NAME` moves it to the pin where the packages offer it)"
+            ),
+        });
+    }
+    let Some(dockerd) = facts.program("dockerd").map(str::to_string) else {
+        return Err(ProvisionError::EngineMissing {
+            host: session.host.clone(),
+            reason: "the install finished, but `command -v dockerd` still finds nothing".into(),
+        });
+    };
+    // Only now is the engine's version known (a fresh install included): a removed driver is
+    // refused by the engines that removed it, and deprecated on the others.
+    let deprecation = match &request.engine.storage_driver {
+        Some(driver) => storage::check_engine_has(driver, facts.dockerd_version.as_deref()).map_err(|reason| {
+            ProvisionError::StorageDriverUnavailable {
+                host: session.host.clone(),
+                driver: driver.clone(),
+                reason: format!("{reason}; nothing was configured"),
+            }
+        })?,
+        None => None,
+    };
+
+    Ok(SettledHost { facts, family, service_manager, engine_installed, dockerd, package_warnings, deprecation })
 }
 
 /// A warning about text the host prints before rmachine's commands run, which rmachine set aside.

@@ -195,6 +195,24 @@ struct Surroundings<'a> {
     context: &'a Context,
 }
 
+/// The manager others join through: the machine that initialises the swarm in this plan, else
+/// the file's first machine that is a manager already.
+fn swarm_manager(spec: &ClusterSpec, plan: &Plan, observed: &Observed) -> Option<String> {
+    let initialising = plan.machines.iter().find(|machine| machine.steps.contains(&Step::InitSwarm));
+    initialising.map(|machine| machine.name.clone()).or_else(|| {
+        spec.machines
+            .iter()
+            .find(|machine| {
+                observed
+                    .machines
+                    .get(&machine.name)
+                    .and_then(|found| found.swarm.as_ref())
+                    .is_some_and(|member| member.role == Role::Manager)
+            })
+            .map(|machine| machine.name.clone())
+    })
+}
+
 /// Init, joins and node updates, in file order, managers before workers; a machine that failed
 /// before is skipped.
 async fn bring_swarm_in_line(
@@ -207,23 +225,7 @@ async fn bring_swarm_in_line(
 ) {
     let Surroundings { store, group, context } = *surroundings;
     let advertise = spec.swarm.as_ref().map(|swarm| swarm.advertise.clone()).unwrap_or(Advertise::Private);
-    let initialising = plan
-        .machines
-        .iter()
-        .find(|machine| machine.steps.contains(&Step::InitSwarm))
-        .map(|machine| machine.name.clone());
-    let manager_name = initialising.clone().or_else(|| {
-        spec.machines
-            .iter()
-            .find(|machine| {
-                observed
-                    .machines
-                    .get(&machine.name)
-                    .and_then(|found| found.swarm.as_ref())
-                    .is_some_and(|member| member.role == Role::Manager)
-            })
-            .map(|machine| machine.name.clone())
-    });
+    let manager_name = swarm_manager(spec, plan, observed);
     let mut ordered: Vec<&MachinePlan> =
         plan.machines.iter().filter(|machine| !machine.steps.contains(&Step::Join(Role::Worker))).collect();
     ordered.extend(plan.machines.iter().filter(|machine| machine.steps.contains(&Step::Join(Role::Worker))));

@@ -66,18 +66,7 @@ pub fn import(machine: &DockerMachineHost<'_>) -> Result<ImportedSettings, Drive
         );
     }
     let key_name = text(config, "KeyName");
-    // The key pair is the user's unless the configuration says docker-machine imported it.
-    let users_key_pair = match config.get("ExistingKey").and_then(Value::as_bool) {
-        Some(existing) => existing,
-        None => {
-            if let Some(name) = &key_name {
-                not_imported.push(format!(
-                    "the key pair {name}: this configuration does not say whether docker-machine made it, so 'rmachine rm' keeps it"
-                ));
-            }
-            true
-        }
-    };
+    let users_key_pair = users_key_pair(config, key_name.as_deref(), &mut not_imported);
     let groups = strings(config, "SecurityGroupNames");
     if groups.len() > 1 {
         not_imported.push(format!(
@@ -86,13 +75,10 @@ pub fn import(machine: &DockerMachineHost<'_>) -> Result<ImportedSettings, Drive
             groups[0]
         ));
     }
-    let tags = match parse_tags(&docker_machine_string(config, "Tags")) {
-        Ok(tags) => tags,
-        Err(error) => {
-            not_imported.push(format!("the tags: {error}"));
-            Vec::new()
-        }
-    };
+    let tags = parse_tags(&docker_machine_string(config, "Tags")).unwrap_or_else(|error| {
+        not_imported.push(format!("the tags: {error}"));
+        Vec::new()
+    });
     let region = text(config, "Region");
     let private = flag(config, "UsePrivateIP") || flag(config, "PrivateIPOnly");
     let mut group_names = list_or_single(config, "SecurityGroupNames", "SecurityGroupName").into_iter();
@@ -145,6 +131,20 @@ pub fn import(machine: &DockerMachineHost<'_>) -> Result<ImportedSettings, Drive
         },
     };
     Ok(ImportedSettings { settings: rmachine_drivers::settings_to_json(&aws), not_imported })
+}
+
+/// Whether the key pair is the user's: yes unless the configuration says docker-machine imported
+/// it (then `rm` deletes it); a configuration that does not say keeps it, with a note.
+fn users_key_pair(config: &Value, key_name: Option<&str>, not_imported: &mut Vec<String>) -> bool {
+    if let Some(existing) = config.get("ExistingKey").and_then(Value::as_bool) {
+        return existing;
+    }
+    if let Some(name) = key_name {
+        not_imported.push(format!(
+            "the key pair {name}: this configuration does not say whether docker-machine made it, so 'rmachine rm' keeps it"
+        ));
+    }
+    true
 }
 
 #[cfg(test)]

@@ -177,6 +177,7 @@ impl Store {
         let machines = self.root.join("machines");
         let staging = tempfile::Builder::new()
             .prefix(".new-")
+            .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700))
             .tempdir_in(&machines)
             .map_err(io_error("cannot create machine folder", &folder))?;
         record.updated_at = now_rfc3339();

@@ -30,6 +30,8 @@ fn records_round_trip_with_private_permissions() {
     let store = Store::open(&folder.path().join("store"), ignore).unwrap();
     let mut saved = record("node1");
     store.add(&mut saved).unwrap();
+    // Made 0700 by `add` itself (the loads below would repair it, with a warning).
+    assert_eq!(mode(&store.machine_directory("node1")), 0o700);
     assert_eq!(store.load("node1").unwrap(), saved);
     store.save(&mut saved).unwrap();
     assert_eq!(store.load("node1").unwrap(), saved);

@@ -55,6 +55,12 @@ impl Located {
 }
 
 /// Every plugin whose executable starts with `prefix` in the search path.
+/// The plugin `prefix` + `name` where the search path has it.
+pub(crate) fn locate(environment: &DriverEnvironment, prefix: &str, name: &str) -> Option<Located> {
+    let path = environment.find_executable(&format!("{prefix}{name}"))?;
+    Some(Located::new(prefix, name, path))
+}
+
 pub(crate) fn installed(environment: &DriverEnvironment, prefix: &str) -> Vec<Located> {
     let found = environment.executables_with_prefix(prefix).into_iter();
     found
@@ -152,9 +158,8 @@ impl PluginFinder for RmachineFinder {
         name: &str,
         environment: &Arc<DriverEnvironment>,
     ) -> Option<Result<Arc<dyn DriverKind>, DriverError>> {
-        let path = environment.find_executable(&format!("{PREFIX}{name}"))?;
-        let (located, environment) = (Located::new(PREFIX, name, path), environment.clone());
-        Some(Ok(Arc::new(PluginKind { located, environment, handshake: FirstAnswer::default() })))
+        let located = locate(environment, PREFIX, name)?;
+        Some(Ok(Arc::new(PluginKind { located, environment: environment.clone(), handshake: FirstAnswer::default() })))
     }
 
     fn list(&self, environment: &Arc<DriverEnvironment>) -> Vec<PluginListing> {

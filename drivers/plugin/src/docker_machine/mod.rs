@@ -124,9 +124,8 @@ impl PluginFinder for DockerMachineFinder {
         name: &str,
         environment: &Arc<DriverEnvironment>,
     ) -> Option<Result<Arc<dyn DriverKind>, DriverError>> {
-        let path = environment.find_executable(&format!("{PREFIX}{name}"))?;
-        let (located, environment) = (Located::new(PREFIX, name, path), environment.clone());
-        Some(Ok(Arc::new(DmKind { located, environment, flags: FirstAnswer::default() })))
+        let located = crate::kind::locate(environment, PREFIX, name)?;
+        Some(Ok(Arc::new(DmKind { located, environment: environment.clone(), flags: FirstAnswer::default() })))
     }
 
     fn list(&self, environment: &Arc<DriverEnvironment>) -> Vec<PluginListing> {

@@ -215,14 +215,23 @@ pub async fn connect(store: &Store, machine: &Machine, context: &Context) -> any
 }
 
 /// Connects until the host answers or `timeout` passes; errors other than an unreachable host
-/// (a refused key, a changed host key) fail at once. On timeout the driver's hint (a boot log,
-/// the likely cause) is part of the error.
-pub async fn wait_for_ssh(target: &SshTarget, timeout: Duration, driver: &dyn Driver) -> anyhow::Result<Session> {
+/// (a refused key, a changed host key) fail at once. Between attempts the driver watches the
+/// boot (it may reset a stuck guest: `warn` tells the user). On timeout the driver's hint (a boot
+/// log, the likely cause) is part of the error.
+pub async fn wait_for_ssh(
+    target: &SshTarget,
+    timeout: Duration,
+    driver: &dyn Driver,
+    warn: &(dyn Fn(&str) + Sync),
+) -> anyhow::Result<Session> {
     let deadline = Instant::now() + timeout;
     loop {
         match Session::connect(target).await {
             Ok(session) => return Ok(session),
             Err(error) if is_unreachable(&error) && Instant::now() + Duration::from_secs(2) < deadline => {
+                if let Some(action) = driver.watch_boot().await {
+                    warn(&action);
+                }
                 tokio::time::sleep(Duration::from_secs(2)).await;
             }
             Err(error) if is_unreachable(&error) => {

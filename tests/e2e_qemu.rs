@@ -6,7 +6,8 @@
 //! after a dropped connection) and the whole lifecycle (stop, start on the same URL, restart inside
 //! the guest, QEMU killed behind rmachine's back, a taken port re-picked, kill, rm leaving nothing);
 //! a three-machine swarm from a cluster file; and failures: a wrong checksum, a missing QEMU, a
-//! guest that never boots (BIOS and UEFI) and a swarm that cannot be networked. Needs
+//! guest that never boots (BIOS and UEFI), a guest whose boot gets stuck (reset once by the boot
+//! watchdog, then reported) and a swarm that cannot be networked. Needs
 //! tests/qemu/guest-image.sh's images, qemu-system-x86, ovmf, docker and busybox-static (.ci/run).
 
 mod common;
@@ -329,5 +330,49 @@ fn failures_are_refused_or_reported_and_leave_nothing_behind() {
         }
         store.assert_nothing_left_of(&format!("never-{firmware}"));
     }
+    assert!(store.sockets().is_empty(), "sockets left: {:?}", store.sockets());
+}
+
+#[test]
+fn a_stuck_boot_is_reset_once_then_reported() {
+    let store = QemuStore::new();
+    // A boot sector that halts at once (cli; hlt; jmp back): SeaBIOS says it boots from the disk,
+    // then the console stays silent with QEMU running, as a guest hung in early boot.
+    let stuck = store.home().join("halts.img");
+    let mut disk = vec![0u8; 1 << 20];
+    disk[..4].copy_from_slice(&[0xFA, 0xF4, 0xEB, 0xFD]);
+    disk[510..512].copy_from_slice(&[0x55, 0xAA]);
+    std::fs::write(&stuck, disk).unwrap();
+    let _slots = guest_slots(1);
+    let started = Instant::now();
+    let output = store.run(&[
+        "create",
+        "-d",
+        "qemu",
+        "--qemu-image",
+        stuck.to_str().unwrap(),
+        "--qemu-image-insecure",
+        "--qemu-boot-stall-timeout",
+        "20",
+        "--ssh-timeout",
+        "100",
+        "stuck",
+    ]);
+    let took = started.elapsed();
+    let log = text(&output.stderr);
+    let error = fails("create from a disk whose boot halts", output);
+    assert!(took < Duration::from_secs(240), "gave up only after {took:?}");
+    assert!(
+        log.contains(
+            "with no login prompt: its boot looks stuck (--qemu-boot-stall-timeout); reset it (QMP system_reset), once"
+        ),
+        "{log}"
+    );
+    assert_eq!(log.matches("its boot looks stuck").count(), 1, "reset once only: {log}");
+    assert!(error.contains("did not answer SSH within 100s"), "{error}");
+    assert!(error.contains("rmachine reset the guest once after its console had been silent for 20s"), "{error}");
+    // The console shows the firmware booting the disk twice: the reset was real.
+    assert!(error.matches("Booting from Hard Disk").count() >= 2, "{error}");
+    store.assert_nothing_left_of("stuck");
     assert!(store.sockets().is_empty(), "sockets left: {:?}", store.sockets());
 }

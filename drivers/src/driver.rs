@@ -124,4 +124,11 @@ pub trait Driver: Send + Sync {
     fn unreachable_hint(&self) -> Option<String> {
         None
     }
+
+    /// Called every few seconds while the core waits for the host to answer SSH (after a create
+    /// or a start): a driver that sees the boot stuck, not merely slow, may restart the host, and
+    /// returns what it did for the user. Default: nothing.
+    fn watch_boot(&self) -> DriverFuture<'_, Option<String>> {
+        Box::pin(async { None })
+    }
 }

@@ -6,7 +6,8 @@
 # Waits for the dpkg lock (another apt run, unattended-upgrades or cloud-init often holds it
 # just after boot): apt's own lock timeout where apt knows it, and retries on "Could not get
 # lock" where it does not. The package lists are refreshed first; a failed refresh is reported
-# but does not stop the install, which may still work from the lists already there.
+# but does not stop the install, which may still work from the lists already there. A download
+# that fails on the way (a mirror or proxy dropping the connection) is retried by apt (Acquire::Retries).
 
 PATH="${PATH:-/usr/bin:/bin}:/usr/local/sbin:/usr/sbin:/sbin"
 LC_ALL=C
@@ -29,7 +30,7 @@ run_apt_get() {
     attempt=1
     while :; do
         status=0
-        output=$(apt-get -q -o DPkg::Lock::Timeout=60 -o Dpkg::Options::=--force-confdef \
+        output=$(apt-get -q -o Acquire::Retries=3 -o DPkg::Lock::Timeout=60 -o Dpkg::Options::=--force-confdef \
             -o Dpkg::Options::=--force-confold "$@" 2>&1 </dev/null) || status=$?
         if [ "$status" = 0 ]; then
             printf '%s\n' "$output"

@@ -43,7 +43,7 @@ case $action in
     repair)
         [ "${1:-}" = apt ] || { printf 'package-manager: cannot repair for %s\n' "${1:-nothing}" >&2; exit 2; }
         dpkg --force-confdef --force-confold --configure -a </dev/null || exit $?
-        apt-get -q -o DPkg::Lock::Timeout=120 -o Dpkg::Options::=--force-confdef \
+        apt-get -q -o Acquire::Retries=3 -o DPkg::Lock::Timeout=120 -o Dpkg::Options::=--force-confdef \
             -o Dpkg::Options::=--force-confold install -f -y </dev/null
         ;;
     *)

@@ -24,7 +24,7 @@ action=$2
 shift 2
 
 apt_get() {
-    apt-get -q -o DPkg::Lock::Timeout=120 -o Dpkg::Options::=--force-confdef \
+    apt-get -q -o Acquire::Retries=3 -o DPkg::Lock::Timeout=120 -o Dpkg::Options::=--force-confdef \
         -o Dpkg::Options::=--force-confold "$@" </dev/null
 }
 

@@ -146,7 +146,8 @@ async fn build(
     }
     let target = ssh_target(store, machine, context, Duration::from_secs(15), Duration::from_secs(900))?;
     progress.phase(&format!("waiting for SSH on {}:{}", target.host, target.port));
-    let session = wait_for_ssh(&target, ssh_timeout, machine.driver.as_ref()).await?;
+    let session =
+        wait_for_ssh(&target, ssh_timeout, machine.driver.as_ref(), &|action| progress.warning(action)).await?;
     attempt.ssh_connections += 1;
     if machine.record.host_key.is_none() {
         crate::known_hosts::pin(store, machine, session.host_key())?;

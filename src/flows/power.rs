@@ -101,7 +101,8 @@ async fn one_machine(
                 output::status(&format!("({name}) renewing the engine's certificate for {new_ip}"));
                 let progress = output::Progress::new(name, context.stderr_is_terminal);
                 let target = ssh_target(store, &machine, context, Duration::from_secs(15), Duration::from_secs(900))?;
-                let session = wait_for_ssh(&target, wait, machine.driver.as_ref()).await?;
+                let session =
+                    wait_for_ssh(&target, wait, machine.driver.as_ref(), &|action| progress.warning(action)).await?;
                 provision_session_and_record(store, &mut machine, session, wait, &progress, &context.interrupts)
                     .await?;
                 done.push(format!("certificate renewed for {new_ip}"));

@@ -51,9 +51,11 @@ SUBNET=10.211.0.0/24
 PROXY_PORT=8888
 BOOT_TIMEOUT=${RMACHINE_TESTBED_BOOT_TIMEOUT:-60}
 CGROUP_PARENT=rmachine-testbed
-PACKAGES=systemd,systemd-sysv,dbus,openssh-server,sudo,iproute2,curl,ca-certificates,procps,iptables,kmod,gnupg
+# rsync: `rmachine scp -d` needs it on the host too (tests/e2e_dialect.rs); in the root, so that no
+# test depends on the apt proxy for it.
+PACKAGES=systemd,systemd-sysv,dbus,openssh-server,sudo,iproute2,curl,ca-certificates,procps,iptables,kmod,gnupg,rsync
 # Bump when the one-time preparation of a root changes: the next run re-applies it.
-BASE_PREP_VERSION=5
+BASE_PREP_VERSION=6
 DOCKER_PREP_VERSION=1
 SYSVINIT_PREP_VERSION=2
 PWUSER_PASSWORD=pwuser-password
@@ -155,6 +157,16 @@ mask_unit() { ln -sfn /dev/null "$1/etc/systemd/system/$2"; }
 prepare_base() {
 	local r=$1
 	log "root: preparing $r (preparation version $BASE_PREP_VERSION)"
+	# A root made before a package joined PACKAGES gets it now.
+	local package missing=()
+	for package in ${PACKAGES//,/ }; do
+		chroot "$r" dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" ||
+			missing+=("$package")
+	done
+	if ((${#missing[@]})); then
+		log "root: installing ${missing[*]} into $r"
+		apt_install_into "$r" "base-packages-$SUITE" "${missing[@]}"
+	fi
 	# Each host gets its own host keys and machine id (generated in its upper layer at host-up).
 	rm -f "$r"/etc/ssh/ssh_host_*
 	: >"$r/etc/machine-id"
@@ -241,14 +253,21 @@ ensure_base_locked() {
 	fi
 }
 
-# Copies the base root to PARTIAL and apt-installs PACKAGE... into it from the machine (the
-# machine reaches the mirror itself), in a private mount namespace so nothing stays mounted if it
-# fails half-way; services are not started. The apt log goes to $ROOTS/LOG_NAME.log.
+# Copies the base root to PARTIAL and apt-installs PACKAGE... into it (apt_install_into).
 build_root_with_packages() {
 	local p=$1 log_name=$2
 	shift 2
 	rm -rf --one-file-system "$p"
 	cp -a --reflink=auto "$BASE" "$p"
+	apt_install_into "$p" "$log_name" "$@"
+}
+
+# apt-installs PACKAGE... into ROOT from the machine (the machine reaches the mirror itself), in a
+# private mount namespace so nothing stays mounted if it fails half-way; services are not started.
+# The apt log goes to $ROOTS/LOG_NAME.log.
+apt_install_into() {
+	local r=$1 log_name=$2
+	shift 2
 	if ! unshare --mount --propagation private bash -euo pipefail -c '
 		r=$1
 		shift
@@ -264,11 +283,11 @@ build_root_with_packages() {
 		chroot "$r" apt-get -o Acquire::http::Proxy=false install -y "$@"
 		chroot "$r" apt-get clean
 		rm -f "$r/usr/sbin/policy-rc.d"
-	' _ "$p" "$@" >"$ROOTS/$log_name.log" 2>&1; then
+	' _ "$r" "$@" >"$ROOTS/$log_name.log" 2>&1; then
 		tail -n 30 "$ROOTS/$log_name.log" >&2 || true
-		die "root: installing $* into $p failed (full log: $ROOTS/$log_name.log)"
+		die "root: installing $* into $r failed (full log: $ROOTS/$log_name.log)"
 	fi
-	rm -rf "$p"/var/lib/apt/lists/*
+	rm -rf "$r"/var/lib/apt/lists/*
 }
 
 ensure_docker_root_locked() {

@@ -29,6 +29,10 @@ pub fn unreachable_hint(machine: &QemuMachine) -> String {
         }
         None => {}
     }
+    if let Some(note) = crate::boot_watch::reset_note(machine) {
+        hint.push_str(&note);
+        hint.push('\n');
+    }
     hint.push_str(&likely_cause(&log, running, accel, &qemu_log));
     hint
 }

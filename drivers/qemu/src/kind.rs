@@ -10,7 +10,7 @@ use crate::disk::parse_size;
 use crate::image::{DEFAULT_IMAGE, ImageSource};
 use crate::network::{Address, check_multicast_loopback};
 use crate::ports::Publish;
-use crate::settings::{Created, FirmwareChoice, QemuConfig};
+use crate::settings::{Created, DEFAULT_BOOT_STALL_TIMEOUT, FirmwareChoice, QemuConfig};
 use rmachine_drivers::{
     Driver, DriverEnvironment, DriverError, DriverKind, DriverOptions, NewMachine, OptionKind, OptionSpec, OptionValue,
     bool_option, check_port, int_option, list_option, path_option, settings_from_json, string_option,
@@ -55,6 +55,13 @@ fn check_positive(value: &OptionValue) -> Result<(), String> {
     match value {
         OptionValue::Int(number) if *number > 0 => Ok(()),
         OptionValue::Int(number) => Err(format!("{number} must be above zero")),
+        _ => Ok(()),
+    }
+}
+
+fn check_not_negative(value: &OptionValue) -> Result<(), String> {
+    match value {
+        OptionValue::Int(number) if *number < 0 => Err(format!("{number} is below zero (0 turns it off)")),
         _ => Ok(()),
     }
 }
@@ -114,6 +121,14 @@ impl DriverKind for QemuKind {
             int_option("qemu-stop-timeout", "Seconds 'stop' waits for the guest to power off before it quits QEMU", 120)
                 .value_name("SECONDS")
                 .check(check_positive),
+            int_option(
+                "qemu-boot-stall-timeout",
+                "Seconds the guest's serial console may stay silent before a login prompt, while rmachine waits for SSH, before the boot counts as stuck and the guest is reset once (0: never)",
+                DEFAULT_BOOT_STALL_TIMEOUT as i64,
+            )
+            .env("RMACHINE_QEMU_BOOT_STALL_TIMEOUT")
+            .value_name("SECONDS")
+            .check(check_not_negative),
             string_option("qemu-network", "Join the VM-to-VM network NAME of this store (a second NIC; swarm machines join 'default'); 'none': no second NIC")
                 .value_name("NAME")
                 .check(|value| check_text(value, check_network_name)),
@@ -228,6 +243,9 @@ pub fn config_from_options(machine: &NewMachine<'_>, options: &DriverOptions) ->
         fixed_engine_port: fixed_port("qemu-engine-port")?,
         publish,
         stop_timeout: number("qemu-stop-timeout", 120),
+        boot_stall_timeout: options
+            .int("qemu-boot-stall-timeout")
+            .map_or(DEFAULT_BOOT_STALL_TIMEOUT, |seconds| seconds.max(0) as u64),
         network,
         network_address,
         keep_on_failure: options.bool("qemu-keep-on-failure"),
@@ -271,6 +289,12 @@ mod tests {
         assert_eq!((config.fixed_ssh_port, config.fixed_engine_port), (None, None));
         assert_eq!(config.network, None);
         assert_eq!(config.stop_timeout, 120);
+        assert_eq!(config.boot_stall_timeout, 180);
+        let off = options(&[("qemu-boot-stall-timeout", OptionValue::Int(0))]);
+        assert_eq!(
+            config_from_options(&NewMachine { name: "dev", joins_swarm: false }, &off).unwrap().boot_stall_timeout,
+            0
+        );
     }
 
     #[test]
@@ -299,6 +323,8 @@ mod tests {
         assert!(spec("qemu-publish").parse_text("80").is_err());
         assert!(spec("qemu-network").parse_text("Lab Net").is_err());
         assert!(spec("qemu-cpus").parse_text("0").is_err());
+        assert!(spec("qemu-boot-stall-timeout").parse_text("-1").unwrap_err().contains("0 turns it off"));
+        assert!(spec("qemu-boot-stall-timeout").parse_text("0").is_ok());
         let missing = options(&[("qemu-image", text("/nonexistent/disk.qcow2"))]);
         let error = config_from_options(&NewMachine { name: "dev", joins_swarm: false }, &missing).unwrap_err();
         assert!(error.to_string().starts_with("--qemu-image: /nonexistent/disk.qcow2"), "{error}");

@@ -7,6 +7,7 @@
 //! and machines of one store can share a VM network (multicast on loopback) for swarms.
 
 mod accel;
+mod boot_watch;
 mod check;
 mod checksum;
 mod cidata;
@@ -40,6 +41,7 @@ use rmachine_drivers::{
 use sha2::{Digest, Sha256};
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::AtomicU32;
 use std::time::Duration;
 
 /// A first boot under TCG emulation takes minutes on a busy machine; under KVM, seconds.
@@ -50,11 +52,13 @@ const SSH_WAIT_KVM: Duration = Duration::from_secs(240);
 pub struct QemuMachine {
     environment: Arc<DriverEnvironment>,
     config: QemuConfig,
+    /// Resets of a stuck boot this run (boot_watch).
+    boot_resets: AtomicU32,
 }
 
 impl QemuMachine {
     pub fn new(environment: Arc<DriverEnvironment>, config: QemuConfig) -> QemuMachine {
-        QemuMachine { environment, config }
+        QemuMachine { environment, config, boot_resets: AtomicU32::new(0) }
     }
 
     /// The machine's folder (absolute), once create has chosen it.
@@ -165,5 +169,9 @@ impl Driver for QemuMachine {
 
     fn unreachable_hint(&self) -> Option<String> {
         Some(diagnostics::unreachable_hint(self))
+    }
+
+    fn watch_boot(&self) -> DriverFuture<'_, Option<String>> {
+        Box::pin(boot_watch::watch(self))
     }
 }

@@ -50,6 +50,10 @@ pub struct QemuConfig {
     pub fixed_engine_port: Option<u16>,
     pub publish: Vec<Publish>,
     pub stop_timeout: u64,
+    /// Seconds of a silent serial console before a login prompt after which the guest's boot
+    /// counts as stuck and is reset once (0: never); records older than the option get the default.
+    #[serde(default = "default_boot_stall_timeout")]
+    pub boot_stall_timeout: u64,
     /// The VM network the machine joins (a second NIC), and the address asked for on it.
     pub network: Option<String>,
     pub network_address: Option<Address>,
@@ -57,6 +61,13 @@ pub struct QemuConfig {
     pub extra_args: Vec<String>,
     #[serde(default)]
     pub created: Created,
+}
+
+/// `--qemu-boot-stall-timeout`'s default: a busy machine's TCG boot never stays silent that long.
+pub const DEFAULT_BOOT_STALL_TIMEOUT: u64 = 180;
+
+fn default_boot_stall_timeout() -> u64 {
+    DEFAULT_BOOT_STALL_TIMEOUT
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

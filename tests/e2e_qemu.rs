@@ -7,7 +7,8 @@
 //! the guest, QEMU killed behind rmachine's back, a taken port re-picked, kill, rm leaving nothing);
 //! a three-machine swarm from a cluster file; and failures: a wrong checksum, a missing QEMU, a
 //! guest that never boots (BIOS and UEFI), a guest whose boot gets stuck (reset once by the boot
-//! watchdog, then reported) and a swarm that cannot be networked. Needs
+//! watchdog in create and again in a later start, then reported) and a swarm that cannot be
+//! networked. Needs
 //! tests/qemu/guest-image.sh's images, qemu-system-x86, ovmf, docker and busybox-static (.ci/run).
 
 mod common;
@@ -356,6 +357,7 @@ fn a_stuck_boot_is_reset_once_then_reported() {
         "20",
         "--ssh-timeout",
         "100",
+        "--qemu-keep-on-failure",
         "stuck",
     ]);
     let took = started.elapsed();
@@ -373,6 +375,15 @@ fn a_stuck_boot_is_reset_once_then_reported() {
     assert!(error.contains("rmachine reset the guest once after its console had been silent for 20s"), "{error}");
     // The console shows the firmware booting the disk twice: the reset was real.
     assert!(error.matches("Booting from Hard Disk").count() >= 2, "{error}");
+
+    // Kept (--qemu-keep-on-failure): a start boots a new QEMU, and the watchdog watches it too
+    // while start waits for the engine.
+    store.ok(&["kill", "stuck"]);
+    let started = store.run(&["start", "--timeout", "60", "stuck"]);
+    let log = text(&started.stderr);
+    fails("start of a machine whose boot halts", started);
+    assert_eq!(log.matches("its boot looks stuck (--qemu-boot-stall-timeout); reset it").count(), 1, "{log}");
+    store.ok(&["rm", "-y", "stuck"]);
     store.assert_nothing_left_of("stuck");
     assert!(store.sockets().is_empty(), "sockets left: {:?}", store.sockets());
 }

@@ -19,6 +19,8 @@ use std::time::{Duration, Instant};
 
 /// How long a rebooting host may keep answering before it goes down.
 const GOING_DOWN_DEADLINE: Duration = Duration::from_secs(60);
+/// How often the driver looks at a booting host while the core waits for its engine.
+const BOOT_WATCH_INTERVAL: Duration = Duration::from_secs(3);
 
 /// Runs `operation` on every machine in `names` (none: the machine named `default`), `parallel`
 /// at a time, and reports each.
@@ -107,7 +109,7 @@ async fn one_machine(
                     .await?;
                 done.push(format!("certificate renewed for {new_ip}"));
             }
-            let version = wait_for_engine(store, &machine, context, wait).await?;
+            let version = watching_boot(&machine, wait_for_engine(store, &machine, context, wait)).await?;
             output::status(&format!("({name}) engine v{version} answers"));
             done.push(format!("engine v{version} answers"));
         }
@@ -141,6 +143,23 @@ pub async fn wait_for_engine(
         .await
     };
     version.map_err(|problem| anyhow!("{problem}"))
+}
+
+/// Runs `waiting` while the machine's driver watches its boot every few seconds: a driver that
+/// sees it stuck may reset the host (the qemu driver's boot watchdog); the user is told.
+async fn watching_boot<T>(machine: &Machine, waiting: impl std::future::Future<Output = T>) -> T {
+    let watch = async {
+        loop {
+            tokio::time::sleep(BOOT_WATCH_INTERVAL).await;
+            if let Some(action) = machine.driver.watch_boot().await {
+                output::warning(&format!("({}) {action}", machine.name()));
+            }
+        }
+    };
+    tokio::select! {
+        result = waiting => result,
+        never = watch => never,
+    }
 }
 
 fn present_participle(operation: PowerOperation) -> &'static str {

@@ -1,8 +1,9 @@
-//! The boot watchdog: while the core waits for a new guest's SSH, a guest whose serial console has
-//! stayed silent for `--qemu-boot-stall-timeout` seconds before any login prompt, with QEMU
-//! running it, is stuck rather than slow (TCG guests with several vCPUs now and then hang in early
-//! boot, bringing up their second CPU): it is reset (QMP `system_reset`) once. A slow boot keeps
-//! printing; a guest QEMU paused (a disk error) is left as it is, for the hint to name.
+//! The boot watchdog: while the core waits for a booting guest (a create for its SSH, a start for
+//! its engine), a guest whose serial console has stayed silent for `--qemu-boot-stall-timeout`
+//! seconds before any login prompt, with QEMU running it, is stuck rather than slow (TCG guests
+//! with several vCPUs now and then hang in early boot, bringing up their second CPU): it is reset
+//! (QMP `system_reset`) once. A slow boot keeps printing; a guest QEMU paused (a disk error) is
+//! left as it is, for the hint to name.
 
 use crate::QemuMachine;
 use crate::qmp;

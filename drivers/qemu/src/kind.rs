@@ -123,7 +123,7 @@ impl DriverKind for QemuKind {
                 .check(check_positive),
             int_option(
                 "qemu-boot-stall-timeout",
-                "Seconds the guest's serial console may stay silent before a login prompt, while rmachine waits for SSH, before the boot counts as stuck and the guest is reset once (0: never)",
+                "Seconds the guest's serial console may stay silent before a login prompt, while rmachine waits for the guest to boot, before the boot counts as stuck and the guest is reset once (0: never)",
                 DEFAULT_BOOT_STALL_TIMEOUT as i64,
             )
             .env("RMACHINE_QEMU_BOOT_STALL_TIMEOUT")

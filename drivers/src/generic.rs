@@ -7,7 +7,7 @@ use crate::options::{
     check_address, check_port, check_private_key_file, check_ssh_user, check_ssh_user_value, int_option, path_option,
     string_option,
 };
-use crate::probe::state_from_probe;
+use crate::probe::state_from_ssh_probe;
 use crate::registry::{settings_from_json, settings_to_json};
 use crate::{
     CreateContext, DockerMachineHost, Driver, DriverEnvironment, DriverError, DriverKind, DriverOptions,
@@ -218,7 +218,7 @@ impl Driver for GenericConfig {
         Box::pin(async move {
             let (host, port) = (self.ip_address.as_str(), self.ssh_port);
             let refused = format!("the host answers but nothing listens on SSH port {port}");
-            state_from_probe(host, port, timeout, refused).await
+            state_from_ssh_probe(host, port, timeout, refused).await
         })
     }
 

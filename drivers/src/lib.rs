@@ -31,7 +31,7 @@ pub use options::{
     check_private_key_file, check_ssh_user, check_ssh_user_value, int_option, list_option, path_option, string_option,
 };
 pub use power::{PowerOperation, PowerOutcome, REBOOT_COMMAND};
-pub use probe::{ProbeOutcome, probe_tcp, state_from_probe};
+pub use probe::{ProbeOutcome, probe_ssh, probe_tcp, state_from_probe, state_from_ssh_probe};
 pub use registry::{
     DOCKER_MACHINE_PROTOCOL, PluginFinder, PluginListing, Registry, settings_from_json, settings_to_json,
 };

@@ -116,10 +116,15 @@ impl Store {
         guard::check_folder(&std::fs::canonicalize(&store.root).unwrap_or(store.root.clone()), notice)?;
         for folder in [store.root.join("machines"), store.root.join("certs")] {
             if !guard::check_folder(&folder, notice)? {
-                DirBuilder::new()
-                    .mode(0o700)
-                    .create(&folder)
-                    .map_err(io_error("cannot create store folder", &folder))?;
+                match DirBuilder::new().mode(0o700).create(&folder) {
+                    Ok(()) => {}
+                    // Another rmachine made it meanwhile (two commands in a new store): it is
+                    // checked as any folder found there.
+                    Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {
+                        guard::check_folder(&folder, notice)?;
+                    }
+                    Err(error) => return Err(io_error("cannot create store folder", &folder)(error)),
+                }
             }
         }
         Ok(store)

@@ -211,3 +211,28 @@ fn removal_is_never_seen_half_done_and_cleans_what_killed_runs_left() {
     assert_eq!(left, vec![std::ffi::OsString::from("keep")]);
     assert!(matches!(store.remove("gone"), Err(StoreError::NotFound { .. })));
 }
+
+#[test]
+fn rmachines_opening_a_new_store_at_once_all_succeed() {
+    // Two `create`s in a store that does not exist yet (a script's first commands in parallel):
+    // each sees `machines` missing, one makes it first; the other must take it, not fail.
+    for _ in 0..100 {
+        let folder = tempfile::tempdir().unwrap();
+        let root = folder.path().join("store");
+        let start = std::sync::Barrier::new(4);
+        std::thread::scope(|scope| {
+            let openers: Vec<_> = (0..4)
+                .map(|_| {
+                    scope.spawn(|| {
+                        start.wait();
+                        Store::open(&root, |_| {}).map(drop)
+                    })
+                })
+                .collect();
+            for opener in openers {
+                opener.join().unwrap().unwrap();
+            }
+        });
+        assert!(root.join("machines").is_dir() && root.join("certs").is_dir());
+    }
+}

@@ -214,24 +214,40 @@ pub async fn connect(store: &Store, machine: &Machine, context: &Context) -> any
     Ok(session)
 }
 
-/// Connects until the host answers or `timeout` passes; errors other than an unreachable host
-/// (a refused key, a changed host key) fail at once. Between attempts the driver watches the
-/// boot (it may reset a stuck guest: `warn` tells the user). On timeout the driver's hint (a boot
-/// log, the likely cause) is part of the error.
-pub async fn wait_for_ssh(
-    target: &SshTarget,
-    timeout: Duration,
+/// How often the driver looks at a booting host while the core waits for it.
+const BOOT_WATCH_INTERVAL: Duration = Duration::from_secs(3);
+
+/// Runs `waiting` (for SSH, for the engine) while the driver watches the host's boot every few
+/// seconds: a driver that sees it stuck may reset the host (the qemu driver's boot watchdog);
+/// `warn` tells the user what it did.
+pub async fn watching_boot<T>(
     driver: &dyn Driver,
     warn: &(dyn Fn(&str) + Sync),
-) -> anyhow::Result<Session> {
+    waiting: impl std::future::Future<Output = T>,
+) -> T {
+    let watch = async {
+        loop {
+            tokio::time::sleep(BOOT_WATCH_INTERVAL).await;
+            if let Some(action) = driver.watch_boot().await {
+                warn(&action);
+            }
+        }
+    };
+    tokio::select! {
+        result = waiting => result,
+        never = watch => never,
+    }
+}
+
+/// Connects until the host answers or `timeout` passes; errors other than an unreachable host
+/// (a refused key, a changed host key) fail at once. On timeout the driver's hint (a boot log,
+/// the likely cause) is part of the error.
+pub async fn wait_for_ssh(target: &SshTarget, timeout: Duration, driver: &dyn Driver) -> anyhow::Result<Session> {
     let deadline = Instant::now() + timeout;
     loop {
         match Session::connect(target).await {
             Ok(session) => return Ok(session),
             Err(error) if is_unreachable(&error) && Instant::now() + Duration::from_secs(2) < deadline => {
-                if let Some(action) = driver.watch_boot().await {
-                    warn(&action);
-                }
                 tokio::time::sleep(Duration::from_secs(2)).await;
             }
             Err(error) if is_unreachable(&error) => {

@@ -14,7 +14,7 @@ use crate::exit::{EXIT_PRECREATE_CHECK, ExitStatus};
 use crate::flows::provision::{provision_machine, stopped_while_provisioning, write_client_material};
 use crate::flows::remove::remove_machine;
 use crate::interrupt::Signal;
-use crate::machine_access::{Machine, open_store, ssh_target, store_certificates, wait_for_ssh};
+use crate::machine_access::{Machine, open_store, ssh_target, store_certificates, wait_for_ssh, watching_boot};
 use crate::output::{self, MachineDriverLog, Progress};
 use crate::store::{DriverRecord, MachineRecord, ProvisioningStatus, Store, validate_machine_name};
 use anyhow::anyhow;
@@ -146,8 +146,9 @@ async fn build(
     }
     let target = ssh_target(store, machine, context, Duration::from_secs(15), Duration::from_secs(900))?;
     progress.phase(&format!("waiting for SSH on {}:{}", target.host, target.port));
+    let driver = machine.driver.as_ref();
     let session =
-        wait_for_ssh(&target, ssh_timeout, machine.driver.as_ref(), &|action| progress.warning(action)).await?;
+        watching_boot(driver, &|action| progress.warning(action), wait_for_ssh(&target, ssh_timeout, driver)).await?;
     attempt.ssh_connections += 1;
     if machine.record.host_key.is_none() {
         crate::known_hosts::pin(store, machine, session.host_key())?;

@@ -10,6 +10,7 @@ use crate::flows::fanout::{self, Outcome};
 use crate::flows::provision::{certificate_notice, provision_session_and_record};
 use crate::machine_access::{
     Machine, connect, docker_client, names_or_default, open_machine, open_store, ssh_target, wait_for_ssh,
+    watching_boot,
 };
 use crate::output;
 use crate::store::Store;
@@ -19,8 +20,6 @@ use std::time::{Duration, Instant};
 
 /// How long a rebooting host may keep answering before it goes down.
 const GOING_DOWN_DEADLINE: Duration = Duration::from_secs(60);
-/// How often the driver looks at a booting host while the core waits for its engine.
-const BOOT_WATCH_INTERVAL: Duration = Duration::from_secs(3);
 
 /// Runs `operation` on every machine in `names` (none: the machine named `default`), `parallel`
 /// at a time, and reports each.
@@ -103,13 +102,17 @@ async fn one_machine(
                 output::status(&format!("({name}) renewing the engine's certificate for {new_ip}"));
                 let progress = output::Progress::new(name, context.stderr_is_terminal);
                 let target = ssh_target(store, &machine, context, Duration::from_secs(15), Duration::from_secs(900))?;
+                let driver = machine.driver.as_ref();
                 let session =
-                    wait_for_ssh(&target, wait, machine.driver.as_ref(), &|action| progress.warning(action)).await?;
+                    watching_boot(driver, &|action| progress.warning(action), wait_for_ssh(&target, wait, driver))
+                        .await?;
                 provision_session_and_record(store, &mut machine, session, wait, &progress, &context.interrupts)
                     .await?;
                 done.push(format!("certificate renewed for {new_ip}"));
             }
-            let version = watching_boot(&machine, wait_for_engine(store, &machine, context, wait)).await?;
+            let warn = |action: &str| output::warning(&format!("({name}) {action}"));
+            let engine = wait_for_engine(store, &machine, context, wait);
+            let version = watching_boot(machine.driver.as_ref(), &warn, engine).await?;
             output::status(&format!("({name}) engine v{version} answers"));
             done.push(format!("engine v{version} answers"));
         }
@@ -143,23 +146,6 @@ pub async fn wait_for_engine(
         .await
     };
     version.map_err(|problem| anyhow!("{problem}"))
-}
-
-/// Runs `waiting` while the machine's driver watches its boot every few seconds: a driver that
-/// sees it stuck may reset the host (the qemu driver's boot watchdog); the user is told.
-async fn watching_boot<T>(machine: &Machine, waiting: impl std::future::Future<Output = T>) -> T {
-    let watch = async {
-        loop {
-            tokio::time::sleep(BOOT_WATCH_INTERVAL).await;
-            if let Some(action) = machine.driver.watch_boot().await {
-                output::warning(&format!("({}) {action}", machine.name()));
-            }
-        }
-    };
-    tokio::select! {
-        result = waiting => result,
-        never = watch => never,
-    }
 }
 
 fn present_participle(operation: PowerOperation) -> &'static str {
